@@ -1,0 +1,548 @@
+//! The run configuration: machine, OS scheduler, interpreters and their GILs,
+//! processes, threads and their workloads, devices, synchronisation, pools.
+//!
+//! A config is plain data. [`SimConfig::validate`] checks it and names the
+//! field, the value and what is allowed; the engine runs only valid configs.
+//! Every default is for a current Linux x86-64 machine and CPython 3.12, and
+//! its doc comment cites where the number comes from
+//! (`shared/research/gil-anchors.md` sections in brackets).
+
+use crate::dist::Dist;
+use crate::error::ConfigError;
+use crate::ids::*;
+use crate::time::{SimDuration, SimTime};
+
+/// The OS scheduler's policy for threads that compete for cores.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Policy {
+    /// CFS/EEVDF-like: least virtual runtime first, a time slice, wake-up
+    /// preemption when the woken thread is behind by more than `wakeup_granularity`,
+    /// sleepers placed at most half a latency period behind (Linux `kernel/sched/fair.c`).
+    Fair {
+        /// Slice a running thread gets before the next runnable one may take
+        /// its core. Default 3 ms: EEVDF `base_slice` at ≥ 8 CPUs [§5.5].
+        slice: SimDuration,
+        /// A woken thread preempts the running thread with the largest
+        /// virtual runtime if it is behind it by more than this. Default 1 ms
+        /// (`sched_wakeup_granularity` base value) [§5.5].
+        wakeup_granularity: SimDuration,
+    },
+    /// Round robin: a FIFO run queue and a fixed quantum, no wake-up preemption.
+    RoundRobin {
+        /// The quantum.
+        quantum: SimDuration,
+    },
+}
+
+impl Policy {
+    /// The default `fair` policy.
+    pub fn fair() -> Self {
+        Policy::Fair { slice: SimDuration::ms(3), wakeup_granularity: SimDuration::ms(1) }
+    }
+    /// Round robin with the given quantum.
+    pub fn round_robin(quantum: SimDuration) -> Self {
+        Policy::RoundRobin { quantum }
+    }
+}
+
+/// Costs and policy of the OS scheduler.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OsConfig {
+    /// The scheduling policy.
+    pub policy: Policy,
+    /// CPU time a core spends switching from one thread to another. Default
+    /// 2 µs: 1.1–2.4 µs measured by pipe ping-pong on Linux 6.6, 3.8 µs direct
+    /// cost in Li et al. 2007 [§5.5].
+    pub ctx_switch: SimDuration,
+    /// Mean delay before an idle core runs a thread it was woken for (IPI and
+    /// C-state exit). Default 5 µs: C1/C1E exit latencies are 1–10 µs in
+    /// `drivers/idle/intel_idle.c` [§5.5, §6].
+    pub wake_latency: SimDuration,
+    /// Relative spread of the wake latency: each wake-up draws uniformly from
+    /// `wake_latency × [1 − jitter, 1 + jitter]`. Default 0.5. Without spread
+    /// the old GIL's race between a woken waiter and the re-acquiring holder
+    /// would be decided identically every time.
+    pub wake_jitter: f64,
+    /// A timed wait (a sleep, the GIL's timed condition wait) expires this much
+    /// after its deadline. Default 50 µs: Linux's default `timer_slack_ns`.
+    pub timer_slack: SimDuration,
+    /// CPU time of a futex wake system call that wakes a waiter
+    /// (`pthread_cond_signal` with a sleeper, `sem_post`). Default 1.5 µs,
+    /// about one direct context switch [§5.5].
+    pub signal_cost: SimDuration,
+}
+
+impl Default for OsConfig {
+    fn default() -> Self {
+        OsConfig {
+            policy: Policy::fair(),
+            ctx_switch: SimDuration::us(2),
+            wake_latency: SimDuration::us(5),
+            wake_jitter: 0.5,
+            timer_slack: SimDuration::us(50),
+            signal_cost: SimDuration::ns(1_500),
+        }
+    }
+}
+
+/// The machine: identical cores (optionally with speed factors) and the OS.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachineConfig {
+    /// Number of cores (≥ 1).
+    pub cores: u32,
+    /// Per-core speed factors (1.0 = reference speed); empty means all 1.0,
+    /// otherwise one entry per core.
+    pub core_speed: Vec<f64>,
+    /// The OS scheduler.
+    pub os: OsConfig,
+}
+
+impl MachineConfig {
+    /// A machine with `cores` reference-speed cores and the default OS.
+    pub fn with_cores(cores: u32) -> Self {
+        MachineConfig { cores, core_speed: Vec::new(), os: OsConfig::default() }
+    }
+}
+
+/// Which GIL waiter a release wakes. The real choice is glibc's and the
+/// kernel's (`pthread_cond_signal` wakes "at least one" waiter) [§1.6].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaiterChoice {
+    /// The longest waiter (futex wake order is FIFO in practice).
+    Fifo,
+    /// A seeded random waiter.
+    Random,
+}
+
+/// The GIL model of one interpreter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GilModel {
+    /// CPython ≥ 3.2 (`Python/ceval_gil.c`, FORCE_SWITCHING) [§1].
+    New {
+        /// `sys.setswitchinterval`; default 5 ms (`DEFAULT_INTERVAL 5000`) [§1.7].
+        switch_interval: SimDuration,
+        /// Time between eval-breaker checks in running Python code (loop back
+        /// edges and calls). Default 1 µs: pure-Python loops check every
+        /// iteration, tens of ns apart [§1.4]; the exact value hardly matters
+        /// next to a 5 ms interval. Checks are computed, not simulated one by one.
+        check_period: SimDuration,
+        /// Which waiter a release wakes.
+        waiter_choice: WaiterChoice,
+    },
+    /// CPython ≤ 3.1: release and immediately re-acquire every
+    /// `check_interval` ticks, no handshake [§2].
+    Old {
+        /// `sys.setcheckinterval`; default 100 ticks [§2.1].
+        check_interval: u32,
+        /// CPU time of one tick (about one bytecode). Default 50 ns: Python 2
+        /// ran on the order of 20 M bytecodes per second.
+        tick: SimDuration,
+        /// Time the GIL stays free between the release and the re-acquire when
+        /// no waiter needs signalling (the two lock calls). Default 200 ns.
+        release_gap: SimDuration,
+        /// Which waiter a release wakes.
+        waiter_choice: WaiterChoice,
+    },
+    /// Free-threaded build (PEP 703): no GIL; Python runs `slowdown` times
+    /// slower. Default 1.08: 3.14's single-thread overhead on x86-64 Linux is
+    /// "about 8%" [§3, §5.1].
+    None {
+        /// Factor applied to every `py` step (≥ 1 is typical).
+        slowdown: f64,
+    },
+}
+
+impl GilModel {
+    /// The new GIL with its defaults.
+    pub fn new_gil() -> Self {
+        GilModel::New {
+            switch_interval: SimDuration::ms(5),
+            check_period: SimDuration::us(1),
+            waiter_choice: WaiterChoice::Fifo,
+        }
+    }
+    /// The new GIL with the given switch interval.
+    pub fn new_with_interval(switch_interval: SimDuration) -> Self {
+        match Self::new_gil() {
+            GilModel::New { check_period, waiter_choice, .. } => {
+                GilModel::New { switch_interval, check_period, waiter_choice }
+            }
+            other => other,
+        }
+    }
+    /// The old GIL with its defaults.
+    pub fn old_gil() -> Self {
+        GilModel::Old {
+            check_interval: 100,
+            tick: SimDuration::ns(50),
+            release_gap: SimDuration::ns(200),
+            waiter_choice: WaiterChoice::Fifo,
+        }
+    }
+    /// No GIL, with the default slowdown.
+    pub fn no_gil() -> Self {
+        GilModel::None { slowdown: 1.08 }
+    }
+    /// The model's name as used in configs and tables: `new`, `old`, `none`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            GilModel::New { .. } => "new",
+            GilModel::Old { .. } => "old",
+            GilModel::None { .. } => "none",
+        }
+    }
+}
+
+/// How a process is started (`multiprocessing` start methods) [§4.2].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartMethod {
+    /// `os.fork()`: cheap, the child is a copy.
+    Fork,
+    /// A fresh interpreter: re-initialisation and imports.
+    Spawn,
+    /// A fork server forks children on request.
+    Forkserver,
+}
+
+impl StartMethod {
+    /// `fork`, `spawn` or `forkserver`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StartMethod::Fork => "fork",
+            StartMethod::Spawn => "spawn",
+            StartMethod::Forkserver => "forkserver",
+        }
+    }
+}
+
+/// Cost of starting a process by one method.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StartCost {
+    /// Native time in the parent, holding its GIL (the fork/exec system calls).
+    pub parent: SimDuration,
+    /// Python time of the child's start-up (interpreter init, imports) before
+    /// it runs its workload.
+    pub child: SimDuration,
+}
+
+/// Costs of threads, processes and inter-process communication.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Costs {
+    /// Native time (GIL held) in the thread that starts a thread. Default 100 µs:
+    /// "Starting a thread takes ~100 µs" (PEP 703) [§5.4].
+    pub thread_start: SimDuration,
+    /// Default parent 0.5 ms + child 0.2 ms: PEP 371 measured 0.71 ms to
+    /// create, run and join one forked worker [§5.4].
+    pub fork: StartCost,
+    /// Default parent 1 ms + child 50 ms: "spawning a subprocess takes ~50 ms
+    /// due to Python re-initialization" (PEP 703) [§5.4].
+    pub spawn: StartCost,
+    /// Default parent 1.2 ms + child 0.3 ms: about 820 forkserver starts per
+    /// second (gh-97514) [§5.4].
+    pub forkserver: StartCost,
+    /// Pickling and unpickling throughput, bytes per second of Python time
+    /// (`_pickle` never releases the GIL [§4.2]). Default 200 MB/s.
+    pub pickle_bytes_per_sec: f64,
+    /// One-way latency of a pipe between processes. Default 20 µs.
+    pub pipe_latency: SimDuration,
+    /// Pipe bandwidth, bytes per second. Default 1 GB/s.
+    pub pipe_bytes_per_sec: f64,
+}
+
+impl Default for Costs {
+    fn default() -> Self {
+        Costs {
+            thread_start: SimDuration::us(100),
+            fork: StartCost { parent: SimDuration::us(500), child: SimDuration::us(200) },
+            spawn: StartCost { parent: SimDuration::ms(1), child: SimDuration::ms(50) },
+            forkserver: StartCost { parent: SimDuration::us(1200), child: SimDuration::us(300) },
+            pickle_bytes_per_sec: 200e6,
+            pipe_latency: SimDuration::us(20),
+            pipe_bytes_per_sec: 1e9,
+        }
+    }
+}
+
+impl Costs {
+    /// The start cost of `method`.
+    pub fn start_cost(&self, method: StartMethod) -> StartCost {
+        match method {
+            StartMethod::Fork => self.fork,
+            StartMethod::Spawn => self.spawn,
+            StartMethod::Forkserver => self.forkserver,
+        }
+    }
+    /// Python time to pickle (or unpickle) `bytes`.
+    pub fn pickle_time(&self, bytes: u64) -> SimDuration {
+        rate_time(bytes, self.pickle_bytes_per_sec)
+    }
+    /// Time for `bytes` to cross a pipe.
+    pub fn pipe_time(&self, bytes: u64) -> SimDuration {
+        self.pipe_latency + rate_time(bytes, self.pipe_bytes_per_sec)
+    }
+}
+
+fn rate_time(bytes: u64, per_sec: f64) -> SimDuration {
+    if bytes == 0 {
+        return SimDuration::ZERO;
+    }
+    SimDuration::from_secs_f64(bytes as f64 / per_sec).unwrap_or(SimDuration::MAX)
+}
+
+/// An OS process.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessConfig {
+    /// Name used in reports.
+    pub name: String,
+    /// `None`: the process exists at time 0 (the main process). `Some(m)`: it
+    /// is started by a `StartProcess` step and pays the start cost of `m`.
+    pub start_method: Option<StartMethod>,
+}
+
+/// A Python interpreter inside a process; each has its own GIL (PEP 684).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InterpreterConfig {
+    /// The process it lives in.
+    pub process: ProcessId,
+    /// Its GIL model.
+    pub gil: GilModel,
+}
+
+/// A Python thread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThreadConfig {
+    /// Name used in reports and traces.
+    pub name: String,
+    /// The interpreter whose GIL it uses.
+    pub interp: InterpId,
+    /// Started when its process starts (true) or by a `StartThread` step.
+    pub autostart: bool,
+    /// What it does.
+    pub program: Vec<Step>,
+}
+
+/// An I/O device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceConfig {
+    /// Name used in reports.
+    pub name: String,
+    /// How many requests it serves at once (`None`: unlimited, e.g. a network
+    /// link; `Some(1)`: a disk with queue depth 1). Requests beyond it queue FIFO.
+    pub concurrency: Option<u32>,
+}
+
+/// A queue between threads or processes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueConfig {
+    /// Name used in reports.
+    pub name: String,
+    /// A `multiprocessing.Queue`: items are pickled by the sender, cross a pipe
+    /// and are unpickled by the receiver. Otherwise a `queue.Queue`.
+    pub ipc: bool,
+}
+
+/// What a pool's workers are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PoolKind {
+    /// `ThreadPoolExecutor`: worker threads in the caller's interpreter.
+    Threads,
+    /// `multiprocessing.Pool`: worker processes started by `method`; arguments
+    /// and results are pickled and cross pipes.
+    Processes(StartMethod),
+}
+
+/// One task of a pool.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskConfig {
+    /// What the task does in the worker.
+    pub steps: Vec<Step>,
+    /// Pickled size of its arguments (process pools).
+    pub arg_bytes: u64,
+    /// Pickled size of its result (process pools).
+    pub result_bytes: u64,
+}
+
+/// A thread or process pool whose tasks a `MapPool` step runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolConfig {
+    /// Name used in reports.
+    pub name: String,
+    /// Threads or processes.
+    pub kind: PoolKind,
+    /// Number of workers (≥ 1).
+    pub workers: u32,
+    /// The tasks, handed out in order to whichever worker is free.
+    pub tasks: Vec<TaskConfig>,
+    /// GIL model of each worker process's interpreter (process pools).
+    pub worker_gil: GilModel,
+}
+
+/// One step of a thread's program.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Python bytecode for this much CPU time; holds the GIL.
+    Py(SimDuration),
+    /// Native code (zlib, hashlib, NumPy…) for this much CPU time; it releases
+    /// the GIL (`Py_BEGIN_ALLOW_THREADS`) or holds it without eval-breaker checks.
+    C {
+        /// CPU time of the call.
+        dur: SimDuration,
+        /// Whether it releases the GIL around the work.
+        releases_gil: bool,
+    },
+    /// A blocking call (a `send`, a `recv`, a `read`): releases the GIL, blocks
+    /// for a latency drawn from `latency` (served by `device` if given), then
+    /// re-takes the GIL. Counts one op.
+    Io {
+        /// The device that serves it (`None`: no contention).
+        device: Option<DeviceId>,
+        /// How long it blocks.
+        latency: Dist,
+    },
+    /// `time.sleep(d)`: releases the GIL; a timed wait, so it wakes late by the timer slack.
+    Sleep(SimDuration),
+    /// Runs `body` `times` times.
+    Repeat {
+        /// Number of iterations.
+        times: u64,
+        /// The steps of one iteration.
+        body: Vec<Step>,
+    },
+    /// Runs `body` again and again until `dur` has passed since the loop began
+    /// (checked before each iteration).
+    LoopFor {
+        /// How long to keep looping.
+        dur: SimDuration,
+        /// The steps of one iteration.
+        body: Vec<Step>,
+    },
+    /// `lock.acquire()`: releases the GIL while it blocks.
+    Acquire(LockId),
+    /// `lock.release()`.
+    Release(LockId),
+    /// `queue.put(item)` of an item pickling to `bytes`.
+    Put {
+        /// The queue.
+        queue: QueueId,
+        /// Pickled size of the item (costs only for IPC queues).
+        bytes: u64,
+    },
+    /// `queue.get()`: releases the GIL while it blocks.
+    Get(QueueId),
+    /// `threading.Thread(...).start()` of a thread that is not autostarted.
+    StartThread(ThreadId),
+    /// `thread.join()`.
+    Join(ThreadId),
+    /// `Process(...).start()` of a process with a start method.
+    StartProcess(ProcessId),
+    /// `process.join()`: waits until all its threads have finished.
+    JoinProcess(ProcessId),
+    /// `pool.map(...)`: starts the pool's workers, runs every task, waits for
+    /// all results, shuts the pool down.
+    MapPool(PoolId),
+}
+
+impl Step {
+    /// Python work.
+    pub fn py(d: SimDuration) -> Step {
+        Step::Py(d)
+    }
+    /// Native work.
+    pub fn c(d: SimDuration, releases_gil: bool) -> Step {
+        Step::C { dur: d, releases_gil }
+    }
+    /// A blocking I/O call on no particular device.
+    pub fn io(latency: Dist) -> Step {
+        Step::Io { device: None, latency }
+    }
+}
+
+/// Bounds and seed of one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunLimits {
+    /// Stop at this virtual time (threads still running are reported as such).
+    pub until: Option<SimTime>,
+    /// Stop with an error after this many events (a runaway workload).
+    pub max_events: u64,
+    /// The master seed of every random stream.
+    pub seed: u64,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits { until: None, max_events: 100_000_000, seed: 0 }
+    }
+}
+
+/// Everything one run needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Cores and OS.
+    pub machine: MachineConfig,
+    /// Processes; the first must be the main process (`start_method: None`).
+    pub processes: Vec<ProcessConfig>,
+    /// Interpreters, each in a process.
+    pub interpreters: Vec<InterpreterConfig>,
+    /// Threads, each in an interpreter.
+    pub threads: Vec<ThreadConfig>,
+    /// I/O devices.
+    pub devices: Vec<DeviceConfig>,
+    /// Names of the locks.
+    pub locks: Vec<String>,
+    /// Queues.
+    pub queues: Vec<QueueConfig>,
+    /// Pools.
+    pub pools: Vec<PoolConfig>,
+    /// Thread, process and IPC costs.
+    pub costs: Costs,
+    /// Bounds and seed.
+    pub limits: RunLimits,
+}
+
+impl SimConfig {
+    /// A machine with one main process holding one interpreter with `gil`,
+    /// and no threads yet.
+    pub fn new(machine: MachineConfig, gil: GilModel) -> Self {
+        SimConfig {
+            machine,
+            processes: vec![ProcessConfig { name: "main".into(), start_method: None }],
+            interpreters: vec![InterpreterConfig { process: ProcessId(0), gil }],
+            threads: Vec::new(),
+            devices: Vec::new(),
+            locks: Vec::new(),
+            queues: Vec::new(),
+            pools: Vec::new(),
+            costs: Costs::default(),
+            limits: RunLimits::default(),
+        }
+    }
+
+    /// Adds an autostarted thread to interpreter `interp`.
+    pub fn add_thread(&mut self, name: &str, interp: InterpId, program: Vec<Step>) -> ThreadId {
+        self.threads.push(ThreadConfig {
+            name: name.to_string(),
+            interp,
+            autostart: true,
+            program,
+        });
+        ThreadId((self.threads.len() - 1) as u32)
+    }
+
+    /// Adds a process started later by `method`, with one interpreter; returns both ids.
+    pub fn add_process(&mut self, name: &str, method: StartMethod, gil: GilModel) -> (ProcessId, InterpId) {
+        self.processes.push(ProcessConfig { name: name.into(), start_method: Some(method) });
+        let p = ProcessId((self.processes.len() - 1) as u32);
+        (p, self.add_interpreter(p, gil))
+    }
+
+    /// Adds an interpreter with its own GIL to process `p`.
+    pub fn add_interpreter(&mut self, p: ProcessId, gil: GilModel) -> InterpId {
+        self.interpreters.push(InterpreterConfig { process: p, gil });
+        InterpId((self.interpreters.len() - 1) as u32)
+    }
+
+    /// Checks the whole config; the error names the field, the value and what is allowed.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::validate::validate(self)
+    }
+}

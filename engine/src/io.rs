@@ -1,0 +1,83 @@
+//! Blocking calls: I/O on devices and timed sleeps.
+//!
+//! Every blocking call releases the GIL before it blocks and re-takes it on
+//! return (`Py_BEGIN/END_ALLOW_THREADS`, research notes §1.5); the kernel's
+//! step expansion does that around these micro-operations. A device with a
+//! concurrency limit serves that many calls at once and queues the rest FIFO
+//! (a disk with queue depth 1 serialises requests; a network link does not).
+//! A sleep is a timed wait and so expires late by the OS timer slack.
+
+use crate::config::DeviceConfig;
+use crate::dist::Dist;
+use crate::ids::{DeviceId, ThreadId};
+use crate::sim::{Event, Run, Sim, Wait};
+use crate::time::SimDuration;
+use crate::trace::TraceSink;
+use std::collections::VecDeque;
+
+/// Runtime state of a device.
+pub(crate) struct Device {
+    limit: Option<u32>,
+    busy: u32,
+    queue: VecDeque<(ThreadId, SimDuration)>,
+}
+
+impl Device {
+    pub fn new(c: &DeviceConfig) -> Self {
+        Device { limit: c.concurrency, busy: 0, queue: VecDeque::new() }
+    }
+}
+
+impl<S: TraceSink> Sim<'_, S> {
+    /// `t` issues a blocking call; its latency is drawn now from `t`'s own
+    /// stream, so the n-th call of a thread has the same latency in every variant.
+    pub(crate) fn start_io(&mut self, t: ThreadId, dev: Option<DeviceId>, dist: &Dist) {
+        let lat = dist.sample(&mut self.threads[t.index()].rng_io);
+        self.block(t, Wait::Io);
+        match dev {
+            Some(d) => {
+                let device = &mut self.devices[d.index()];
+                if device.limit.is_some_and(|l| device.busy >= l) {
+                    device.queue.push_back((t, lat));
+                } else {
+                    device.busy += 1;
+                    self.queue.push(self.now + lat, Event::IoDone(t, Some(d)));
+                }
+            }
+            None => self.queue.push(self.now + lat, Event::IoDone(t, None)),
+        }
+    }
+
+    /// A call returned: the device serves its next request, the thread wakes.
+    pub(crate) fn io_done(&mut self, t: ThreadId, dev: Option<DeviceId>) {
+        if let Some(d) = dev {
+            let device = &mut self.devices[d.index()];
+            device.busy -= 1;
+            if let Some((next, lat)) = device.queue.pop_front() {
+                device.busy += 1;
+                self.queue.push(self.now + lat, Event::IoDone(next, Some(d)));
+            }
+        }
+        let th = &mut self.threads[t.index()];
+        th.report.ops += 1;
+        th.io_return = Some(self.now);
+        self.wake(t);
+    }
+
+    /// `time.sleep(d)`: a timed wait that expires after `d` plus the timer slack.
+    pub(crate) fn sleep(&mut self, t: ThreadId, d: SimDuration) {
+        self.block(t, Wait::Sleep);
+        let gen = self.threads[t.index()].wait_gen;
+        let at = self.now + d + self.cfg.machine.os.timer_slack;
+        self.queue.push(at, Event::Timer(t, gen));
+    }
+
+    /// A timed wait expired.
+    pub(crate) fn timer_expired(&mut self, t: ThreadId) {
+        match self.threads[t.index()].run {
+            Run::Blocked(Wait::Sleep) => self.wake(t),
+            Run::Blocked(Wait::Gil) => self.gil_wait_timed_out(t),
+            _ => {}
+        }
+    }
+}

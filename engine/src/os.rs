@@ -1,0 +1,373 @@
+//! The OS scheduler's run queue: which runnable thread gets the next free core.
+//!
+//! `fair` approximates Linux CFS/EEVDF (`kernel/sched/fair.c`): the runnable
+//! thread with the least virtual runtime runs next, a running thread keeps its
+//! core for a slice, and a woken sleeper is placed at most one slice behind the
+//! least runtime so it can preempt a CPU hog (wake-up preemption). `rr` is a
+//! FIFO queue with a fixed quantum. Time slices, dispatch and preemption are
+//! driven by the kernel in `sim.rs`; this module only orders threads.
+
+use crate::config::Policy;
+use crate::ids::ThreadId;
+use crate::time::SimDuration;
+use std::collections::{BTreeSet, VecDeque};
+
+pub(crate) enum RunQueue {
+    /// Ordered by (virtual runtime, arrival).
+    Fair(BTreeSet<(u64, u64, ThreadId)>),
+    /// Arrival order.
+    Fifo(VecDeque<ThreadId>),
+}
+
+pub(crate) struct Scheduler {
+    pub policy: Policy,
+    queue: RunQueue,
+    arrivals: u64,
+    /// Monotone lower bound of virtual runtimes (CFS `min_vruntime`).
+    pub min_vruntime: u64,
+}
+
+impl Scheduler {
+    pub fn new(policy: Policy) -> Self {
+        let queue = match policy {
+            Policy::Fair { .. } => RunQueue::Fair(BTreeSet::new()),
+            Policy::RoundRobin { .. } => RunQueue::Fifo(VecDeque::new()),
+        };
+        Scheduler { policy, queue, arrivals: 0, min_vruntime: 0 }
+    }
+
+    /// How long a thread keeps a core before it may be preempted.
+    pub fn slice(&self) -> SimDuration {
+        match self.policy {
+            Policy::Fair { slice, .. } => slice,
+            Policy::RoundRobin { quantum } => quantum,
+        }
+    }
+
+    /// Wake-up preemption threshold, if the policy preempts on wake-up.
+    pub fn wakeup_granularity(&self) -> Option<SimDuration> {
+        match self.policy {
+            Policy::Fair { wakeup_granularity, .. } => Some(wakeup_granularity),
+            Policy::RoundRobin { .. } => None,
+        }
+    }
+
+    pub fn is_fair(&self) -> bool {
+        matches!(self.queue, RunQueue::Fair(_))
+    }
+
+    pub fn enqueue(&mut self, t: ThreadId, vruntime: u64) {
+        self.arrivals += 1;
+        match &mut self.queue {
+            RunQueue::Fair(set) => {
+                set.insert((vruntime, self.arrivals, t));
+            }
+            RunQueue::Fifo(q) => q.push_back(t),
+        }
+    }
+
+    pub fn pop_next(&mut self) -> Option<ThreadId> {
+        match &mut self.queue {
+            RunQueue::Fair(set) => set.pop_first().map(|(_, _, t)| t),
+            RunQueue::Fifo(q) => q.pop_front(),
+        }
+    }
+
+    /// Virtual runtime of the next thread to run (fair only).
+    pub fn leftmost_vruntime(&self) -> Option<u64> {
+        match &self.queue {
+            RunQueue::Fair(set) => set.first().map(|e| e.0),
+            RunQueue::Fifo(_) => None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match &self.queue {
+            RunQueue::Fair(set) => set.is_empty(),
+            RunQueue::Fifo(q) => q.is_empty(),
+        }
+    }
+}
+
+// ----- cores, dispatch and preemption -------------------------------------------
+
+use crate::ids::CoreId;
+use crate::sim::{Burst, BurstKind, Event, Run, Sim};
+use crate::time::SimTime;
+use crate::trace::{ThreadState, TraceSink};
+use rand_distr::Distribution;
+
+impl<S: TraceSink> Sim<'_, S> {
+    /// `t` wants a core: take an idle one (waking it costs the wake latency),
+    /// or wait in the run queue, preempting a thread that is far ahead in
+    /// virtual runtime if `woken` under the fair policy.
+    pub(crate) fn make_runnable(&mut self, t: ThreadId, woken: bool) {
+        self.threads[t.index()].run = Run::Ready;
+        if self.sched.is_fair() && woken {
+            self.place_sleeper(t);
+        }
+        if let Some(c) = self.idle_core_for(t) {
+            let delay = self.wake_latency(t);
+            self.dispatch(c, t, delay);
+            return;
+        }
+        if woken {
+            if let Some(c) = self.wakeup_preemption_victim(t) {
+                if let Some(v) = self.preempt(c) {
+                    let vr = self.threads[v.index()].vruntime;
+                    self.sched.enqueue(v, vr);
+                }
+                self.dispatch(c, t, SimDuration::ZERO);
+                return;
+            }
+        }
+        let vr = self.threads[t.index()].vruntime;
+        self.sched.enqueue(t, vr);
+    }
+
+    /// CFS places a waking sleeper at most one slice behind `min_vruntime`, so
+    /// long sleepers get a bounded credit.
+    fn place_sleeper(&mut self, t: ThreadId) {
+        let mut min = self.sched.leftmost_vruntime().unwrap_or(u64::MAX);
+        for c in &self.cores {
+            if let (Some(x), true) = (c.thread, c.running) {
+                min = min.min(self.current_vruntime(x));
+            }
+        }
+        if min != u64::MAX {
+            self.sched.min_vruntime = self.sched.min_vruntime.max(min);
+        }
+        let floor = self.sched.min_vruntime.saturating_sub(self.sched.slice().0);
+        let th = &mut self.threads[t.index()];
+        th.vruntime = th.vruntime.max(floor);
+    }
+
+    pub(crate) fn current_vruntime(&self, t: ThreadId) -> u64 {
+        let th = &self.threads[t.index()];
+        match th.run {
+            Run::Running(_) => th.vruntime + (self.now - th.run_start).0,
+            _ => th.vruntime,
+        }
+    }
+
+    fn idle_core_for(&self, t: ThreadId) -> Option<CoreId> {
+        if let Some(c) = self.threads[t.index()].last_core {
+            if self.cores[c.index()].thread.is_none() {
+                return Some(c);
+            }
+        }
+        self.cores.iter().position(|c| c.thread.is_none()).map(|i| CoreId(i as u32))
+    }
+
+    /// The running thread with the largest virtual runtime, if `t` is behind
+    /// it by more than the wake-up granularity.
+    fn wakeup_preemption_victim(&self, t: ThreadId) -> Option<CoreId> {
+        let gran = self.sched.wakeup_granularity()?;
+        let vt = self.threads[t.index()].vruntime;
+        let mut best: Option<(u64, CoreId)> = None;
+        for (i, c) in self.cores.iter().enumerate() {
+            if let (Some(x), true) = (c.thread, c.running) {
+                let v = self.current_vruntime(x);
+                if best.is_none_or(|(bv, _)| v > bv) {
+                    best = Some((v, CoreId(i as u32)));
+                }
+            }
+        }
+        best.filter(|(v, _)| *v > vt.saturating_add(gran.0)).map(|(_, c)| c)
+    }
+
+    /// Delay before an idle core runs a thread it was woken for.
+    fn wake_latency(&mut self, t: ThreadId) -> SimDuration {
+        let os = &self.cfg.machine.os;
+        if os.wake_jitter == 0.0 || os.wake_latency.0 == 0 {
+            return os.wake_latency;
+        }
+        let u: f64 = rand_distr::StandardUniform.sample(&mut self.threads[t.index()].rng_wake);
+        os.wake_latency.mul_f64(1.0 - os.wake_jitter + 2.0 * os.wake_jitter * u)
+    }
+
+    /// Core `c` starts switching to `t`; it runs after `extra` plus a context
+    /// switch if the core last ran another thread.
+    fn dispatch(&mut self, c: CoreId, t: ThreadId, extra: SimDuration) {
+        let switch = {
+            let core = &mut self.cores[c.index()];
+            core.thread = Some(t);
+            core.running = false;
+            core.gen = core.gen.wrapping_add(1);
+            if core.last_thread.is_some_and(|l| l != t) {
+                core.context_switches += 1;
+                core.busy += self.cfg.machine.os.ctx_switch;
+                self.cfg.machine.os.ctx_switch
+            } else {
+                SimDuration::ZERO
+            }
+        };
+        self.threads[t.index()].run = Run::Dispatching(c);
+        let gen = self.cores[c.index()].gen;
+        self.queue.push(self.now + extra + switch, Event::CoreReady(c, gen));
+    }
+
+    /// Core `c` now runs its thread.
+    pub(crate) fn core_ready(&mut self, c: CoreId) {
+        let Some(t) = self.cores[c.index()].thread else { return };
+        let slice = self.sched.slice();
+        let core = &mut self.cores[c.index()];
+        core.running = true;
+        core.last_thread = Some(t);
+        core.busy_since = Some(self.now);
+        let gen = core.gen;
+        let th = &mut self.threads[t.index()];
+        th.run = Run::Running(c);
+        th.run_start = self.now;
+        th.last_core = Some(c);
+        self.queue.push(self.now + slice, Event::SliceEnd(c, gen));
+        self.resume_on_core(t);
+    }
+
+    /// `t` got a core back: continue its interrupted burst or its micro-operations.
+    fn resume_on_core(&mut self, t: ThreadId) {
+        self.run_thread(t);
+    }
+
+    /// The slice of the thread on `c` expired: preempt it if another thread
+    /// should run (fair: one with less virtual runtime; rr: anyone waiting).
+    pub(crate) fn slice_end(&mut self, c: CoreId) {
+        let Some(t) = self.cores[c.index()].thread else { return };
+        let preempt = match self.sched.leftmost_vruntime() {
+            Some(v) => v < self.current_vruntime(t),
+            None => !self.sched.is_empty(),
+        };
+        if preempt {
+            self.preempt(c);
+            let vr = self.threads[t.index()].vruntime;
+            self.sched.enqueue(t, vr);
+            if let Some(n) = self.sched.pop_next() {
+                self.dispatch(c, n, SimDuration::ZERO);
+            }
+        } else {
+            let gen = self.cores[c.index()].gen;
+            let at = self.now + self.sched.slice();
+            self.queue.push(at, Event::SliceEnd(c, gen));
+        }
+    }
+
+    /// Takes the running thread off core `c`, saving its burst progress; the
+    /// caller decides where the thread and the core go next.
+    fn preempt(&mut self, c: CoreId) -> Option<ThreadId> {
+        let t = self.cores[c.index()].thread?;
+        self.pause_burst(t);
+        self.set_state(t, ThreadState::Runnable);
+        self.release_core(t);
+        self.threads[t.index()].run = Run::Ready;
+        Some(t)
+    }
+
+    /// Saves the progress of `t`'s burst and puts the rest back in front.
+    pub(crate) fn pause_burst(&mut self, t: ThreadId) {
+        let now = self.now;
+        let th = &mut self.threads[t.index()];
+        th.cpu_gen = th.cpu_gen.wrapping_add(1);
+        th.check_scheduled = false;
+        if let Some(b) = th.burst.take() {
+            let done = work_done(&b, now);
+            account_work(th, &b, done);
+            let left = b.work.saturating_sub(done);
+            if left > 0 {
+                th.micro.push_front(crate::sim::Micro::Run(b.kind, left));
+            }
+        }
+    }
+
+    /// `t` gives up its core (blocks, finishes): the core takes the next
+    /// runnable thread or goes idle.
+    pub(crate) fn leave_core(&mut self, t: ThreadId) {
+        if let Some(c) = self.release_core(t) {
+            if let Some(n) = self.sched.pop_next() {
+                self.dispatch(c, n, SimDuration::ZERO);
+            }
+        }
+    }
+
+    /// Detaches `t` from its core (if any) and closes the core's busy time.
+    fn release_core(&mut self, t: ThreadId) -> Option<CoreId> {
+        let c = match self.threads[t.index()].run {
+            Run::Running(c) | Run::Dispatching(c) => c,
+            _ => return None,
+        };
+        let now = self.now;
+        let th = &mut self.threads[t.index()];
+        if matches!(th.run, Run::Running(_)) {
+            th.vruntime += (now - th.run_start).0;
+        }
+        let core = &mut self.cores[c.index()];
+        if let Some(s) = core.busy_since.take() {
+            core.busy += now - s;
+        }
+        core.thread = None;
+        core.running = false;
+        core.gen = core.gen.wrapping_add(1);
+        Some(c)
+    }
+
+    /// `t` starts burning `work` reference nanoseconds on its core.
+    pub(crate) fn start_burst(&mut self, t: ThreadId, kind: BurstKind, work: u64) {
+        let Run::Running(c) = self.threads[t.index()].run else { return };
+        let holds = self.threads[t.index()].holds_gil;
+        let state = match kind {
+            BurstKind::Py => ThreadState::Python,
+            BurstKind::CHold => ThreadState::NativeHoldingGil,
+            BurstKind::CFree => ThreadState::NativeReleasedGil,
+            BurstKind::Sys if holds => ThreadState::NativeHoldingGil,
+            BurstKind::Sys => ThreadState::NativeReleasedGil,
+        };
+        self.set_state(t, state);
+        let speed = self.cores[c.index()].speed;
+        let th = &mut self.threads[t.index()];
+        th.cpu_gen = th.cpu_gen.wrapping_add(1);
+        th.check_scheduled = false;
+        th.burst = Some(Burst { kind, work, started: self.now, speed });
+        let gen = th.cpu_gen;
+        let end = self.now + time_for(work, speed);
+        self.queue.push(end, Event::BurstDone(t, gen));
+        if kind == BurstKind::Py {
+            self.schedule_eval_breaker_check(t);
+        }
+    }
+
+    /// The burst of `t` completed.
+    pub(crate) fn burst_done(&mut self, t: ThreadId) {
+        let th = &mut self.threads[t.index()];
+        th.check_scheduled = false;
+        if let Some(b) = th.burst.take() {
+            account_work(th, &b, b.work);
+        }
+    }
+}
+
+/// Wall time for `work` reference nanoseconds on a core of `speed`.
+pub(crate) fn time_for(work: u64, speed: f64) -> SimDuration {
+    if speed == 1.0 {
+        SimDuration(work)
+    } else {
+        SimDuration((work as f64 / speed).ceil() as u64)
+    }
+}
+
+/// Work of burst `b` done by `now`.
+pub(crate) fn work_done(b: &Burst, now: SimTime) -> u64 {
+    let el = (now - b.started).0;
+    let w = if b.speed == 1.0 { el } else { (el as f64 * b.speed).floor() as u64 };
+    w.min(b.work)
+}
+
+fn account_work(th: &mut crate::sim::Thread<'_>, b: &Burst, done: u64) {
+    if b.kind == BurstKind::Py {
+        th.report.py_work += SimDuration(done);
+        let cw = th.tick_period.max(1);
+        th.ticks_left = if done < th.ticks_left {
+            th.ticks_left - done
+        } else {
+            cw - (done - th.ticks_left) % cw
+        };
+    }
+}

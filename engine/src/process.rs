@@ -1,0 +1,324 @@
+//! Processes and executors.
+//!
+//! A process has its own interpreters and GILs. Starting one costs native time
+//! in the parent (holding its GIL: the fork/exec system calls) and Python time
+//! in the child before its workload (interpreter start-up: ~50 ms for spawn,
+//! PEP 703; under 1 ms for fork, PEP 371; research notes §4.2, §5.4).
+//!
+//! `pool.map` (`MapPool`) starts the workers, hands the tasks out in order to
+//! whichever worker is free, waits for every result and shuts the pool down.
+//! In a process pool the caller pickles each task's arguments under its GIL,
+//! they cross a pipe, the worker unpickles them, runs the task, pickles the
+//! result, which crosses back and is unpickled by the caller (§4.2:
+//! `_pickle` never releases the GIL).
+
+use crate::config::{PoolKind, ProcessConfig, StartMethod};
+use crate::ids::{InterpId, PoolId, ProcessId, ThreadId};
+use crate::sim::{BurstKind, Event, Frame, FrameKind, Micro, Run, Sim, Wait};
+use crate::trace::TraceSink;
+use std::collections::VecDeque;
+
+/// Runtime state of a process.
+pub(crate) struct Process {
+    pub method: Option<StartMethod>,
+    pub started: bool,
+    pub threads: Vec<ThreadId>,
+    /// Started threads not yet finished.
+    pub alive: u32,
+    pub joiners: Vec<ThreadId>,
+}
+
+impl Process {
+    pub fn new(c: &ProcessConfig) -> Self {
+        Process { method: c.start_method, started: false, threads: Vec::new(), alive: 0, joiners: Vec::new() }
+    }
+}
+
+/// Runtime state of a pool.
+pub(crate) struct Pool {
+    pub name: String,
+    pub kind: PoolKind,
+    pub workers: Vec<ThreadId>,
+    /// Worker processes (process pools).
+    pub procs: Vec<ProcessId>,
+    /// Tasks delivered to the workers and not yet taken.
+    pub available: VecDeque<u32>,
+    /// Tasks not yet delivered to the workers.
+    pub undelivered: u32,
+    /// Results delivered to the caller and not yet collected (their pickled sizes).
+    pub results: VecDeque<u64>,
+    pub done: u32,
+    pub total: u32,
+    pub collected: u32,
+    pub caller: Option<ThreadId>,
+    pub idle: VecDeque<ThreadId>,
+    pub mapped: bool,
+}
+
+impl<'a, S: TraceSink> Sim<'a, S> {
+    /// Creates the pools' workers (and worker processes): not started until mapped.
+    pub(crate) fn create_pools(&mut self) {
+        let cfg = self.cfg;
+        for (i, pc) in cfg.pools.iter().enumerate() {
+            let pid = PoolId(i as u32);
+            let mut pool = Pool {
+                name: pc.name.clone(),
+                kind: pc.kind,
+                workers: Vec::new(),
+                procs: Vec::new(),
+                available: VecDeque::new(),
+                undelivered: pc.tasks.len() as u32,
+                results: VecDeque::new(),
+                done: 0,
+                total: pc.tasks.len() as u32,
+                collected: 0,
+                caller: None,
+                idle: VecDeque::new(),
+                mapped: false,
+            };
+            for w in 0..pc.workers {
+                let name = format!("{}-worker{}", pc.name, w);
+                let (interp, process) = match pc.kind {
+                    // Thread-pool workers join the caller's interpreter when mapped.
+                    PoolKind::Threads => (InterpId(0), ProcessId(0)),
+                    PoolKind::Processes(m) => {
+                        let p = ProcessId(self.processes.len() as u32);
+                        self.processes.push(Process::new(&ProcessConfig { name: name.clone(), start_method: Some(m) }));
+                        let g = self.gils.len();
+                        self.gils.push(crate::gil::Gil::new(
+                            &pc.worker_gil,
+                            crate::rng::stream(cfg.limits.seed, "gil-waiter", g as u64),
+                        ));
+                        pool.procs.push(p);
+                        (InterpId(g as u32), p)
+                    }
+                };
+                let t = self.add_thread(name, interp, process, true, &[]);
+                self.threads[t.index()].micro.push_back(Micro::PoolNext(pid));
+                pool.workers.push(t);
+            }
+            self.pools.push(pool);
+        }
+    }
+
+    pub(crate) fn start_process(&mut self, p: ProcessId) {
+        if self.processes[p.index()].started {
+            return;
+        }
+        self.processes[p.index()].started = true;
+        let method = self.processes[p.index()].method.unwrap_or(StartMethod::Fork);
+        let init = self.cfg.costs.start_cost(method).child.0;
+        let first = self.processes[p.index()].threads.iter().copied().find(|&t| self.threads[t.index()].autostart);
+        if let Some(main) = first {
+            let m = &mut self.threads[main.index()].micro;
+            m.push_front(Micro::StartSiblings(p));
+            if init > 0 {
+                m.push_front(Micro::Run(BurstKind::Py, init));
+            }
+            m.push_front(Micro::TakeGil);
+            self.start_thread(main);
+        }
+    }
+
+    pub(crate) fn start_siblings(&mut self, p: ProcessId) {
+        let all = self.processes[p.index()].threads.clone();
+        for t in all {
+            if self.threads[t.index()].autostart {
+                self.start_thread(t);
+            }
+        }
+    }
+
+    pub(crate) fn process_finished(&self, p: ProcessId) -> bool {
+        let pr = &self.processes[p.index()];
+        pr.started && pr.alive == 0
+    }
+
+    pub(crate) fn join_process(&mut self, t: ThreadId, p: ProcessId) {
+        if !self.process_finished(p) {
+            self.processes[p.index()].joiners.push(t);
+            self.wait_then_retry(t, Wait::Process(p), Micro::JoinProcess(p));
+        }
+    }
+
+    pub(crate) fn thread_exited_process(&mut self, p: ProcessId) {
+        let pr = &mut self.processes[p.index()];
+        pr.alive = pr.alive.saturating_sub(1);
+        if pr.alive == 0 && pr.started {
+            for j in std::mem::take(&mut pr.joiners) {
+                self.wake(j);
+            }
+        }
+    }
+
+    /// `pool.map`: start the workers and submit every task.
+    pub(crate) fn map_pool(&mut self, t: ThreadId, p: PoolId) {
+        let pool = &mut self.pools[p.index()];
+        if pool.mapped {
+            // A pool is shut down after its map; mapping it again does nothing.
+            return;
+        }
+        pool.mapped = true;
+        pool.caller = Some(t);
+        let kind = pool.kind;
+        let workers = pool.workers.clone();
+        let procs = pool.procs.clone();
+        let total = pool.total;
+        let costs = &self.cfg.costs;
+        let interp = self.threads[t.index()].interp;
+        let process = self.threads[t.index()].process;
+        let mut plan: Vec<Micro<'a>> = Vec::new();
+        match kind {
+            PoolKind::Threads => {
+                for &w in &workers {
+                    let th = &mut self.threads[w.index()];
+                    th.interp = interp;
+                    th.process = process;
+                    th.report.interp = interp;
+                    th.report.process = process;
+                    self.processes[process.index()].threads.push(w);
+                    plan.push(Micro::Run(BurstKind::CHold, costs.thread_start.0));
+                    plan.push(Micro::StartThread(w));
+                }
+                for k in 0..total {
+                    plan.push(Micro::PoolSubmit(p, k));
+                }
+                plan.push(Micro::PoolCollect(p));
+            }
+            PoolKind::Processes(m) => {
+                let parent = costs.start_cost(m).parent.0;
+                for &pr in &procs {
+                    plan.push(Micro::Run(BurstKind::CHold, parent));
+                    plan.push(Micro::StartProcess(pr));
+                }
+                for (k, task) in self.cfg.pools[p.index()].tasks.iter().enumerate() {
+                    plan.push(Micro::Run(BurstKind::Py, costs.pickle_time(task.arg_bytes).0));
+                    plan.push(Micro::PoolSubmit(p, k as u32));
+                }
+                for _ in 0..total {
+                    plan.push(Micro::PoolCollect(p));
+                }
+            }
+        }
+        let m = &mut self.threads[t.index()].micro;
+        for x in plan.into_iter().rev() {
+            m.push_front(x);
+        }
+    }
+
+    /// Task `k` leaves the caller: available now (threads) or after the pipe (processes).
+    pub(crate) fn pool_submit(&mut self, p: PoolId, k: u32) {
+        match self.pools[p.index()].kind {
+            PoolKind::Threads => self.task_deliver(p, k),
+            PoolKind::Processes(_) => {
+                let bytes = self.cfg.pools[p.index()].tasks[k as usize].arg_bytes;
+                let at = self.now + self.cfg.costs.pipe_time(bytes);
+                self.queue.push(at, Event::TaskDeliver(p, k));
+            }
+        }
+    }
+
+    pub(crate) fn task_deliver(&mut self, p: PoolId, k: u32) {
+        let pool = &mut self.pools[p.index()];
+        pool.available.push_back(k);
+        pool.undelivered = pool.undelivered.saturating_sub(1);
+        self.wake_idle_worker(p);
+    }
+
+    fn wake_idle_worker(&mut self, p: PoolId) {
+        while let Some(w) = self.pools[p.index()].idle.pop_front() {
+            if self.threads[w.index()].run == Run::Blocked(Wait::PoolTask(p)) {
+                self.wake(w);
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn pool_task_ready(&self, p: PoolId) -> bool {
+        let pool = &self.pools[p.index()];
+        !pool.available.is_empty() || (pool.undelivered == 0 && pool.mapped)
+    }
+
+    /// Worker: take the next task, exit when all are taken, or wait for one.
+    pub(crate) fn pool_next(&mut self, t: ThreadId, p: PoolId) {
+        let pool = &mut self.pools[p.index()];
+        if let Some(k) = pool.available.pop_front() {
+            let task = &self.cfg.pools[p.index()].tasks[k as usize];
+            let th = &mut self.threads[t.index()];
+            th.frames.push(Frame { steps: &task.steps, pc: 0, kind: FrameKind::Task(p, k) });
+            if matches!(pool.kind, PoolKind::Processes(_)) {
+                th.micro.push_front(Micro::Run(BurstKind::Py, self.cfg.costs.pickle_time(task.arg_bytes).0));
+                th.micro.push_front(Micro::TakeGil);
+            }
+        } else if pool.undelivered == 0 {
+            // Shutdown: nothing left for this worker; wake the others to exit too.
+            let idle: Vec<ThreadId> = pool.idle.drain(..).collect();
+            for w in idle {
+                self.wake(w);
+            }
+            self.threads[t.index()].micro.push_front(Micro::Finish);
+        } else {
+            pool.idle.push_back(t);
+            self.wait_then_retry(t, Wait::PoolTask(p), Micro::PoolNext(p));
+        }
+    }
+
+    /// Micro-operations that follow the end of a task frame.
+    pub(crate) fn task_finished_micros(&mut self, t: ThreadId, p: PoolId, k: u32) {
+        let m = &mut self.threads[t.index()].micro;
+        if let PoolKind::Processes(_) = self.pools[p.index()].kind {
+            let bytes = self.cfg.pools[p.index()].tasks[k as usize].result_bytes;
+            m.push_back(Micro::TakeGil);
+            m.push_back(Micro::Run(BurstKind::Py, self.cfg.costs.pickle_time(bytes).0));
+        }
+        m.push_back(Micro::PoolTaskDone(p, k));
+        m.push_back(Micro::PoolNext(p));
+    }
+
+    /// Worker: hand the result back.
+    pub(crate) fn pool_task_done(&mut self, t: ThreadId, p: PoolId, k: u32) {
+        self.threads[t.index()].report.tasks += 1;
+        match self.pools[p.index()].kind {
+            PoolKind::Threads => self.result_deliver(p),
+            PoolKind::Processes(_) => {
+                let bytes = self.cfg.pools[p.index()].tasks[k as usize].result_bytes;
+                let at = self.now + self.cfg.costs.pipe_time(bytes);
+                self.pools[p.index()].results.push_back(bytes);
+                self.queue.push(at, Event::ResultDeliver(p));
+            }
+        }
+    }
+
+    pub(crate) fn result_deliver(&mut self, p: PoolId) {
+        let pool = &mut self.pools[p.index()];
+        pool.done += 1;
+        if let Some(c) = pool.caller {
+            if self.threads[c.index()].run == Run::Blocked(Wait::PoolResults(p)) {
+                self.wake(c);
+            }
+        }
+    }
+
+    pub(crate) fn pool_results_ready(&self, p: PoolId) -> bool {
+        let pool = &self.pools[p.index()];
+        match pool.kind {
+            PoolKind::Threads => pool.done >= pool.total,
+            PoolKind::Processes(_) => pool.done > pool.collected,
+        }
+    }
+
+    /// Caller: wait for all results (threads) or collect and unpickle one (processes).
+    pub(crate) fn pool_collect(&mut self, t: ThreadId, p: PoolId) {
+        if !self.pool_results_ready(p) {
+            self.wait_then_retry(t, Wait::PoolResults(p), Micro::PoolCollect(p));
+            return;
+        }
+        let pool = &mut self.pools[p.index()];
+        if let PoolKind::Processes(_) = pool.kind {
+            pool.collected += 1;
+            let bytes = pool.results.pop_front().unwrap_or(0);
+            let w = self.cfg.costs.pickle_time(bytes).0;
+            self.threads[t.index()].micro.push_front(Micro::Run(BurstKind::Py, w));
+        }
+    }
+}

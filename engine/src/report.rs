@@ -1,0 +1,169 @@
+//! The run report: every metric of a run, per thread, per core, per GIL and in total.
+
+use crate::histogram::Histogram;
+use crate::ids::{InterpId, ProcessId};
+use crate::time::{SimDuration, SimTime};
+
+/// Why the run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// Every started thread finished.
+    Completed,
+    /// The `until` time was reached.
+    Until,
+}
+
+/// Time a thread spent in each state; the parts add up to its lifetime.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateTimes {
+    /// Running Python.
+    pub python: SimDuration,
+    /// Running native code holding the GIL.
+    pub native_holding_gil: SimDuration,
+    /// Running native code or system calls with the GIL released.
+    pub native_released_gil: SimDuration,
+    /// Waiting for the GIL (condition wait or forced-switch handshake).
+    pub waiting_gil: SimDuration,
+    /// Runnable without a core.
+    pub runnable: SimDuration,
+    /// Blocked on I/O, sleep, lock, queue, join.
+    pub blocked: SimDuration,
+}
+
+impl StateTimes {
+    /// The sum of all parts.
+    pub fn total(&self) -> SimDuration {
+        self.python
+            + self.native_holding_gil
+            + self.native_released_gil
+            + self.waiting_gil
+            + self.runnable
+            + self.blocked
+    }
+    /// Time on a core (Python + native).
+    pub fn cpu(&self) -> SimDuration {
+        self.python + self.native_holding_gil + self.native_released_gil
+    }
+}
+
+/// Metrics of one thread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThreadReport {
+    /// Its name.
+    pub name: String,
+    /// Its process.
+    pub process: ProcessId,
+    /// Its interpreter.
+    pub interp: InterpId,
+    /// When it started (never started: `None`).
+    pub started: Option<SimTime>,
+    /// When it finished (still running at the end: `None`).
+    pub finished: Option<SimTime>,
+    /// Time per state.
+    pub times: StateTimes,
+    /// Python work completed (reference-core nanoseconds of `py` steps).
+    pub py_work: SimDuration,
+    /// Times it took the GIL.
+    pub gil_acquisitions: u64,
+    /// Times it was made to drop the GIL by a drop request (new GIL).
+    pub forced_drops: u64,
+    /// Drop requests it set after a switch interval without a switch.
+    pub drop_requests: u64,
+    /// Times it was woken to take the GIL and found it taken.
+    pub failed_wakeups: u64,
+    /// Completed blocking I/O calls.
+    pub ops: u64,
+    /// Completed pool tasks (workers).
+    pub tasks: u64,
+    /// Latency from each I/O return to running with the GIL again.
+    pub latency: Histogram,
+}
+
+impl ThreadReport {
+    /// Lifetime: from start to finish, or to the end of the run.
+    pub fn lifetime(&self) -> SimDuration {
+        self.times.total()
+    }
+}
+
+/// Metrics of one core.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreReport {
+    /// Time executing threads or switching between them.
+    pub busy: SimDuration,
+    /// `busy / end time`.
+    pub utilisation: f64,
+    /// Context switches on this core.
+    pub context_switches: u64,
+}
+
+/// Metrics of one GIL (one interpreter).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GilReport {
+    /// The model: `new`, `old` or `none`.
+    pub model: &'static str,
+    /// Times the holder changed (`switch_number`).
+    pub switches: u64,
+    /// Acquisitions of any kind.
+    pub acquisitions: u64,
+    /// Drop requests set.
+    pub drop_requests: u64,
+    /// Forced drops honoured.
+    pub forced_drops: u64,
+    /// Woken waiters that found the GIL taken.
+    pub failed_wakeups: u64,
+    /// Old GIL: periodic checks performed while others waited.
+    pub checks: u64,
+}
+
+/// Totals over the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// GIL holder changes over all GILs.
+    pub gil_switches: u64,
+    /// Failed wake-ups over all GILs.
+    pub failed_wakeups: u64,
+    /// Drop requests over all GILs.
+    pub drop_requests: u64,
+    /// Context switches over all cores.
+    pub context_switches: u64,
+    /// Events processed by the kernel.
+    pub events: u64,
+}
+
+/// The report of one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// Why it ended.
+    pub stop: StopReason,
+    /// The virtual time at which it ended.
+    pub end: SimTime,
+    /// When the last thread finished (or the end, if some never finished).
+    pub makespan: SimDuration,
+    /// Per thread, in config order (then pool workers).
+    pub threads: Vec<ThreadReport>,
+    /// Per core.
+    pub cores: Vec<CoreReport>,
+    /// Per interpreter.
+    pub gils: Vec<GilReport>,
+    /// Totals.
+    pub totals: Totals,
+}
+
+impl Report {
+    /// The first thread with this name.
+    pub fn thread(&self, name: &str) -> Option<&ThreadReport> {
+        self.threads.iter().find(|t| t.name == name)
+    }
+    /// Completed ops of a thread per second of its lifetime.
+    pub fn ops_per_sec(&self, name: &str) -> Option<f64> {
+        self.thread(name).map(|t| {
+            let life = t.lifetime().as_secs_f64();
+            if life > 0.0 {
+                t.ops as f64 / life
+            } else {
+                0.0
+            }
+        })
+    }
+}

@@ -1,0 +1,804 @@
+//! The simulation kernel: the world state, the event loop and each thread's
+//! interpreter of workload steps.
+//!
+//! A thread's program (its [`Step`]s, nested in frames for loops) is expanded
+//! step by step into *micro-operations*: bursts of CPU work and the zero-time
+//! actions of the models (take or drop the GIL, block on I/O, take a lock…).
+//! A thread executes micro-operations only while it has a core. The models
+//! live in their own modules and extend [`Sim`]: `os.rs`/`cpu.rs` (cores and the
+//! scheduler), `gil.rs` (the GIL models), `io.rs` (devices), `sync.rs` (locks,
+//! queues, joins), `process.rs` (processes and pools).
+
+use crate::config::*;
+use crate::dist::Dist;
+use crate::error::{BlockedThread, EngineError};
+use crate::gil::Gil;
+use crate::ids::*;
+use crate::io::Device;
+use crate::os::Scheduler;
+use crate::process::{Pool, Process};
+use crate::report::*;
+use crate::rng::{stream, StreamRng};
+use crate::sync::{Lock, Queue};
+use crate::time::{SimDuration, SimTime};
+use crate::trace::{ThreadState, TraceSink};
+use crate::event_queue::EventQueue;
+use std::collections::VecDeque;
+
+/// What a CPU burst is doing (decides the accounting state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BurstKind {
+    /// Python bytecode.
+    Py,
+    /// Native code holding the GIL (no eval-breaker checks inside).
+    CHold,
+    /// Native code with the GIL released.
+    CFree,
+    /// A system call (futex wake, lock handover); held or not, as it happens.
+    Sys,
+}
+
+/// A zero-time action or a burst, executed in order while the thread has a core.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Micro<'a> {
+    /// Burn CPU for `work` reference nanoseconds.
+    Run(BurstKind, u64),
+    /// Take the GIL (if the model has one and the thread does not hold it).
+    TakeGil,
+    /// Release the GIL; `forced` when honouring a drop request, `check` for the old GIL's periodic release.
+    DropGil { forced: bool, check: bool },
+    /// FORCE_SWITCHING: wait until another thread has taken the GIL.
+    Handshake,
+    /// Block on I/O.
+    Io(Option<DeviceId>, &'a Dist),
+    /// `time.sleep`.
+    Sleep(SimDuration),
+    /// Try to take a lock; on failure release the GIL and wait.
+    LockAcquire(LockId),
+    /// Release a lock.
+    LockRelease(LockId),
+    /// Put an item of `bytes` into a queue.
+    QueuePut(QueueId, u64),
+    /// Take an item from a queue or wait.
+    QueueGet(QueueId),
+    /// Start a thread.
+    StartThread(ThreadId),
+    /// Wait for a thread to finish.
+    Join(ThreadId),
+    /// Start a process (after the parent paid its share of the start cost).
+    StartProcess(ProcessId),
+    /// Start the other autostart threads of a process, after its start-up.
+    StartSiblings(ProcessId),
+    /// Wait for every thread of a process to finish.
+    JoinProcess(ProcessId),
+    /// Begin `pool.map`.
+    MapPool(PoolId),
+    /// Make task `k` available to the workers (after its pipe delay for process pools).
+    PoolSubmit(PoolId, u32),
+    /// Caller: wait for all results (thread pools) or take one result (process pools).
+    PoolCollect(PoolId),
+    /// Worker: take the next task, or exit when there is none left.
+    PoolNext(PoolId),
+    /// Worker: task done; hand back its result.
+    PoolTaskDone(PoolId, u32),
+    /// Block until `reason` holds (re-checked first).
+    Block(Wait),
+    /// End the thread.
+    Finish,
+}
+
+/// Why a blocked thread is blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// On the GIL's condition (timed under the new GIL).
+    Gil,
+    /// On the forced-switch condition.
+    GilSwitch,
+    /// On an I/O call.
+    Io,
+    /// In `time.sleep`.
+    Sleep,
+    /// On a lock.
+    Lock(LockId),
+    /// On an empty queue.
+    Queue(QueueId),
+    /// On another thread's end.
+    Join(ThreadId),
+    /// On a process's end.
+    Process(ProcessId),
+    /// Pool caller waiting for results.
+    PoolResults(PoolId),
+    /// Pool worker waiting for a task.
+    PoolTask(PoolId),
+}
+
+/// A thread's OS state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Run {
+    NotStarted,
+    /// In the run queue.
+    Ready,
+    /// A core is switching to it (context switch, idle-core wake-up).
+    Dispatching(CoreId),
+    Running(CoreId),
+    Blocked(Wait),
+    Done,
+}
+
+/// A CPU burst in progress.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Burst {
+    pub kind: BurstKind,
+    /// Work left when the burst (re)started, in reference nanoseconds.
+    pub work: u64,
+    pub started: SimTime,
+    pub speed: f64,
+}
+
+/// Where a frame's steps come from and how it repeats.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FrameKind {
+    Once,
+    Repeat { left: u64 },
+    Until(SimTime),
+    /// A pool task: when it ends, report it done.
+    Task(PoolId, u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Frame<'a> {
+    pub steps: &'a [Step],
+    pub pc: usize,
+    pub kind: FrameKind,
+}
+
+/// Runtime state of one thread.
+pub(crate) struct Thread<'a> {
+    pub name: String,
+    pub interp: InterpId,
+    pub process: ProcessId,
+    pub autostart: bool,
+    pub program: &'a [Step],
+    pub frames: Vec<Frame<'a>>,
+    pub micro: VecDeque<Micro<'a>>,
+    pub run: Run,
+    /// Current accounting state and since when (`None`: not alive).
+    pub acct: Option<(ThreadState, SimTime)>,
+    pub holds_gil: bool,
+    pub burst: Option<Burst>,
+    /// Bumped to cancel a scheduled burst end or eval-breaker check.
+    pub cpu_gen: u32,
+    /// Bumped to cancel a scheduled timer.
+    pub wait_gen: u32,
+    /// An eval-breaker check is scheduled in the current burst.
+    pub check_scheduled: bool,
+    pub vruntime: u64,
+    pub run_start: SimTime,
+    pub last_core: Option<CoreId>,
+    /// `switch_number` when the current GIL wait began.
+    pub saved_switch: u64,
+    /// The last GIL wait ended by its timeout.
+    pub timed_out: bool,
+    /// Woken by a GIL release and not yet back to try.
+    pub gil_woken: bool,
+    /// Old GIL: Python work left until the next periodic check.
+    pub ticks_left: u64,
+    /// Old GIL: Python work between periodic checks.
+    pub tick_period: u64,
+    /// When the last I/O call returned, until the thread holds the GIL again.
+    pub io_return: Option<SimTime>,
+    pub joiners: Vec<ThreadId>,
+    pub rng_io: StreamRng,
+    pub rng_wake: StreamRng,
+    pub report: ThreadReport,
+}
+
+/// Runtime state of one core.
+pub(crate) struct Core {
+    pub thread: Option<ThreadId>,
+    pub running: bool,
+    pub last_thread: Option<ThreadId>,
+    pub gen: u32,
+    pub speed: f64,
+    pub busy: SimDuration,
+    pub busy_since: Option<SimTime>,
+    pub context_switches: u64,
+}
+
+/// Kernel events. Cancellable ones carry the generation they were scheduled under.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Event {
+    /// A CPU burst finished.
+    BurstDone(ThreadId, u32),
+    /// The holder reaches an eval-breaker check (drop request, or old-GIL tick count).
+    Check(ThreadId, u32),
+    /// A timed wait expired (GIL condition timeout, sleep).
+    Timer(ThreadId, u32),
+    /// An I/O call returned.
+    IoDone(ThreadId, Option<DeviceId>),
+    /// A core finished switching to its thread.
+    CoreReady(CoreId, u32),
+    /// A running thread's slice expired.
+    SliceEnd(CoreId, u32),
+    /// An item crossed a pipe into a queue.
+    QueueDeliver(QueueId, u64),
+    /// A pool task crossed the pipe to the workers.
+    TaskDeliver(PoolId, u32),
+    /// A pool result crossed the pipe to the caller.
+    ResultDeliver(PoolId),
+}
+
+/// The whole simulated world during a run.
+pub(crate) struct Sim<'a, S: TraceSink> {
+    pub cfg: &'a SimConfig,
+    pub now: SimTime,
+    pub queue: EventQueue<Event>,
+    pub threads: Vec<Thread<'a>>,
+    pub cores: Vec<Core>,
+    pub sched: Scheduler,
+    pub gils: Vec<Gil>,
+    pub processes: Vec<Process>,
+    pub devices: Vec<Device>,
+    pub locks: Vec<Lock>,
+    pub queues: Vec<Queue>,
+    pub pools: Vec<Pool>,
+    pub sink: &'a mut S,
+    /// Events processed plus micro-operations executed: bounded by `max_events`.
+    pub budget_used: u64,
+    pub events: u64,
+    pub error: Option<EngineError>,
+}
+
+/// Runs `cfg` and returns its report; trace records go to `sink`.
+pub fn run_with_sink<S: TraceSink>(cfg: &SimConfig, sink: &mut S) -> Result<Report, EngineError> {
+    cfg.validate()?;
+    let mut sim = Sim::new(cfg, sink);
+    sim.start();
+    let stop = sim.event_loop()?;
+    Ok(sim.finish(stop))
+}
+
+impl<'a, S: TraceSink> Sim<'a, S> {
+    fn new(cfg: &'a SimConfig, sink: &'a mut S) -> Self {
+        let seed = cfg.limits.seed;
+        let speed = |i: usize| cfg.machine.core_speed.get(i).copied().unwrap_or(1.0);
+        let cores = (0..cfg.machine.cores as usize)
+            .map(|i| Core {
+                thread: None,
+                running: false,
+                last_thread: None,
+                gen: 0,
+                speed: speed(i),
+                busy: SimDuration::ZERO,
+                busy_since: None,
+                context_switches: 0,
+            })
+            .collect();
+        let mut sim = Sim {
+            cfg,
+            now: SimTime::ZERO,
+            queue: EventQueue::new(),
+            threads: Vec::with_capacity(cfg.threads.len()),
+            cores,
+            sched: Scheduler::new(cfg.machine.os.policy.clone()),
+            gils: Vec::new(),
+            processes: cfg.processes.iter().map(Process::new).collect(),
+            devices: cfg.devices.iter().map(Device::new).collect(),
+            locks: cfg.locks.iter().map(|_| Lock::default()).collect(),
+            queues: cfg.queues.iter().map(Queue::new).collect(),
+            pools: Vec::new(),
+            sink,
+            budget_used: 0,
+            events: 0,
+            error: None,
+        };
+        for (i, it) in cfg.interpreters.iter().enumerate() {
+            sim.gils.push(Gil::new(&it.gil, stream(seed, "gil-waiter", i as u64)));
+        }
+        for t in &cfg.threads {
+            let p = cfg.interpreters[t.interp.index()].process;
+            sim.add_thread(t.name.clone(), t.interp, p, t.autostart, &t.program);
+        }
+        sim.create_pools();
+        sim
+    }
+
+    /// Registers a thread (config threads first, then pool workers).
+    pub(crate) fn add_thread(
+        &mut self,
+        name: String,
+        interp: InterpId,
+        process: ProcessId,
+        autostart: bool,
+        program: &'a [Step],
+    ) -> ThreadId {
+        let id = ThreadId(self.threads.len() as u32);
+        let seed = self.cfg.limits.seed;
+        let ticks = self.gils[interp.index()].old_check_work();
+        self.threads.push(Thread {
+            report: ThreadReport {
+                name: name.clone(),
+                process,
+                interp,
+                started: None,
+                finished: None,
+                times: StateTimes::default(),
+                py_work: SimDuration::ZERO,
+                gil_acquisitions: 0,
+                forced_drops: 0,
+                drop_requests: 0,
+                failed_wakeups: 0,
+                ops: 0,
+                tasks: 0,
+                latency: Default::default(),
+            },
+            name,
+            interp,
+            process,
+            autostart,
+            program,
+            frames: Vec::new(),
+            micro: VecDeque::new(),
+            run: Run::NotStarted,
+            acct: None,
+            holds_gil: false,
+            burst: None,
+            cpu_gen: 0,
+            wait_gen: 0,
+            check_scheduled: false,
+            vruntime: 0,
+            run_start: SimTime::ZERO,
+            last_core: None,
+            saved_switch: 0,
+            timed_out: false,
+            gil_woken: false,
+            ticks_left: ticks,
+            tick_period: ticks,
+            io_return: None,
+            joiners: Vec::new(),
+            rng_io: stream(seed, "io", u64::from(id.0)),
+            rng_wake: stream(seed, "wake", u64::from(id.0)),
+        });
+        self.processes[process.index()].threads.push(id);
+        id
+    }
+
+    fn start(&mut self) {
+        self.processes[0].started = true;
+        let main: Vec<ThreadId> = self.processes[0].threads.clone();
+        for t in main {
+            if self.threads[t.index()].autostart {
+                self.start_thread(t);
+            }
+        }
+    }
+
+    /// The thread begins its life: runnable, program not yet started.
+    pub(crate) fn start_thread(&mut self, t: ThreadId) {
+        let th = &mut self.threads[t.index()];
+        if th.run != Run::NotStarted {
+            return;
+        }
+        th.report.started = Some(self.now);
+        th.frames.push(Frame { steps: th.program, pc: 0, kind: FrameKind::Once });
+        th.acct = Some((ThreadState::Runnable, self.now));
+        let p = th.process;
+        self.processes[p.index()].alive += 1;
+        self.make_runnable(t, true);
+    }
+
+    fn event_loop(&mut self) -> Result<StopReason, EngineError> {
+        let until = self.cfg.limits.until.unwrap_or(SimTime::MAX);
+        let max = self.cfg.limits.max_events;
+        while let Some(at) = self.queue.peek_time() {
+            if at > until {
+                self.now = until;
+                return Ok(StopReason::Until);
+            }
+            let Some((at, ev)) = self.queue.pop() else { break };
+            self.now = at;
+            self.events += 1;
+            self.budget_used += 1;
+            self.handle(ev);
+            if let Some(e) = self.error.take() {
+                return Err(e);
+            }
+            if self.budget_used >= max {
+                return Err(EngineError::EventLimit { limit: max, time: self.now });
+            }
+        }
+        let blocked: Vec<BlockedThread> = self
+            .threads
+            .iter()
+            .filter_map(|th| match th.run {
+                Run::Blocked(w) => Some(BlockedThread { thread: th.name.clone(), waits_for: self.describe_wait(w) }),
+                _ => None,
+            })
+            .collect();
+        if !blocked.is_empty() {
+            return Err(EngineError::Deadlock { time: self.now, blocked });
+        }
+        if self.cfg.limits.until.is_some_and(|u| u > self.now) && !self.all_done() {
+            self.now = until;
+            return Ok(StopReason::Until);
+        }
+        Ok(StopReason::Completed)
+    }
+
+    fn all_done(&self) -> bool {
+        self.threads.iter().all(|t| matches!(t.run, Run::Done | Run::NotStarted))
+    }
+
+    fn describe_wait(&self, w: Wait) -> String {
+        let tn = |t: ThreadId| self.threads[t.index()].name.clone();
+        match w {
+            Wait::Gil | Wait::GilSwitch => "the GIL".into(),
+            Wait::Io => "I/O".into(),
+            Wait::Sleep => "a sleep".into(),
+            Wait::Lock(l) => format!("lock \"{}\"", self.cfg.locks[l.index()]),
+            Wait::Queue(q) => format!("an item in queue \"{}\"", self.cfg.queues[q.index()].name),
+            Wait::Join(t) => format!("thread \"{}\" to finish", tn(t)),
+            Wait::Process(p) => format!("process \"{}\" to finish", self.cfg.processes[p.index()].name),
+            Wait::PoolResults(p) => format!("results of pool \"{}\"", self.pools[p.index()].name),
+            Wait::PoolTask(p) => format!("a task of pool \"{}\"", self.pools[p.index()].name),
+        }
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::BurstDone(t, g) => {
+                if self.threads[t.index()].cpu_gen == g {
+                    self.burst_done(t);
+                    self.run_thread(t);
+                }
+            }
+            Event::Check(t, g) => {
+                if self.threads[t.index()].cpu_gen == g {
+                    self.eval_breaker_check(t);
+                    self.run_thread(t);
+                }
+            }
+            Event::Timer(t, g) => {
+                if self.threads[t.index()].wait_gen == g {
+                    self.timer_expired(t);
+                }
+            }
+            Event::IoDone(t, d) => self.io_done(t, d),
+            Event::CoreReady(c, g) => {
+                if self.cores[c.index()].gen == g {
+                    self.core_ready(c);
+                }
+            }
+            Event::SliceEnd(c, g) => {
+                if self.cores[c.index()].gen == g {
+                    self.slice_end(c);
+                }
+            }
+            Event::QueueDeliver(q, bytes) => {
+                self.queue_deliver(q, bytes);
+            }
+            Event::TaskDeliver(p, k) => self.task_deliver(p, k),
+            Event::ResultDeliver(p) => self.result_deliver(p),
+        }
+    }
+
+    // ----- accounting -------------------------------------------------------
+
+    /// Closes the current accounting interval of `t` and opens `state`.
+    pub(crate) fn set_state(&mut self, t: ThreadId, state: ThreadState) {
+        let now = self.now;
+        let th = &mut self.threads[t.index()];
+        if let Some((old, since)) = th.acct {
+            if old == state {
+                return;
+            }
+            if now > since {
+                add_time(&mut th.report.times, old, now - since);
+                self.sink.interval(t, old, since, now);
+            }
+        }
+        th.acct = Some((state, now));
+    }
+
+    fn close_accounting(&mut self, t: ThreadId) {
+        let now = self.now;
+        let th = &mut self.threads[t.index()];
+        if let Some((old, since)) = th.acct.take() {
+            if now > since {
+                add_time(&mut th.report.times, old, now - since);
+                self.sink.interval(t, old, since, now);
+            }
+        }
+    }
+
+    // ----- executing a thread ----------------------------------------------
+
+    /// Executes micro-operations of the running thread `t` until it starts a
+    /// burst, blocks, loses its core or finishes.
+    pub(crate) fn run_thread(&mut self, t: ThreadId) {
+        loop {
+            let th = &self.threads[t.index()];
+            if th.burst.is_some() || !matches!(th.run, Run::Running(_)) {
+                return;
+            }
+            self.budget_used += 1;
+            if self.budget_used >= self.cfg.limits.max_events {
+                self.error = Some(EngineError::EventLimit { limit: self.cfg.limits.max_events, time: self.now });
+                return;
+            }
+            let m = match self.threads[t.index()].micro.pop_front() {
+                Some(m) => m,
+                None => match self.next_step(t) {
+                    Some(step) => {
+                        self.expand(t, step);
+                        continue;
+                    }
+                    None => Micro::Finish,
+                },
+            };
+            self.execute(t, m);
+        }
+    }
+
+    /// The next step of `t`'s program, advancing loops; `None` at the end.
+    fn next_step(&mut self, t: ThreadId) -> Option<&'a Step> {
+        let now = self.now;
+        loop {
+            let th = &mut self.threads[t.index()];
+            let f = th.frames.last_mut()?;
+            if f.pc < f.steps.len() {
+                f.pc += 1;
+                return Some(&f.steps[f.pc - 1]);
+            }
+            match &mut f.kind {
+                FrameKind::Repeat { left } if *left > 1 => {
+                    *left -= 1;
+                    f.pc = 0;
+                }
+                FrameKind::Until(deadline) if now < *deadline => f.pc = 0,
+                FrameKind::Task(p, k) => {
+                    let (p, k) = (*p, *k);
+                    th.frames.pop();
+                    self.task_finished_micros(t, p, k);
+                    return self.next_step_after_micros(t);
+                }
+                _ => {
+                    th.frames.pop();
+                }
+            }
+        }
+    }
+
+    /// After a frame end pushed micro-operations, run those first.
+    fn next_step_after_micros(&mut self, t: ThreadId) -> Option<&'a Step> {
+        if self.threads[t.index()].micro.is_empty() {
+            self.next_step(t)
+        } else {
+            static NOP: Step = Step::Repeat { times: 0, body: Vec::new() };
+            Some(&NOP)
+        }
+    }
+
+    /// Turns one step into micro-operations (or a frame, for loops).
+    fn expand(&mut self, t: ThreadId, step: &'a Step) {
+        use Micro::*;
+        let costs = &self.cfg.costs;
+        let slow = self.gils[self.threads[t.index()].interp.index()].py_slowdown();
+        let now = self.now;
+        let th = &mut self.threads[t.index()];
+        let m = &mut th.micro;
+        match step {
+            Step::Py(d) => {
+                m.push_back(TakeGil);
+                let w = if slow == 1.0 { d.0 } else { d.mul_f64(slow).0 };
+                if w > 0 {
+                    m.push_back(Run(BurstKind::Py, w));
+                }
+            }
+            Step::C { dur, releases_gil: false } => {
+                m.push_back(TakeGil);
+                m.push_back(Run(BurstKind::CHold, dur.0));
+            }
+            Step::C { dur, releases_gil: true } => {
+                m.extend([TakeGil, DropGil { forced: false, check: false }, Run(BurstKind::CFree, dur.0), TakeGil]);
+            }
+            Step::Io { device, latency } => {
+                m.extend([TakeGil, DropGil { forced: false, check: false }, Io(*device, latency), TakeGil]);
+            }
+            Step::Sleep(d) => {
+                m.extend([TakeGil, DropGil { forced: false, check: false }, Sleep(*d), TakeGil]);
+            }
+            Step::Repeat { times, body } => {
+                if *times > 0 && !body.is_empty() {
+                    th.frames.push(Frame { steps: body, pc: 0, kind: FrameKind::Repeat { left: *times } });
+                }
+            }
+            Step::LoopFor { dur, body } => {
+                if dur.0 > 0 && !body.is_empty() {
+                    th.frames.push(Frame { steps: body, pc: 0, kind: FrameKind::Until(now + *dur) });
+                }
+            }
+            Step::Acquire(l) => m.extend([TakeGil, LockAcquire(*l)]),
+            Step::Release(l) => m.extend([TakeGil, LockRelease(*l)]),
+            Step::Put { queue, bytes } => {
+                m.push_back(TakeGil);
+                if self.cfg.queues[queue.index()].ipc {
+                    m.push_back(Run(BurstKind::Py, costs.pickle_time(*bytes).0));
+                }
+                m.push_back(QueuePut(*queue, *bytes));
+            }
+            Step::Get(q) => m.extend([TakeGil, QueueGet(*q)]),
+            Step::StartThread(x) => {
+                m.extend([TakeGil, Run(BurstKind::CHold, costs.thread_start.0), StartThread(*x)]);
+            }
+            Step::Join(x) => m.extend([TakeGil, Join(*x)]),
+            Step::StartProcess(p) => {
+                let method = self.cfg.processes[p.index()].start_method.unwrap_or(StartMethod::Fork);
+                let cost = costs.start_cost(method).parent;
+                m.extend([TakeGil, Run(BurstKind::CHold, cost.0), StartProcess(*p)]);
+            }
+            Step::JoinProcess(p) => m.extend([TakeGil, JoinProcess(*p)]),
+            Step::MapPool(p) => m.extend([TakeGil, MapPool(*p)]),
+        }
+    }
+
+    fn execute(&mut self, t: ThreadId, m: Micro<'a>) {
+        match m {
+            Micro::Run(kind, work) => self.start_burst(t, kind, work),
+            Micro::TakeGil => self.take_gil(t),
+            Micro::DropGil { forced, check } => self.drop_gil(t, forced, check),
+            Micro::Handshake => self.handshake(t),
+            Micro::Io(dev, dist) => self.start_io(t, dev, dist),
+            Micro::Sleep(d) => self.sleep(t, d),
+            Micro::LockAcquire(l) => self.lock_acquire(t, l),
+            Micro::LockRelease(l) => self.lock_release(t, l),
+            Micro::QueuePut(q, b) => self.queue_put(t, q, b),
+            Micro::QueueGet(q) => self.queue_get(t, q),
+            Micro::StartThread(x) => self.start_thread(x),
+            Micro::Join(x) => self.join_thread(t, x),
+            Micro::StartProcess(p) => self.start_process(p),
+            Micro::StartSiblings(p) => self.start_siblings(p),
+            Micro::JoinProcess(p) => self.join_process(t, p),
+            Micro::MapPool(p) => self.map_pool(t, p),
+            Micro::PoolSubmit(p, k) => self.pool_submit(p, k),
+            Micro::PoolCollect(p) => self.pool_collect(t, p),
+            Micro::PoolNext(p) => self.pool_next(t, p),
+            Micro::PoolTaskDone(p, k) => self.pool_task_done(t, p, k),
+            Micro::Block(w) => self.block_unless_ready(t, w),
+            Micro::Finish => self.finish_thread(t),
+        }
+    }
+
+    /// Waits for `w` the way CPython does it: release the GIL, block, take it
+    /// again, then retry `retry` (the condition may have been taken by a barging thread).
+    pub(crate) fn wait_then_retry(&mut self, t: ThreadId, w: Wait, retry: Micro<'a>) {
+        let m = &mut self.threads[t.index()].micro;
+        m.push_front(retry);
+        m.push_front(Micro::TakeGil);
+        m.push_front(Micro::Block(w));
+        m.push_front(Micro::DropGil { forced: false, check: false });
+    }
+
+    /// Blocks `t` on `w` unless it already holds.
+    fn block_unless_ready(&mut self, t: ThreadId, w: Wait) {
+        if !self.wait_satisfied(t, w) {
+            self.block(t, w);
+        }
+    }
+
+    fn wait_satisfied(&self, t: ThreadId, w: Wait) -> bool {
+        match w {
+            Wait::Lock(l) => self.locks[l.index()].owner.is_none(),
+            Wait::Queue(q) => !self.queues[q.index()].items.is_empty(),
+            Wait::Join(x) => self.threads[x.index()].run == Run::Done,
+            Wait::Process(p) => self.process_finished(p),
+            Wait::PoolResults(p) => self.pool_results_ready(p),
+            Wait::PoolTask(p) => self.pool_task_ready(p),
+            Wait::Gil | Wait::GilSwitch | Wait::Io | Wait::Sleep => {
+                let _ = t;
+                false
+            }
+        }
+    }
+
+    /// `t` leaves its core and blocks on `w`.
+    pub(crate) fn block(&mut self, t: ThreadId, w: Wait) {
+        let state = match w {
+            Wait::Gil | Wait::GilSwitch => ThreadState::WaitingGil,
+            _ => ThreadState::Blocked,
+        };
+        self.set_state(t, state);
+        self.leave_core(t);
+        self.threads[t.index()].run = Run::Blocked(w);
+    }
+
+    /// A blocked `t` is woken (futex wake, I/O completion, timer).
+    pub(crate) fn wake(&mut self, t: ThreadId) {
+        if matches!(self.threads[t.index()].run, Run::Blocked(_)) {
+            self.threads[t.index()].wait_gen += 1;
+            self.set_state(t, ThreadState::Runnable);
+            self.make_runnable(t, true);
+        }
+    }
+
+    fn finish_thread(&mut self, t: ThreadId) {
+        if self.threads[t.index()].holds_gil {
+            // Final release: wakes a waiter, no forced-switch handshake.
+            let m = &mut self.threads[t.index()].micro;
+            m.push_front(Micro::Finish);
+            self.release_gil(t, false);
+            return;
+        }
+        self.close_accounting(t);
+        self.leave_core(t);
+        let th = &mut self.threads[t.index()];
+        th.run = Run::Done;
+        th.report.finished = Some(self.now);
+        let joiners = std::mem::take(&mut th.joiners);
+        let p = th.process;
+        for j in joiners {
+            self.wake(j);
+        }
+        self.thread_exited_process(p);
+    }
+
+    fn finish(mut self, stop: StopReason) -> Report {
+        let end = self.now;
+        for i in 0..self.threads.len() {
+            self.close_accounting(ThreadId(i as u32));
+        }
+        for c in &mut self.cores {
+            if let Some(s) = c.busy_since.take() {
+                c.busy += end - s;
+            }
+        }
+        let makespan = match stop {
+            StopReason::Completed => self
+                .threads
+                .iter()
+                .filter_map(|t| t.report.finished)
+                .max()
+                .unwrap_or(SimTime::ZERO)
+                .since(SimTime::ZERO),
+            StopReason::Until => end.since(SimTime::ZERO),
+        };
+        let cores: Vec<CoreReport> = self
+            .cores
+            .iter()
+            .map(|c| CoreReport {
+                busy: c.busy,
+                utilisation: if end.0 > 0 { c.busy.0 as f64 / end.0 as f64 } else { 0.0 },
+                context_switches: c.context_switches,
+            })
+            .collect();
+        let gils: Vec<GilReport> = self.gils.iter().map(|g| g.report()).collect();
+        let totals = Totals {
+            gil_switches: gils.iter().map(|g| g.switches).sum(),
+            failed_wakeups: gils.iter().map(|g| g.failed_wakeups).sum(),
+            drop_requests: gils.iter().map(|g| g.drop_requests).sum(),
+            context_switches: cores.iter().map(|c| c.context_switches).sum(),
+            events: self.events,
+        };
+        Report {
+            stop,
+            end,
+            makespan,
+            threads: self.threads.into_iter().map(|t| t.report).collect(),
+            cores,
+            gils,
+            totals,
+        }
+    }
+}
+
+fn add_time(times: &mut StateTimes, s: ThreadState, d: SimDuration) {
+    let slot = match s {
+        ThreadState::Python => &mut times.python,
+        ThreadState::NativeHoldingGil => &mut times.native_holding_gil,
+        ThreadState::NativeReleasedGil => &mut times.native_released_gil,
+        ThreadState::WaitingGil => &mut times.waiting_gil,
+        ThreadState::Runnable => &mut times.runnable,
+        ThreadState::Blocked => &mut times.blocked,
+    };
+    *slot += d;
+}

@@ -1,0 +1,164 @@
+//! Virtual time: integer nanoseconds, never floats.
+//!
+//! Orderings of events must be exact and reproducible on every machine, so an
+//! instant is a `u64` count of nanoseconds since the start of a run and a span
+//! is another `u64`. Conversions to seconds are for reporting only.
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
+
+/// A span of virtual time, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimDuration(pub u64);
+
+/// An instant of virtual time: nanoseconds since the start of the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimTime(pub u64);
+
+impl SimDuration {
+    /// No time at all.
+    pub const ZERO: SimDuration = SimDuration(0);
+    /// The longest representable span (about 584 years).
+    pub const MAX: SimDuration = SimDuration(u64::MAX);
+
+    /// A span of `n` nanoseconds.
+    pub const fn ns(n: u64) -> Self {
+        SimDuration(n)
+    }
+    /// A span of `n` microseconds (saturating).
+    pub const fn us(n: u64) -> Self {
+        SimDuration(n.saturating_mul(1_000))
+    }
+    /// A span of `n` milliseconds (saturating).
+    pub const fn ms(n: u64) -> Self {
+        SimDuration(n.saturating_mul(1_000_000))
+    }
+    /// A span of `n` seconds (saturating).
+    pub const fn secs(n: u64) -> Self {
+        SimDuration(n.saturating_mul(1_000_000_000))
+    }
+    /// Converts seconds given as a float, rounding to the nearest nanosecond.
+    /// Returns `None` for NaN, infinite, negative or too large values.
+    pub fn from_secs_f64(s: f64) -> Option<Self> {
+        let ns = s * 1e9;
+        if ns.is_finite() && ns >= 0.0 && ns < u64::MAX as f64 {
+            Some(SimDuration(ns.round() as u64))
+        } else {
+            None
+        }
+    }
+    /// Nanoseconds.
+    pub const fn as_nanos(self) -> u64 {
+        self.0
+    }
+    /// Seconds, as a float (for reporting).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+    /// Milliseconds, as a float (for reporting).
+    pub fn as_millis_f64(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+    /// Microseconds, as a float (for reporting).
+    pub fn as_micros_f64(self) -> f64 {
+        self.0 as f64 / 1e3
+    }
+    /// `self * k`, rounded to the nearest nanosecond and saturating; `k` must be finite and ≥ 0.
+    pub fn mul_f64(self, k: f64) -> Self {
+        let v = self.0 as f64 * k;
+        if v.is_nan() || v <= 0.0 {
+            SimDuration(0)
+        } else if v >= u64::MAX as f64 {
+            SimDuration::MAX
+        } else {
+            SimDuration(v.round() as u64)
+        }
+    }
+    /// Saturating addition.
+    pub const fn saturating_add(self, o: SimDuration) -> Self {
+        SimDuration(self.0.saturating_add(o.0))
+    }
+    /// Saturating subtraction.
+    pub const fn saturating_sub(self, o: SimDuration) -> Self {
+        SimDuration(self.0.saturating_sub(o.0))
+    }
+}
+
+impl SimTime {
+    /// The start of every run.
+    pub const ZERO: SimTime = SimTime(0);
+    /// The end of time; used as "never".
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    /// Nanoseconds since the start of the run.
+    pub const fn as_nanos(self) -> u64 {
+        self.0
+    }
+    /// Seconds since the start, as a float (for reporting).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+    /// The span from `earlier` to `self` (zero if `earlier` is later).
+    pub const fn since(self, earlier: SimTime) -> SimDuration {
+        SimDuration(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl Add<SimDuration> for SimTime {
+    type Output = SimTime;
+    fn add(self, d: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_add(d.0))
+    }
+}
+impl AddAssign<SimDuration> for SimTime {
+    fn add_assign(&mut self, d: SimDuration) {
+        *self = *self + d;
+    }
+}
+impl Sub for SimTime {
+    type Output = SimDuration;
+    fn sub(self, o: SimTime) -> SimDuration {
+        self.since(o)
+    }
+}
+impl Add for SimDuration {
+    type Output = SimDuration;
+    fn add(self, o: SimDuration) -> SimDuration {
+        self.saturating_add(o)
+    }
+}
+impl AddAssign for SimDuration {
+    fn add_assign(&mut self, o: SimDuration) {
+        *self = *self + o;
+    }
+}
+impl Sub for SimDuration {
+    type Output = SimDuration;
+    fn sub(self, o: SimDuration) -> SimDuration {
+        self.saturating_sub(o)
+    }
+}
+
+fn fmt_ns(ns: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if ns >= 1_000_000_000 {
+        write!(f, "{} s", ns as f64 / 1e9)
+    } else if ns >= 1_000_000 {
+        write!(f, "{} ms", ns as f64 / 1e6)
+    } else if ns >= 1_000 {
+        write!(f, "{} µs", ns as f64 / 1e3)
+    } else {
+        write!(f, "{ns} ns")
+    }
+}
+
+impl fmt::Display for SimDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_ns(self.0, f)
+    }
+}
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t=")?;
+        fmt_ns(self.0, f)
+    }
+}

@@ -1,0 +1,122 @@
+//! Traces: what each thread was doing, interval by interval, and GIL hand-offs.
+//!
+//! The engine pushes records into a [`TraceSink`] as they complete, so a caller
+//! can stream a long trace to disk; [`VecTrace`] keeps them in memory and
+//! [`NoTrace`] discards them at no cost.
+
+use crate::ids::{InterpId, ThreadId};
+use crate::time::SimTime;
+
+/// What a thread is doing (the timeline's colours).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ThreadState {
+    /// On a core, running Python bytecode (holds the GIL unless there is none).
+    Python,
+    /// On a core, in native code that holds the GIL.
+    NativeHoldingGil,
+    /// On a core, in native code or a system call with the GIL released.
+    NativeReleasedGil,
+    /// Blocked waiting to take the GIL (or for another thread to take it, after a forced drop).
+    WaitingGil,
+    /// Ready to run but without a core (including the context switch onto one).
+    Runnable,
+    /// Blocked on I/O, a sleep, a lock, a queue or a join.
+    Blocked,
+}
+
+impl ThreadState {
+    /// All states, in timeline legend order.
+    pub const ALL: [ThreadState; 6] = [
+        ThreadState::Python,
+        ThreadState::NativeHoldingGil,
+        ThreadState::NativeReleasedGil,
+        ThreadState::WaitingGil,
+        ThreadState::Runnable,
+        ThreadState::Blocked,
+    ];
+    /// A short snake_case name for tables and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThreadState::Python => "python",
+            ThreadState::NativeHoldingGil => "native_holding_gil",
+            ThreadState::NativeReleasedGil => "native_released_gil",
+            ThreadState::WaitingGil => "waiting_gil",
+            ThreadState::Runnable => "runnable",
+            ThreadState::Blocked => "blocked",
+        }
+    }
+    /// A human label for legends.
+    pub fn label(self) -> &'static str {
+        match self {
+            ThreadState::Python => "running Python",
+            ThreadState::NativeHoldingGil => "running C, GIL held",
+            ThreadState::NativeReleasedGil => "running C, GIL released",
+            ThreadState::WaitingGil => "waiting for the GIL",
+            ThreadState::Runnable => "runnable, no core",
+            ThreadState::Blocked => "blocked (I/O, sleep, sync)",
+        }
+    }
+}
+
+/// Receives trace records in time order of their end.
+pub trait TraceSink {
+    /// `thread` was in `state` from `start` to `end` (never empty).
+    fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime);
+    /// The GIL of `interp` passed from `from` (its last holder, if any) to `to`.
+    fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId);
+}
+
+/// Discards everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoTrace;
+
+impl TraceSink for NoTrace {
+    #[inline]
+    fn interval(&mut self, _: ThreadId, _: ThreadState, _: SimTime, _: SimTime) {}
+    #[inline]
+    fn handoff(&mut self, _: InterpId, _: SimTime, _: Option<ThreadId>, _: ThreadId) {}
+}
+
+/// One state interval of a thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interval {
+    /// The thread.
+    pub thread: ThreadId,
+    /// What it did.
+    pub state: ThreadState,
+    /// From.
+    pub start: SimTime,
+    /// To (exclusive).
+    pub end: SimTime,
+}
+
+/// One GIL hand-off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handoff {
+    /// Whose GIL.
+    pub interp: InterpId,
+    /// When it was taken.
+    pub time: SimTime,
+    /// The previous holder.
+    pub from: Option<ThreadId>,
+    /// The new holder.
+    pub to: ThreadId,
+}
+
+/// Keeps the whole trace in memory.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VecTrace {
+    /// Intervals in the order they ended.
+    pub intervals: Vec<Interval>,
+    /// Hand-offs in time order.
+    pub handoffs: Vec<Handoff>,
+}
+
+impl TraceSink for VecTrace {
+    fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
+        self.intervals.push(Interval { thread, state, start, end });
+    }
+    fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
+        self.handoffs.push(Handoff { interp, time, from, to });
+    }
+}
