@@ -93,7 +93,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                         (InterpId(g as u32), p)
                     }
                 };
-                let t = self.add_thread(name, interp, process, true, &[]);
+                // Thread-pool workers start when mapped; process-pool workers with their process.
+                let autostart = matches!(pc.kind, PoolKind::Processes(_));
+                let t = self.add_thread(name, interp, process, autostart, &[]);
                 self.threads[t.index()].micro.push_back(Micro::PoolNext(pid));
                 pool.workers.push(t);
             }
@@ -170,13 +172,20 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         let mut plan: Vec<Micro<'a>> = Vec::new();
         match kind {
             PoolKind::Threads => {
+                let ticks = self.gils[interp.index()].old_check_work();
                 for &w in &workers {
                     let th = &mut self.threads[w.index()];
+                    let old_process = th.process;
                     th.interp = interp;
                     th.process = process;
                     th.report.interp = interp;
                     th.report.process = process;
-                    self.processes[process.index()].threads.push(w);
+                    th.ticks_left = ticks;
+                    th.tick_period = ticks;
+                    if old_process != process {
+                        self.processes[old_process.index()].threads.retain(|&x| x != w);
+                        self.processes[process.index()].threads.push(w);
+                    }
                     plan.push(Micro::Run(BurstKind::CHold, costs.thread_start.0));
                     plan.push(Micro::StartThread(w));
                 }

@@ -152,6 +152,14 @@ pub(crate) struct Frame<'a> {
     pub kind: FrameKind,
 }
 
+/// What comes next in a thread's program.
+enum Next<'a> {
+    Step(&'a Step),
+    /// The end of a frame queued micro-operations.
+    Micros,
+    End,
+}
+
 /// Runtime state of one thread.
 pub(crate) struct Thread<'a> {
     pub name: String,
@@ -529,26 +537,27 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             let m = match self.threads[t.index()].micro.pop_front() {
                 Some(m) => m,
                 None => match self.next_step(t) {
-                    Some(step) => {
+                    Next::Step(step) => {
                         self.expand(t, step);
                         continue;
                     }
-                    None => Micro::Finish,
+                    Next::Micros => continue,
+                    Next::End => Micro::Finish,
                 },
             };
             self.execute(t, m);
         }
     }
 
-    /// The next step of `t`'s program, advancing loops; `None` at the end.
-    fn next_step(&mut self, t: ThreadId) -> Option<&'a Step> {
+    /// The next step of `t`'s program, advancing loops.
+    fn next_step(&mut self, t: ThreadId) -> Next<'a> {
         let now = self.now;
         loop {
             let th = &mut self.threads[t.index()];
-            let f = th.frames.last_mut()?;
+            let Some(f) = th.frames.last_mut() else { return Next::End };
             if f.pc < f.steps.len() {
                 f.pc += 1;
-                return Some(&f.steps[f.pc - 1]);
+                return Next::Step(&f.steps[f.pc - 1]);
             }
             match &mut f.kind {
                 FrameKind::Repeat { left } if *left > 1 => {
@@ -560,22 +569,12 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     let (p, k) = (*p, *k);
                     th.frames.pop();
                     self.task_finished_micros(t, p, k);
-                    return self.next_step_after_micros(t);
+                    return Next::Micros;
                 }
                 _ => {
                     th.frames.pop();
                 }
             }
-        }
-    }
-
-    /// After a frame end pushed micro-operations, run those first.
-    fn next_step_after_micros(&mut self, t: ThreadId) -> Option<&'a Step> {
-        if self.threads[t.index()].micro.is_empty() {
-            self.next_step(t)
-        } else {
-            static NOP: Step = Step::Repeat { times: 0, body: Vec::new() };
-            Some(&NOP)
         }
     }
 

@@ -5,7 +5,7 @@
 //! is another `u64`. Conversions to seconds are for reporting only.
 
 use std::fmt;
-use std::ops::{Add, AddAssign, Sub};
+use std::ops::{Add, AddAssign, Mul, Sub};
 
 /// A span of virtual time, in nanoseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,6 +136,14 @@ impl Sub for SimDuration {
     type Output = SimDuration;
     fn sub(self, o: SimDuration) -> SimDuration {
         self.saturating_sub(o)
+    }
+}
+
+impl Mul<u64> for SimDuration {
+    type Output = SimDuration;
+    /// Saturating multiplication by a count.
+    fn mul(self, k: u64) -> SimDuration {
+        SimDuration(self.0.saturating_mul(k))
     }
 }
 

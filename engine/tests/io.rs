@@ -1,0 +1,97 @@
+//! Blocking calls: latency distributions, devices, sleeps (engine `io.rs`, `dist.rs`).
+mod common;
+use common::*;
+
+/// Each distribution's sampled mean matches its parameter.
+#[test]
+fn distributions_have_their_means() {
+    let cases = [
+        Dist::Fixed(us(100)),
+        Dist::Uniform { lo: us(50), hi: us(150) },
+        Dist::Exp { mean: us(100) },
+        Dist::LogNormal { mean: us(100), cv: 0.5 },
+        Dist::Normal { mean: us(100), sd: us(10) },
+        Dist::Empirical(vec![us(50), us(100), us(150)]),
+    ];
+    for d in cases {
+        let mut rng = stream(1, "test", 0);
+        let n = 20_000;
+        let sum: u64 = (0..n).map(|_| d.sample(&mut rng).as_nanos()).sum();
+        let mean = sum as f64 / n as f64;
+        assert!((mean - 100_000.0).abs() / 100_000.0 < 0.03, "{d:?}: {mean}");
+    }
+}
+
+/// A device with queue depth 1 serialises requests; an unlimited one overlaps them.
+#[test]
+fn device_concurrency_limits_overlap() {
+    let mut makespans = Vec::new();
+    for concurrency in [Some(1), None] {
+        let mut c = machine(4, GilModel::new_gil());
+        c.devices.push(DeviceConfig { name: "disk".into(), concurrency });
+        for i in 0..4 {
+            c.add_thread(&format!("r{i}"), InterpId(0), vec![Step::Repeat {
+                times: 10,
+                body: vec![Step::Io { device: Some(DeviceId(0)), latency: Dist::Fixed(ms(1)) }],
+            }]);
+        }
+        makespans.push(run(&c).unwrap().makespan);
+    }
+    // 40 requests of 1 ms: 40 ms in series, about 10 ms in parallel.
+    assert!(ratio(makespans[0], ms(40)) >= 1.0 && ratio(makespans[0], ms(40)) < 1.05, "{}", makespans[0]);
+    assert!(ratio(makespans[1], ms(10)) >= 1.0 && ratio(makespans[1], ms(10)) < 1.1, "{}", makespans[1]);
+}
+
+/// Threads overlap their I/O waits ("threads are good at waiting").
+#[test]
+fn io_bound_threads_overlap_waits() {
+    let mut c = machine(2, GilModel::new_gil());
+    for i in 0..8 {
+        c.add_thread(&format!("t{i}"), InterpId(0), vec![Step::Repeat {
+            times: 20,
+            body: vec![Step::py(us(10)), Step::io(Dist::Fixed(ms(5)))],
+        }]);
+    }
+    let r = run(&c).unwrap();
+    // Sequentially 8 × 20 × 5 ms = 800 ms; overlapped about 100 ms.
+    assert!(r.makespan < ms(110), "{}", r.makespan);
+}
+
+/// `time.sleep` is a timed wait: it oversleeps by the timer slack (50 µs by default).
+#[test]
+fn sleep_overshoots_by_timer_slack() {
+    let mut c = machine(1, GilModel::new_gil());
+    c.add_thread("s", InterpId(0), vec![Step::Repeat { times: 10, body: vec![Step::Sleep(us(50))] }]);
+    let r = run(&c).unwrap();
+    let per = r.makespan.as_nanos() / 10;
+    assert!(per >= 100_000 && per < 120_000, "each sleep(50 µs) took {per} ns");
+}
+
+/// Common random numbers: two variants under one seed see the same I/O
+/// latencies, however the rest of the model differs.
+#[test]
+fn variants_see_the_same_io_latencies() {
+    let blocked = |gil: GilModel, cores: u32| {
+        let mut c = machine(cores, gil);
+        c.limits.seed = 42;
+        cpu(&mut c, "cpu", ms(50));
+        c.add_thread("io", InterpId(0), vec![Step::Repeat {
+            times: 50,
+            body: vec![Step::py(us(30)), Step::io(Dist::Exp { mean: us(300) })],
+        }]);
+        run(&c).unwrap().thread("io").unwrap().times.blocked
+    };
+    let base = blocked(GilModel::new_gil(), 2);
+    assert_eq!(base, blocked(GilModel::no_gil(), 2));
+    assert_eq!(base, blocked(GilModel::old_gil(), 1));
+    assert_eq!(base, blocked(GilModel::new_with_interval(us(100)), 4));
+    // And a different seed draws different latencies.
+    let mut c = machine(2, GilModel::new_gil());
+    c.limits.seed = 43;
+    cpu(&mut c, "cpu", ms(50));
+    c.add_thread("io", InterpId(0), vec![Step::Repeat {
+        times: 50,
+        body: vec![Step::py(us(30)), Step::io(Dist::Exp { mean: us(300) })],
+    }]);
+    assert_ne!(base, run(&c).unwrap().thread("io").unwrap().times.blocked);
+}
