@@ -37,7 +37,10 @@ pub enum Policy {
 impl Policy {
     /// The default `fair` policy.
     pub fn fair() -> Self {
-        Policy::Fair { slice: SimDuration::ms(3), wakeup_granularity: SimDuration::ms(1) }
+        Policy::Fair {
+            slice: SimDuration::ms(3),
+            wakeup_granularity: SimDuration::ms(1),
+        }
     }
     /// Round robin with the given quantum.
     pub fn round_robin(quantum: SimDuration) -> Self {
@@ -100,7 +103,11 @@ pub struct MachineConfig {
 impl MachineConfig {
     /// A machine with `cores` reference-speed cores and the default OS.
     pub fn with_cores(cores: u32) -> Self {
-        MachineConfig { cores, core_speed: Vec::new(), os: OsConfig::default() }
+        MachineConfig {
+            cores,
+            core_speed: Vec::new(),
+            os: OsConfig::default(),
+        }
     }
 }
 
@@ -164,9 +171,15 @@ impl GilModel {
     /// The new GIL with the given switch interval.
     pub fn new_with_interval(switch_interval: SimDuration) -> Self {
         match Self::new_gil() {
-            GilModel::New { check_period, waiter_choice, .. } => {
-                GilModel::New { switch_interval, check_period, waiter_choice }
-            }
+            GilModel::New {
+                check_period,
+                waiter_choice,
+                ..
+            } => GilModel::New {
+                switch_interval,
+                check_period,
+                waiter_choice,
+            },
             other => other,
         }
     }
@@ -253,9 +266,18 @@ impl Default for Costs {
     fn default() -> Self {
         Costs {
             thread_start: SimDuration::us(100),
-            fork: StartCost { parent: SimDuration::us(500), child: SimDuration::us(200) },
-            spawn: StartCost { parent: SimDuration::ms(1), child: SimDuration::ms(50) },
-            forkserver: StartCost { parent: SimDuration::us(1200), child: SimDuration::us(300) },
+            fork: StartCost {
+                parent: SimDuration::us(500),
+                child: SimDuration::us(200),
+            },
+            spawn: StartCost {
+                parent: SimDuration::ms(1),
+                child: SimDuration::ms(50),
+            },
+            forkserver: StartCost {
+                parent: SimDuration::us(1200),
+                child: SimDuration::us(300),
+            },
             pickle_bytes_per_sec: 200e6,
             pipe_latency: SimDuration::us(20),
             pipe_bytes_per_sec: 1e9,
@@ -449,11 +471,17 @@ impl Step {
     }
     /// Native work.
     pub fn c(d: SimDuration, releases_gil: bool) -> Step {
-        Step::C { dur: d, releases_gil }
+        Step::C {
+            dur: d,
+            releases_gil,
+        }
     }
     /// A blocking I/O call on no particular device.
     pub fn io(latency: Dist) -> Step {
-        Step::Io { device: None, latency }
+        Step::Io {
+            device: None,
+            latency,
+        }
     }
 }
 
@@ -470,7 +498,11 @@ pub struct RunLimits {
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits { until: None, max_events: 100_000_000, seed: 0 }
+        RunLimits {
+            until: None,
+            max_events: 100_000_000,
+            seed: 0,
+        }
     }
 }
 
@@ -505,8 +537,14 @@ impl SimConfig {
     pub fn new(machine: MachineConfig, gil: GilModel) -> Self {
         SimConfig {
             machine,
-            processes: vec![ProcessConfig { name: "main".into(), start_method: None }],
-            interpreters: vec![InterpreterConfig { process: ProcessId(0), gil }],
+            processes: vec![ProcessConfig {
+                name: "main".into(),
+                start_method: None,
+            }],
+            interpreters: vec![InterpreterConfig {
+                process: ProcessId(0),
+                gil,
+            }],
             threads: Vec::new(),
             devices: Vec::new(),
             locks: Vec::new(),
@@ -529,15 +567,24 @@ impl SimConfig {
     }
 
     /// Adds a process started later by `method`, with one interpreter; returns both ids.
-    pub fn add_process(&mut self, name: &str, method: StartMethod, gil: GilModel) -> (ProcessId, InterpId) {
-        self.processes.push(ProcessConfig { name: name.into(), start_method: Some(method) });
+    pub fn add_process(
+        &mut self,
+        name: &str,
+        method: StartMethod,
+        gil: GilModel,
+    ) -> (ProcessId, InterpId) {
+        self.processes.push(ProcessConfig {
+            name: name.into(),
+            start_method: Some(method),
+        });
         let p = ProcessId((self.processes.len() - 1) as u32);
         (p, self.add_interpreter(p, gil))
     }
 
     /// Adds an interpreter with its own GIL to process `p`.
     pub fn add_interpreter(&mut self, p: ProcessId, gil: GilModel) -> InterpId {
-        self.interpreters.push(InterpreterConfig { process: p, gil });
+        self.interpreters
+            .push(InterpreterConfig { process: p, gil });
         InterpId((self.interpreters.len() - 1) as u32)
     }
 

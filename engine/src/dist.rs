@@ -63,9 +63,9 @@ impl Dist {
             Dist::Uniform { lo, hi } if lo > hi => {
                 Err(format!("uniform: lo ({lo}) must not exceed hi ({hi})"))
             }
-            Dist::LogNormal { cv, .. } if !(cv.is_finite() && *cv >= 0.0) => {
-                Err(format!("lognormal: cv must be a finite number >= 0, got {cv}"))
-            }
+            Dist::LogNormal { cv, .. } if !(cv.is_finite() && *cv >= 0.0) => Err(format!(
+                "lognormal: cv must be a finite number >= 0, got {cv}"
+            )),
             Dist::Empirical(v) if v.is_empty() => {
                 Err("empirical: the list of durations must not be empty".into())
             }

@@ -18,7 +18,11 @@ pub struct ConfigError {
 impl ConfigError {
     /// Builds an error for `field`.
     pub fn new(field: impl Into<String>, value: impl ToString, allowed: impl Into<String>) -> Self {
-        ConfigError { field: field.into(), value: value.to_string(), allowed: allowed.into() }
+        ConfigError {
+            field: field.into(),
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
     }
 }
 

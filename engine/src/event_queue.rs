@@ -48,7 +48,10 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(64), next_seq: 0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(64),
+            next_seq: 0,
+        }
     }
     /// Schedules `event` at `time`. *O*(log *N*).
     pub fn push(&mut self, time: SimTime, event: E) {
@@ -63,6 +66,11 @@ impl<E> EventQueue<E> {
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
         self.heap.peek().map(|e| e.time)
+    }
+    /// Drops every pending event for which `live` is false, keeping the order
+    /// of the rest. *O*(*N*); the kernel calls it rarely, to bound memory.
+    pub fn retain(&mut self, mut live: impl FnMut(&E) -> bool) {
+        self.heap.retain(|e| live(&e.event));
     }
     /// Number of pending events (including stale ones not yet skipped).
     pub fn len(&self) -> usize {

@@ -34,9 +34,17 @@ use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Kind {
-    New { interval: SimDuration, check_period: u64 },
-    Old { check_work: u64, gap: SimDuration },
-    None { slowdown: f64 },
+    New {
+        interval: SimDuration,
+        check_period: u64,
+    },
+    Old {
+        check_work: u64,
+        gap: SimDuration,
+    },
+    None {
+        slowdown: f64,
+    },
 }
 
 /// One interpreter's GIL.
@@ -65,11 +73,27 @@ pub(crate) struct Gil {
 impl Gil {
     pub fn new(model: &GilModel, rng: StreamRng) -> Self {
         let (kind, choice) = match *model {
-            GilModel::New { switch_interval, check_period, waiter_choice } => {
-                (Kind::New { interval: switch_interval, check_period: check_period.0.max(1) }, waiter_choice)
-            }
-            GilModel::Old { check_interval, tick, release_gap, waiter_choice } => (
-                Kind::Old { check_work: u64::from(check_interval).saturating_mul(tick.0).max(1), gap: release_gap },
+            GilModel::New {
+                switch_interval,
+                check_period,
+                waiter_choice,
+            } => (
+                Kind::New {
+                    interval: switch_interval,
+                    check_period: check_period.0.max(1),
+                },
+                waiter_choice,
+            ),
+            GilModel::Old {
+                check_interval,
+                tick,
+                release_gap,
+                waiter_choice,
+            } => (
+                Kind::Old {
+                    check_work: u64::from(check_interval).saturating_mul(tick.0).max(1),
+                    gap: release_gap,
+                },
                 waiter_choice,
             ),
             GilModel::None { slowdown } => (Kind::None { slowdown }, WaiterChoice::Fifo),
@@ -234,13 +258,16 @@ impl<S: TraceSink> Sim<'_, S> {
         th.holds_gil = true;
         th.report.gil_acquisitions += 1;
         if switched {
-            self.sink.handoff(self.threads[t.index()].interp, now, from, t);
+            self.sink
+                .handoff(self.threads[t.index()].interp, now, from, t);
         }
         // Wake the forced dropper(s) waiting for exactly this.
         let waiting = std::mem::take(&mut self.gils[g].switch_waiters);
         if !waiting.is_empty() {
             let cost = self.cfg.machine.os.signal_cost.0;
-            self.threads[t.index()].micro.push_front(Micro::Run(BurstKind::Sys, cost));
+            self.threads[t.index()]
+                .micro
+                .push_front(Micro::Run(BurstKind::Sys, cost));
             for w in waiting {
                 self.wake(w);
             }
@@ -277,7 +304,9 @@ impl<S: TraceSink> Sim<'_, S> {
         if !woke {
             if let Kind::Old { gap, .. } = self.gils[g].kind {
                 if check && gap.0 > 0 {
-                    self.threads[t.index()].micro.push_front(Micro::Run(BurstKind::Sys, gap.0));
+                    self.threads[t.index()]
+                        .micro
+                        .push_front(Micro::Run(BurstKind::Sys, gap.0));
                 }
             }
         }
@@ -298,7 +327,9 @@ impl<S: TraceSink> Sim<'_, S> {
                 self.wake(w);
                 let cost = self.cfg.machine.os.signal_cost.0;
                 if cost > 0 {
-                    self.threads[t.index()].micro.push_front(Micro::Run(BurstKind::Sys, cost));
+                    self.threads[t.index()]
+                        .micro
+                        .push_front(Micro::Run(BurstKind::Sys, cost));
                 }
                 true
             }
@@ -332,7 +363,11 @@ impl<S: TraceSink> Sim<'_, S> {
         let g = self.gil_of(h);
         let th = &self.threads[h.index()];
         let Some(b) = th.burst else { return };
-        if b.kind != BurstKind::Py || th.check_scheduled || !th.holds_gil || !matches!(th.run, Run::Running(_)) {
+        if b.kind != BurstKind::Py
+            || th.check_scheduled
+            || !th.holds_gil
+            || !matches!(th.run, Run::Running(_))
+        {
             return;
         }
         let done = crate::os::work_done(&b, self.now);
@@ -341,7 +376,9 @@ impl<S: TraceSink> Sim<'_, S> {
                 if !self.gils[g].drop_request {
                     return;
                 }
-                done.div_ceil(check_period).max(1).saturating_mul(check_period)
+                done.div_ceil(check_period)
+                    .max(1)
+                    .saturating_mul(check_period)
             }
             Kind::Old { .. } => {
                 let gil = &self.gils[g];

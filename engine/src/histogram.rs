@@ -87,8 +87,15 @@ impl Histogram {
         if self.total == 0 {
             return SimDuration::ZERO;
         }
-        let p = if p.is_nan() { 50.0 } else { p.clamp(0.0, 100.0) };
+        let p = if p.is_nan() {
+            50.0
+        } else {
+            p.clamp(0.0, 100.0)
+        };
         let rank = ((p / 100.0 * self.total as f64).ceil() as u64).clamp(1, self.total);
+        if rank == self.total {
+            return SimDuration(self.max);
+        }
         let mut seen = 0;
         for (i, c) in self.counts.iter().enumerate() {
             seen += c;
@@ -123,7 +130,7 @@ mod tests {
         }
         let p99 = h.percentile(99.0).0 as f64;
         assert!((p99 - 9_900_000.0).abs() / 9_900_000.0 < 0.02, "{p99}");
-        assert_eq!(h.percentile(100.0), SimDuration(10_000_000).min(h.max()).max(h.percentile(100.0)));
+        assert_eq!(h.percentile(100.0), SimDuration(10_000_000));
         assert_eq!(h.min(), SimDuration(1000));
     }
 }

@@ -24,7 +24,11 @@ pub(crate) struct Device {
 
 impl Device {
     pub fn new(c: &DeviceConfig) -> Self {
-        Device { limit: c.concurrency, busy: 0, queue: VecDeque::new() }
+        Device {
+            limit: c.concurrency,
+            busy: 0,
+            queue: VecDeque::new(),
+        }
     }
 }
 
@@ -55,7 +59,8 @@ impl<S: TraceSink> Sim<'_, S> {
             device.busy -= 1;
             if let Some((next, lat)) = device.queue.pop_front() {
                 device.busy += 1;
-                self.queue.push(self.now + lat, Event::IoDone(next, Some(d)));
+                self.queue
+                    .push(self.now + lat, Event::IoDone(next, Some(d)));
             }
         }
         let th = &mut self.threads[t.index()];

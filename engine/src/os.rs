@@ -33,7 +33,12 @@ impl Scheduler {
             Policy::Fair { .. } => RunQueue::Fair(BTreeSet::new()),
             Policy::RoundRobin { .. } => RunQueue::Fifo(VecDeque::new()),
         };
-        Scheduler { policy, queue, arrivals: 0, min_vruntime: 0 }
+        Scheduler {
+            policy,
+            queue,
+            arrivals: 0,
+            min_vruntime: 0,
+        }
     }
 
     /// How long a thread keeps a core before it may be preempted.
@@ -47,7 +52,9 @@ impl Scheduler {
     /// Wake-up preemption threshold, if the policy preempts on wake-up.
     pub fn wakeup_granularity(&self) -> Option<SimDuration> {
         match self.policy {
-            Policy::Fair { wakeup_granularity, .. } => Some(wakeup_granularity),
+            Policy::Fair {
+                wakeup_granularity, ..
+            } => Some(wakeup_granularity),
             Policy::RoundRobin { .. } => None,
         }
     }
@@ -156,7 +163,10 @@ impl<S: TraceSink> Sim<'_, S> {
                 return Some(c);
             }
         }
-        self.cores.iter().position(|c| c.thread.is_none()).map(|i| CoreId(i as u32))
+        self.cores
+            .iter()
+            .position(|c| c.thread.is_none())
+            .map(|i| CoreId(i as u32))
     }
 
     /// The running thread with the largest virtual runtime, if `t` is behind
@@ -173,7 +183,8 @@ impl<S: TraceSink> Sim<'_, S> {
                 }
             }
         }
-        best.filter(|(v, _)| *v > vt.saturating_add(gran.0)).map(|(_, c)| c)
+        best.filter(|(v, _)| *v > vt.saturating_add(gran.0))
+            .map(|(_, c)| c)
     }
 
     /// Delay before an idle core runs a thread it was woken for.
@@ -183,7 +194,8 @@ impl<S: TraceSink> Sim<'_, S> {
             return os.wake_latency;
         }
         let u: f64 = rand_distr::StandardUniform.sample(&mut self.threads[t.index()].rng_wake);
-        os.wake_latency.mul_f64(1.0 - os.wake_jitter + 2.0 * os.wake_jitter * u)
+        os.wake_latency
+            .mul_f64(1.0 - os.wake_jitter + 2.0 * os.wake_jitter * u)
     }
 
     /// Core `c` starts switching to `t`; it runs after `extra` plus a context
@@ -204,12 +216,15 @@ impl<S: TraceSink> Sim<'_, S> {
         };
         self.threads[t.index()].run = Run::Dispatching(c);
         let gen = self.cores[c.index()].gen;
-        self.queue.push(self.now + extra + switch, Event::CoreReady(c, gen));
+        self.queue
+            .push(self.now + extra + switch, Event::CoreReady(c, gen));
     }
 
     /// Core `c` now runs its thread.
     pub(crate) fn core_ready(&mut self, c: CoreId) {
-        let Some(t) = self.cores[c.index()].thread else { return };
+        let Some(t) = self.cores[c.index()].thread else {
+            return;
+        };
         let slice = self.sched.slice();
         let core = &mut self.cores[c.index()];
         core.running = true;
@@ -232,7 +247,9 @@ impl<S: TraceSink> Sim<'_, S> {
     /// The slice of the thread on `c` expired: preempt it if another thread
     /// should run (fair: one with less virtual runtime; rr: anyone waiting).
     pub(crate) fn slice_end(&mut self, c: CoreId) {
-        let Some(t) = self.cores[c.index()].thread else { return };
+        let Some(t) = self.cores[c.index()].thread else {
+            return;
+        };
         let preempt = match self.sched.leftmost_vruntime() {
             Some(v) => v < self.current_vruntime(t),
             None => !self.sched.is_empty(),
@@ -311,7 +328,9 @@ impl<S: TraceSink> Sim<'_, S> {
 
     /// `t` starts burning `work` reference nanoseconds on its core.
     pub(crate) fn start_burst(&mut self, t: ThreadId, kind: BurstKind, work: u64) {
-        let Run::Running(c) = self.threads[t.index()].run else { return };
+        let Run::Running(c) = self.threads[t.index()].run else {
+            return;
+        };
         let holds = self.threads[t.index()].holds_gil;
         let state = match kind {
             BurstKind::Py => ThreadState::Python,
@@ -325,7 +344,12 @@ impl<S: TraceSink> Sim<'_, S> {
         let th = &mut self.threads[t.index()];
         th.cpu_gen = th.cpu_gen.wrapping_add(1);
         th.check_scheduled = false;
-        th.burst = Some(Burst { kind, work, started: self.now, speed });
+        th.burst = Some(Burst {
+            kind,
+            work,
+            started: self.now,
+            speed,
+        });
         let gen = th.cpu_gen;
         let end = self.now + time_for(work, speed);
         self.queue.push(end, Event::BurstDone(t, gen));
@@ -356,7 +380,11 @@ pub(crate) fn time_for(work: u64, speed: f64) -> SimDuration {
 /// Work of burst `b` done by `now`.
 pub(crate) fn work_done(b: &Burst, now: SimTime) -> u64 {
     let el = (now - b.started).0;
-    let w = if b.speed == 1.0 { el } else { (el as f64 * b.speed).floor() as u64 };
+    let w = if b.speed == 1.0 {
+        el
+    } else {
+        (el as f64 * b.speed).floor() as u64
+    };
     w.min(b.work)
 }
 

@@ -30,7 +30,13 @@ pub(crate) struct Process {
 
 impl Process {
     pub fn new(c: &ProcessConfig) -> Self {
-        Process { method: c.start_method, started: false, threads: Vec::new(), alive: 0, joiners: Vec::new() }
+        Process {
+            method: c.start_method,
+            started: false,
+            threads: Vec::new(),
+            alive: 0,
+            joiners: Vec::new(),
+        }
     }
 }
 
@@ -83,7 +89,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     PoolKind::Threads => (InterpId(0), ProcessId(0)),
                     PoolKind::Processes(m) => {
                         let p = ProcessId(self.processes.len() as u32);
-                        self.processes.push(Process::new(&ProcessConfig { name: name.clone(), start_method: Some(m) }));
+                        self.processes.push(Process::new(&ProcessConfig {
+                            name: name.clone(),
+                            start_method: Some(m),
+                        }));
                         let g = self.gils.len();
                         self.gils.push(crate::gil::Gil::new(
                             &pc.worker_gil,
@@ -96,7 +105,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 // Thread-pool workers start when mapped; process-pool workers with their process.
                 let autostart = matches!(pc.kind, PoolKind::Processes(_));
                 let t = self.add_thread(name, interp, process, autostart, &[]);
-                self.threads[t.index()].micro.push_back(Micro::PoolNext(pid));
+                self.threads[t.index()]
+                    .micro
+                    .push_back(Micro::PoolNext(pid));
                 pool.workers.push(t);
             }
             self.pools.push(pool);
@@ -108,9 +119,15 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             return;
         }
         self.processes[p.index()].started = true;
-        let method = self.processes[p.index()].method.unwrap_or(StartMethod::Fork);
+        let method = self.processes[p.index()]
+            .method
+            .unwrap_or(StartMethod::Fork);
         let init = self.cfg.costs.start_cost(method).child.0;
-        let first = self.processes[p.index()].threads.iter().copied().find(|&t| self.threads[t.index()].autostart);
+        let first = self.processes[p.index()]
+            .threads
+            .iter()
+            .copied()
+            .find(|&t| self.threads[t.index()].autostart);
         if let Some(main) = first {
             let m = &mut self.threads[main.index()].micro;
             m.push_front(Micro::StartSiblings(p));
@@ -138,7 +155,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
 
     pub(crate) fn join_process(&mut self, t: ThreadId, p: ProcessId) {
         if !self.process_finished(p) {
-            self.processes[p.index()].joiners.push(t);
             self.wait_then_retry(t, Wait::Process(p), Micro::JoinProcess(p));
         }
     }
@@ -183,7 +199,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     th.ticks_left = ticks;
                     th.tick_period = ticks;
                     if old_process != process {
-                        self.processes[old_process.index()].threads.retain(|&x| x != w);
+                        self.processes[old_process.index()]
+                            .threads
+                            .retain(|&x| x != w);
                         self.processes[process.index()].threads.push(w);
                     }
                     plan.push(Micro::Run(BurstKind::CHold, costs.thread_start.0));
@@ -201,7 +219,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     plan.push(Micro::StartProcess(pr));
                 }
                 for (k, task) in self.cfg.pools[p.index()].tasks.iter().enumerate() {
-                    plan.push(Micro::Run(BurstKind::Py, costs.pickle_time(task.arg_bytes).0));
+                    plan.push(Micro::Run(
+                        BurstKind::Py,
+                        costs.pickle_time(task.arg_bytes).0,
+                    ));
                     plan.push(Micro::PoolSubmit(p, k as u32));
                 }
                 for _ in 0..total {
@@ -254,9 +275,16 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         if let Some(k) = pool.available.pop_front() {
             let task = &self.cfg.pools[p.index()].tasks[k as usize];
             let th = &mut self.threads[t.index()];
-            th.frames.push(Frame { steps: &task.steps, pc: 0, kind: FrameKind::Task(p, k) });
+            th.frames.push(Frame {
+                steps: &task.steps,
+                pc: 0,
+                kind: FrameKind::Task(p, k),
+            });
             if matches!(pool.kind, PoolKind::Processes(_)) {
-                th.micro.push_front(Micro::Run(BurstKind::Py, self.cfg.costs.pickle_time(task.arg_bytes).0));
+                th.micro.push_front(Micro::Run(
+                    BurstKind::Py,
+                    self.cfg.costs.pickle_time(task.arg_bytes).0,
+                ));
                 th.micro.push_front(Micro::TakeGil);
             }
         } else if pool.undelivered == 0 {
@@ -267,7 +295,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             }
             self.threads[t.index()].micro.push_front(Micro::Finish);
         } else {
-            pool.idle.push_back(t);
             self.wait_then_retry(t, Wait::PoolTask(p), Micro::PoolNext(p));
         }
     }
@@ -278,7 +305,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         if let PoolKind::Processes(_) = self.pools[p.index()].kind {
             let bytes = self.cfg.pools[p.index()].tasks[k as usize].result_bytes;
             m.push_back(Micro::TakeGil);
-            m.push_back(Micro::Run(BurstKind::Py, self.cfg.costs.pickle_time(bytes).0));
+            m.push_back(Micro::Run(
+                BurstKind::Py,
+                self.cfg.costs.pickle_time(bytes).0,
+            ));
         }
         m.push_back(Micro::PoolTaskDone(p, k));
         m.push_back(Micro::PoolNext(p));
@@ -327,7 +357,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             pool.collected += 1;
             let bytes = pool.results.pop_front().unwrap_or(0);
             let w = self.cfg.costs.pickle_time(bytes).0;
-            self.threads[t.index()].micro.push_front(Micro::Run(BurstKind::Py, w));
+            self.threads[t.index()]
+                .micro
+                .push_front(Micro::Run(BurstKind::Py, w));
         }
     }
 }

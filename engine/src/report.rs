@@ -129,6 +129,8 @@ pub struct Totals {
     pub context_switches: u64,
     /// Events processed by the kernel.
     pub events: u64,
+    /// Largest number of pending events at once (the event queue's size).
+    pub peak_pending_events: u64,
 }
 
 /// The report of one run.

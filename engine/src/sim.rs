@@ -12,6 +12,7 @@
 use crate::config::*;
 use crate::dist::Dist;
 use crate::error::{BlockedThread, EngineError};
+use crate::event_queue::EventQueue;
 use crate::gil::Gil;
 use crate::ids::*;
 use crate::io::Device;
@@ -22,7 +23,6 @@ use crate::rng::{stream, StreamRng};
 use crate::sync::{Lock, Queue};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{ThreadState, TraceSink};
-use crate::event_queue::EventQueue;
 use std::collections::VecDeque;
 
 /// What a CPU burst is doing (decides the accounting state).
@@ -139,7 +139,9 @@ pub(crate) struct Burst {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum FrameKind {
     Once,
-    Repeat { left: u64 },
+    Repeat {
+        left: u64,
+    },
     Until(SimTime),
     /// A pool task: when it ends, report it done.
     Task(PoolId, u32),
@@ -254,6 +256,9 @@ pub(crate) struct Sim<'a, S: TraceSink> {
     /// Events processed plus micro-operations executed: bounded by `max_events`.
     pub budget_used: u64,
     pub events: u64,
+    pub peak_pending: usize,
+    /// Queue length that triggers dropping stale events.
+    pub compact_at: usize,
     pub error: Option<EngineError>,
 }
 
@@ -298,10 +303,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             sink,
             budget_used: 0,
             events: 0,
+            peak_pending: 0,
+            compact_at: 1024,
             error: None,
         };
         for (i, it) in cfg.interpreters.iter().enumerate() {
-            sim.gils.push(Gil::new(&it.gil, stream(seed, "gil-waiter", i as u64)));
+            sim.gils
+                .push(Gil::new(&it.gil, stream(seed, "gil-waiter", i as u64)));
         }
         for t in &cfg.threads {
             let p = cfg.interpreters[t.interp.index()].process;
@@ -388,7 +396,11 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             return;
         }
         th.report.started = Some(self.now);
-        th.frames.push(Frame { steps: th.program, pc: 0, kind: FrameKind::Once });
+        th.frames.push(Frame {
+            steps: th.program,
+            pc: 0,
+            kind: FrameKind::Once,
+        });
         th.acct = Some((ThreadState::Runnable, self.now));
         let p = th.process;
         self.processes[p.index()].alive += 1;
@@ -403,28 +415,44 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 self.now = until;
                 return Ok(StopReason::Until);
             }
-            let Some((at, ev)) = self.queue.pop() else { break };
+            let Some((at, ev)) = self.queue.pop() else {
+                break;
+            };
             self.now = at;
-            self.events += 1;
             self.budget_used += 1;
-            self.handle(ev);
+            if self.handle(ev) {
+                self.events += 1;
+            }
+            if self.queue.len() > self.compact_at {
+                self.drop_stale_events();
+            }
+            self.peak_pending = self.peak_pending.max(self.queue.len());
             if let Some(e) = self.error.take() {
                 return Err(e);
             }
             if self.budget_used >= max {
-                return Err(EngineError::EventLimit { limit: max, time: self.now });
+                return Err(EngineError::EventLimit {
+                    limit: max,
+                    time: self.now,
+                });
             }
         }
         let blocked: Vec<BlockedThread> = self
             .threads
             .iter()
             .filter_map(|th| match th.run {
-                Run::Blocked(w) => Some(BlockedThread { thread: th.name.clone(), waits_for: self.describe_wait(w) }),
+                Run::Blocked(w) => Some(BlockedThread {
+                    thread: th.name.clone(),
+                    waits_for: self.describe_wait(w),
+                }),
                 _ => None,
             })
             .collect();
         if !blocked.is_empty() {
-            return Err(EngineError::Deadlock { time: self.now, blocked });
+            return Err(EngineError::Deadlock {
+                time: self.now,
+                blocked,
+            });
         }
         if self.cfg.limits.until.is_some_and(|u| u > self.now) && !self.all_done() {
             self.now = until;
@@ -433,8 +461,24 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         Ok(StopReason::Completed)
     }
 
+    /// Cancelled events wait in the queue until their time; a preempted
+    /// 10-second burst leaves one 10 s ahead. Dropping them when they outnumber
+    /// the live ones keeps memory independent of the simulated duration.
+    fn drop_stale_events(&mut self) {
+        let (threads, cores) = (&self.threads, &self.cores);
+        self.queue.retain(|ev| match *ev {
+            Event::BurstDone(t, g) | Event::Check(t, g) => threads[t.index()].cpu_gen == g,
+            Event::Timer(t, g) => threads[t.index()].wait_gen == g,
+            Event::CoreReady(c, g) | Event::SliceEnd(c, g) => cores[c.index()].gen == g,
+            _ => true,
+        });
+        self.compact_at = (2 * self.queue.len()).max(1024);
+    }
+
     fn all_done(&self) -> bool {
-        self.threads.iter().all(|t| matches!(t.run, Run::Done | Run::NotStarted))
+        self.threads
+            .iter()
+            .all(|t| matches!(t.run, Run::Done | Run::NotStarted))
     }
 
     fn describe_wait(&self, w: Wait) -> String {
@@ -446,41 +490,50 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Wait::Lock(l) => format!("lock \"{}\"", self.cfg.locks[l.index()]),
             Wait::Queue(q) => format!("an item in queue \"{}\"", self.cfg.queues[q.index()].name),
             Wait::Join(t) => format!("thread \"{}\" to finish", tn(t)),
-            Wait::Process(p) => format!("process \"{}\" to finish", self.cfg.processes[p.index()].name),
+            Wait::Process(p) => format!(
+                "process \"{}\" to finish",
+                self.cfg.processes[p.index()].name
+            ),
             Wait::PoolResults(p) => format!("results of pool \"{}\"", self.pools[p.index()].name),
             Wait::PoolTask(p) => format!("a task of pool \"{}\"", self.pools[p.index()].name),
         }
     }
 
-    fn handle(&mut self, ev: Event) {
+    /// Handles one event; false if it was stale (cancelled).
+    fn handle(&mut self, ev: Event) -> bool {
         match ev {
             Event::BurstDone(t, g) => {
-                if self.threads[t.index()].cpu_gen == g {
-                    self.burst_done(t);
-                    self.run_thread(t);
+                if self.threads[t.index()].cpu_gen != g {
+                    return false;
                 }
+                self.burst_done(t);
+                self.run_thread(t);
             }
             Event::Check(t, g) => {
-                if self.threads[t.index()].cpu_gen == g {
-                    self.eval_breaker_check(t);
-                    self.run_thread(t);
+                if self.threads[t.index()].cpu_gen != g {
+                    return false;
                 }
+                self.eval_breaker_check(t);
+                self.run_thread(t);
             }
             Event::Timer(t, g) => {
-                if self.threads[t.index()].wait_gen == g {
-                    self.timer_expired(t);
+                if self.threads[t.index()].wait_gen != g {
+                    return false;
                 }
+                self.timer_expired(t);
             }
             Event::IoDone(t, d) => self.io_done(t, d),
             Event::CoreReady(c, g) => {
-                if self.cores[c.index()].gen == g {
-                    self.core_ready(c);
+                if self.cores[c.index()].gen != g {
+                    return false;
                 }
+                self.core_ready(c);
             }
             Event::SliceEnd(c, g) => {
-                if self.cores[c.index()].gen == g {
-                    self.slice_end(c);
+                if self.cores[c.index()].gen != g {
+                    return false;
                 }
+                self.slice_end(c);
             }
             Event::QueueDeliver(q, bytes) => {
                 self.queue_deliver(q, bytes);
@@ -488,6 +541,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Event::TaskDeliver(p, k) => self.task_deliver(p, k),
             Event::ResultDeliver(p) => self.result_deliver(p),
         }
+        true
     }
 
     // ----- accounting -------------------------------------------------------
@@ -531,7 +585,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             }
             self.budget_used += 1;
             if self.budget_used >= self.cfg.limits.max_events {
-                self.error = Some(EngineError::EventLimit { limit: self.cfg.limits.max_events, time: self.now });
+                self.error = Some(EngineError::EventLimit {
+                    limit: self.cfg.limits.max_events,
+                    time: self.now,
+                });
                 return;
             }
             let m = match self.threads[t.index()].micro.pop_front() {
@@ -554,7 +611,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         let now = self.now;
         loop {
             let th = &mut self.threads[t.index()];
-            let Some(f) = th.frames.last_mut() else { return Next::End };
+            let Some(f) = th.frames.last_mut() else {
+                return Next::End;
+            };
             if f.pc < f.steps.len() {
                 f.pc += 1;
                 return Next::Step(&f.steps[f.pc - 1]);
@@ -594,27 +653,65 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     m.push_back(Run(BurstKind::Py, w));
                 }
             }
-            Step::C { dur, releases_gil: false } => {
+            Step::C {
+                dur,
+                releases_gil: false,
+            } => {
                 m.push_back(TakeGil);
                 m.push_back(Run(BurstKind::CHold, dur.0));
             }
-            Step::C { dur, releases_gil: true } => {
-                m.extend([TakeGil, DropGil { forced: false, check: false }, Run(BurstKind::CFree, dur.0), TakeGil]);
+            Step::C {
+                dur,
+                releases_gil: true,
+            } => {
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                    Run(BurstKind::CFree, dur.0),
+                    TakeGil,
+                ]);
             }
             Step::Io { device, latency } => {
-                m.extend([TakeGil, DropGil { forced: false, check: false }, Io(*device, latency), TakeGil]);
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                    Io(*device, latency),
+                    TakeGil,
+                ]);
             }
             Step::Sleep(d) => {
-                m.extend([TakeGil, DropGil { forced: false, check: false }, Sleep(*d), TakeGil]);
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                    Sleep(*d),
+                    TakeGil,
+                ]);
             }
             Step::Repeat { times, body } => {
                 if *times > 0 && !body.is_empty() {
-                    th.frames.push(Frame { steps: body, pc: 0, kind: FrameKind::Repeat { left: *times } });
+                    th.frames.push(Frame {
+                        steps: body,
+                        pc: 0,
+                        kind: FrameKind::Repeat { left: *times },
+                    });
                 }
             }
             Step::LoopFor { dur, body } => {
                 if dur.0 > 0 && !body.is_empty() {
-                    th.frames.push(Frame { steps: body, pc: 0, kind: FrameKind::Until(now + *dur) });
+                    th.frames.push(Frame {
+                        steps: body,
+                        pc: 0,
+                        kind: FrameKind::Until(now + *dur),
+                    });
                 }
             }
             Step::Acquire(l) => m.extend([TakeGil, LockAcquire(*l)]),
@@ -628,11 +725,17 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             }
             Step::Get(q) => m.extend([TakeGil, QueueGet(*q)]),
             Step::StartThread(x) => {
-                m.extend([TakeGil, Run(BurstKind::CHold, costs.thread_start.0), StartThread(*x)]);
+                m.extend([
+                    TakeGil,
+                    Run(BurstKind::CHold, costs.thread_start.0),
+                    StartThread(*x),
+                ]);
             }
             Step::Join(x) => m.extend([TakeGil, Join(*x)]),
             Step::StartProcess(p) => {
-                let method = self.cfg.processes[p.index()].start_method.unwrap_or(StartMethod::Fork);
+                let method = self.cfg.processes[p.index()]
+                    .start_method
+                    .unwrap_or(StartMethod::Fork);
                 let cost = costs.start_cost(method).parent;
                 m.extend([TakeGil, Run(BurstKind::CHold, cost.0), StartProcess(*p)]);
             }
@@ -675,14 +778,27 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         m.push_front(retry);
         m.push_front(Micro::TakeGil);
         m.push_front(Micro::Block(w));
-        m.push_front(Micro::DropGil { forced: false, check: false });
+        m.push_front(Micro::DropGil {
+            forced: false,
+            check: false,
+        });
     }
 
-    /// Blocks `t` on `w` unless it already holds.
+    /// Blocks `t` on `w` unless it already holds. The thread registers as a
+    /// waiter only now, as it really blocks, so no wake-up can be lost.
     fn block_unless_ready(&mut self, t: ThreadId, w: Wait) {
-        if !self.wait_satisfied(t, w) {
-            self.block(t, w);
+        if self.wait_satisfied(t, w) {
+            return;
         }
+        match w {
+            Wait::Lock(l) => self.locks[l.index()].waiters.push_back(t),
+            Wait::Queue(q) => self.queues[q.index()].getters.push_back(t),
+            Wait::Join(x) => self.threads[x.index()].joiners.push(t),
+            Wait::Process(p) => self.processes[p.index()].joiners.push(t),
+            Wait::PoolTask(p) => self.pools[p.index()].idle.push_back(t),
+            Wait::PoolResults(_) | Wait::Gil | Wait::GilSwitch | Wait::Io | Wait::Sleep => {}
+        }
+        self.block(t, w);
     }
 
     fn wait_satisfied(&self, t: ThreadId, w: Wait) -> bool {
@@ -766,7 +882,11 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             .iter()
             .map(|c| CoreReport {
                 busy: c.busy,
-                utilisation: if end.0 > 0 { c.busy.0 as f64 / end.0 as f64 } else { 0.0 },
+                utilisation: if end.0 > 0 {
+                    c.busy.0 as f64 / end.0 as f64
+                } else {
+                    0.0
+                },
                 context_switches: c.context_switches,
             })
             .collect();
@@ -777,6 +897,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             drop_requests: gils.iter().map(|g| g.drop_requests).sum(),
             context_switches: cores.iter().map(|c| c.context_switches).sum(),
             events: self.events,
+            peak_pending_events: self.peak_pending as u64,
         };
         Report {
             stop,
@@ -800,4 +921,32 @@ fn add_time(times: &mut StateTimes, s: ThreadState, d: SimDuration) {
         ThreadState::Blocked => &mut times.blocked,
     };
     *slot += d;
+}
+
+/// The physical limit of the kernel: `holds` hold operations (pop the earliest
+/// event, push one a pseudo-random delay later) on an event queue of `size`
+/// pending kernel events, the same event type the engine uses. Returns a
+/// checksum so the work cannot be optimised away. For benchmarks.
+pub fn event_queue_hold(size: usize, holds: u64) -> u64 {
+    let mut q: EventQueue<Event> = EventQueue::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let next = |x: &mut u64| {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x % 5_000_000
+    };
+    for i in 0..size.max(1) {
+        let d = next(&mut x);
+        q.push(SimTime(d), Event::BurstDone(ThreadId(i as u32), 0));
+    }
+    let mut sum = 0u64;
+    for _ in 0..holds {
+        if let Some((t, Event::BurstDone(id, _))) = q.pop() {
+            sum = sum.wrapping_add(t.0 ^ u64::from(id.0));
+            let d = next(&mut x);
+            q.push(SimTime(t.0 + d), Event::BurstDone(id, 0));
+        }
+    }
+    sum
 }

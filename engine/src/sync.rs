@@ -31,7 +31,11 @@ pub(crate) struct Queue {
 
 impl Queue {
     pub fn new(c: &QueueConfig) -> Self {
-        Queue { ipc: c.ipc, items: VecDeque::new(), getters: VecDeque::new() }
+        Queue {
+            ipc: c.ipc,
+            items: VecDeque::new(),
+            getters: VecDeque::new(),
+        }
     }
 }
 
@@ -41,7 +45,6 @@ impl<S: TraceSink> Sim<'_, S> {
         if lock.owner.is_none() {
             lock.owner = Some(t);
         } else {
-            lock.waiters.push_back(t);
             self.wait_then_retry(t, Wait::Lock(l), Micro::LockAcquire(l));
         }
     }
@@ -71,7 +74,9 @@ impl<S: TraceSink> Sim<'_, S> {
     pub(crate) fn pay_signal(&mut self, t: ThreadId) {
         let cost = self.cfg.machine.os.signal_cost.0;
         if cost > 0 {
-            self.threads[t.index()].micro.push_front(Micro::Run(BurstKind::Sys, cost));
+            self.threads[t.index()]
+                .micro
+                .push_front(Micro::Run(BurstKind::Sys, cost));
         }
     }
 
@@ -104,11 +109,12 @@ impl<S: TraceSink> Sim<'_, S> {
             Some(bytes) => {
                 if queue.ipc {
                     let w = self.cfg.costs.pickle_time(bytes).0;
-                    self.threads[t.index()].micro.push_front(Micro::Run(BurstKind::Py, w));
+                    self.threads[t.index()]
+                        .micro
+                        .push_front(Micro::Run(BurstKind::Py, w));
                 }
             }
             None => {
-                queue.getters.push_back(t);
                 self.wait_then_retry(t, Wait::Queue(q), Micro::QueueGet(q));
             }
         }
@@ -120,12 +126,10 @@ impl<S: TraceSink> Sim<'_, S> {
             Run::NotStarted if x != t => {
                 // Joining a thread that was never started raises in Python;
                 // the model waits for it to be started and finish.
-                self.threads[x.index()].joiners.push(t);
                 self.wait_then_retry(t, Wait::Join(x), Micro::Join(x));
             }
             _ if x == t => {} // joining oneself raises in Python; ignored
             _ => {
-                self.threads[x.index()].joiners.push(t);
                 self.wait_then_retry(t, Wait::Join(x), Micro::Join(x));
             }
         }

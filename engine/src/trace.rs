@@ -114,9 +114,19 @@ pub struct VecTrace {
 
 impl TraceSink for VecTrace {
     fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
-        self.intervals.push(Interval { thread, state, start, end });
+        self.intervals.push(Interval {
+            thread,
+            state,
+            start,
+            end,
+        });
     }
     fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
-        self.handoffs.push(Handoff { interp, time, from, to });
+        self.handoffs.push(Handoff {
+            interp,
+            time,
+            from,
+            to,
+        });
     }
 }

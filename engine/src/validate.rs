@@ -18,7 +18,10 @@ pub(crate) fn validate(c: &SimConfig) -> R {
     if c.processes.is_empty() || c.processes[0].start_method.is_some() {
         return Err(ConfigError::new(
             "processes[0].start_method",
-            c.processes.first().and_then(|p| p.start_method).map_or("(none)", |m| m.name()),
+            c.processes
+                .first()
+                .and_then(|p| p.start_method)
+                .map_or("(none)", |m| m.name()),
             "the first process is the main process and has no start method",
         ));
     }
@@ -32,7 +35,11 @@ pub(crate) fn validate(c: &SimConfig) -> R {
         }
     }
     if c.interpreters.is_empty() {
-        return Err(ConfigError::new("interpreters", "[]", "at least one interpreter"));
+        return Err(ConfigError::new(
+            "interpreters",
+            "[]",
+            "at least one interpreter",
+        ));
     }
     for (i, it) in c.interpreters.iter().enumerate() {
         if it.process.index() >= c.processes.len() {
@@ -45,7 +52,11 @@ pub(crate) fn validate(c: &SimConfig) -> R {
         validate_gil(&format!("interpreters[{i}].gil"), &it.gil)?;
     }
     if c.threads.is_empty() && c.pools.is_empty() {
-        return Err(ConfigError::new("threads", "[]", "at least one thread: an empty workload does nothing"));
+        return Err(ConfigError::new(
+            "threads",
+            "[]",
+            "at least one thread: an empty workload does nothing",
+        ));
     }
     for (i, t) in c.threads.iter().enumerate() {
         let f = format!("threads[{i}] \"{}\"", t.name);
@@ -57,7 +68,11 @@ pub(crate) fn validate(c: &SimConfig) -> R {
             ));
         }
         if t.program.is_empty() {
-            return Err(ConfigError::new(format!("{f}.program"), "[]", "at least one step"));
+            return Err(ConfigError::new(
+                format!("{f}.program"),
+                "[]",
+                "at least one step",
+            ));
         }
         validate_steps(c, &format!("{f}.program"), &t.program, 0)?;
     }
@@ -73,7 +88,11 @@ pub(crate) fn validate(c: &SimConfig) -> R {
     for (i, p) in c.pools.iter().enumerate() {
         let f = format!("pools[{i}] \"{}\"", p.name);
         if p.workers == 0 || p.workers > 100_000 {
-            return Err(ConfigError::new(format!("{f}.workers"), p.workers, "between 1 and 100000"));
+            return Err(ConfigError::new(
+                format!("{f}.workers"),
+                p.workers,
+                "between 1 and 100000",
+            ));
         }
         validate_gil(&format!("{f}.worker_gil"), &p.worker_gil)?;
         for (k, t) in p.tasks.iter().enumerate() {
@@ -89,7 +108,11 @@ pub(crate) fn validate(c: &SimConfig) -> R {
 
 fn validate_machine(m: &MachineConfig) -> R {
     if m.cores == 0 || m.cores > MAX_CORES {
-        return Err(ConfigError::new("cores", m.cores, format!("between 1 and {MAX_CORES}")));
+        return Err(ConfigError::new(
+            "cores",
+            m.cores,
+            format!("between 1 and {MAX_CORES}"),
+        ));
     }
     if !m.core_speed.is_empty() && m.core_speed.len() != m.cores as usize {
         return Err(ConfigError::new(
@@ -100,28 +123,48 @@ fn validate_machine(m: &MachineConfig) -> R {
     }
     for (i, s) in m.core_speed.iter().enumerate() {
         if !(s.is_finite() && *s >= 0.01 && *s <= 100.0) {
-            return Err(ConfigError::new(format!("core_speed[{i}]"), s, "a number between 0.01 and 100"));
+            return Err(ConfigError::new(
+                format!("core_speed[{i}]"),
+                s,
+                "a number between 0.01 and 100",
+            ));
         }
     }
     let os = &m.os;
     match os.policy {
         Policy::Fair { slice, .. } if slice.0 == 0 => {
-            return Err(ConfigError::new("scheduler.slice", slice, "a positive duration"))
+            return Err(ConfigError::new(
+                "scheduler.slice",
+                slice,
+                "a positive duration",
+            ))
         }
         Policy::RoundRobin { quantum } if quantum.0 == 0 => {
-            return Err(ConfigError::new("scheduler.quantum", quantum, "a positive duration"))
+            return Err(ConfigError::new(
+                "scheduler.quantum",
+                quantum,
+                "a positive duration",
+            ))
         }
         _ => {}
     }
     if !(os.wake_jitter.is_finite() && (0.0..=1.0).contains(&os.wake_jitter)) {
-        return Err(ConfigError::new("scheduler.wake_jitter", os.wake_jitter, "a number between 0 and 1"));
+        return Err(ConfigError::new(
+            "scheduler.wake_jitter",
+            os.wake_jitter,
+            "a number between 0 and 1",
+        ));
     }
     Ok(())
 }
 
 fn validate_gil(f: &str, g: &GilModel) -> R {
     match g {
-        GilModel::New { switch_interval, check_period, .. } => {
+        GilModel::New {
+            switch_interval,
+            check_period,
+            ..
+        } => {
             if switch_interval.0 < 1_000 {
                 return Err(ConfigError::new(
                     format!("{f}.switch_interval"),
@@ -130,20 +173,40 @@ fn validate_gil(f: &str, g: &GilModel) -> R {
                 ));
             }
             if check_period.0 == 0 {
-                return Err(ConfigError::new(format!("{f}.check_period"), check_period, "a positive duration"));
+                return Err(ConfigError::new(
+                    format!("{f}.check_period"),
+                    check_period,
+                    "a positive duration",
+                ));
             }
         }
-        GilModel::Old { check_interval, tick, .. } => {
+        GilModel::Old {
+            check_interval,
+            tick,
+            ..
+        } => {
             if *check_interval == 0 {
-                return Err(ConfigError::new(format!("{f}.check_interval"), check_interval, "at least 1 tick"));
+                return Err(ConfigError::new(
+                    format!("{f}.check_interval"),
+                    check_interval,
+                    "at least 1 tick",
+                ));
             }
             if tick.0 == 0 {
-                return Err(ConfigError::new(format!("{f}.tick"), tick, "a positive duration"));
+                return Err(ConfigError::new(
+                    format!("{f}.tick"),
+                    tick,
+                    "a positive duration",
+                ));
             }
         }
         GilModel::None { slowdown } => {
             if !(slowdown.is_finite() && *slowdown > 0.0 && *slowdown <= 1000.0) {
-                return Err(ConfigError::new(format!("{f}.slowdown"), slowdown, "a number in (0, 1000]"));
+                return Err(ConfigError::new(
+                    format!("{f}.slowdown"),
+                    slowdown,
+                    "a number in (0, 1000]",
+                ));
             }
         }
     }
@@ -151,9 +214,16 @@ fn validate_gil(f: &str, g: &GilModel) -> R {
 }
 
 fn validate_costs(c: &Costs) -> R {
-    for (name, v) in [("pickle_bytes_per_sec", c.pickle_bytes_per_sec), ("pipe_bytes_per_sec", c.pipe_bytes_per_sec)] {
+    for (name, v) in [
+        ("pickle_bytes_per_sec", c.pickle_bytes_per_sec),
+        ("pipe_bytes_per_sec", c.pipe_bytes_per_sec),
+    ] {
         if !(v.is_finite() && v > 0.0) {
-            return Err(ConfigError::new(format!("costs.{name}"), v, "a positive number of bytes per second"));
+            return Err(ConfigError::new(
+                format!("costs.{name}"),
+                v,
+                "a positive number of bytes per second",
+            ));
         }
     }
     Ok(())
@@ -161,7 +231,11 @@ fn validate_costs(c: &Costs) -> R {
 
 fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
     if depth > MAX_NESTING {
-        return Err(ConfigError::new(f, format!("nesting depth {depth}"), format!("at most {MAX_NESTING} nested loops")));
+        return Err(ConfigError::new(
+            f,
+            format!("nesting depth {depth}"),
+            format!("at most {MAX_NESTING} nested loops"),
+        ));
     }
     for (i, s) in steps.iter().enumerate() {
         let f = format!("{f}[{i}]");
@@ -173,7 +247,12 @@ fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
             }
         };
         let idx = |what: &str, i: usize, n: usize, kind: &str| -> R {
-            check(i < n, what, format!("#{i}"), &format!("one of the {n} {kind} defined"))
+            check(
+                i < n,
+                what,
+                format!("#{i}"),
+                &format!("one of the {n} {kind} defined"),
+            )
         };
         match s {
             Step::Py(_) | Step::C { .. } | Step::Sleep(_) => {}
@@ -188,15 +267,29 @@ fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
                 validate_steps(c, &format!("{f}.repeat"), body, depth + 1)?;
             }
             Step::LoopFor { body, .. } => {
-                check(!body.is_empty(), "loop_for", "[]".into(), "a non-empty body")?;
+                check(
+                    !body.is_empty(),
+                    "loop_for",
+                    "[]".into(),
+                    "a non-empty body",
+                )?;
                 validate_steps(c, &format!("{f}.loop_for"), body, depth + 1)?;
             }
             Step::Acquire(l) | Step::Release(l) => idx("lock", l.index(), c.locks.len(), "locks")?,
-            Step::Put { queue, .. } | Step::Get(queue) => idx("queue", queue.index(), c.queues.len(), "queues")?,
-            Step::StartThread(t) | Step::Join(t) => idx("thread", t.index(), c.threads.len(), "threads")?,
+            Step::Put { queue, .. } | Step::Get(queue) => {
+                idx("queue", queue.index(), c.queues.len(), "queues")?
+            }
+            Step::StartThread(t) | Step::Join(t) => {
+                idx("thread", t.index(), c.threads.len(), "threads")?
+            }
             Step::StartProcess(p) | Step::JoinProcess(p) => {
                 idx("process", p.index(), c.processes.len(), "processes")?;
-                check(p.index() != 0, "process", "#0".into(), "a started process (the main process is not started or joined)")?;
+                check(
+                    p.index() != 0,
+                    "process",
+                    "#0".into(),
+                    "a started process (the main process is not started or joined)",
+                )?;
             }
             Step::MapPool(p) => idx("pool", p.index(), c.pools.len(), "pools")?,
         }
@@ -205,7 +298,8 @@ fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
 }
 
 fn validate_dist(f: &str, d: &Dist) -> R {
-    d.validate().map_err(|msg| ConfigError::new(f, format!("{d:?}"), msg))?;
+    d.validate()
+        .map_err(|msg| ConfigError::new(f, format!("{d:?}"), msg))?;
     if let Dist::Uniform { hi, .. } = d {
         if *hi > SimDuration::secs(1_000_000) {
             return Err(ConfigError::new(f, hi, "at most 1e6 s"));

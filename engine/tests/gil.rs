@@ -42,8 +42,10 @@ fn convoy_wait_is_about_one_switch_interval_and_shrinks_with_it() {
         let io = r.thread("io").unwrap();
         let p50 = io.latency.percentile(50.0);
         // The wait is the interval plus timer slack and wake-up costs: within +10%.
-        assert!(p50 >= interval && ratio(p50, interval) < 1.1 + 60e3 / interval.as_nanos() as f64,
-            "interval {interval}: median I/O return -> running {p50}");
+        assert!(
+            p50 >= interval && ratio(p50, interval) < 1.1 + 60e3 / interval.as_nanos() as f64,
+            "interval {interval}: median I/O return -> running {p50}"
+        );
         assert!(p50 < last_p50, "a smaller interval must shorten the wait");
         last_p50 = p50;
         // The I/O thread sets the drop requests; the CPU thread is the one forced to drop.
@@ -57,13 +59,21 @@ fn convoy_wait_is_about_one_switch_interval_and_shrinks_with_it() {
 fn drop_request_waits_for_a_gil_holding_c_call() {
     let call = ms(50);
     let mut c = machine(2, GilModel::new_gil());
-    c.add_thread("c", InterpId(0), vec![Step::c(call, false), Step::py(ms(1))]);
+    c.add_thread(
+        "c",
+        InterpId(0),
+        vec![Step::c(call, false), Step::py(ms(1))],
+    );
     c.add_thread("waiter", InterpId(0), vec![Step::py(ms(1))]);
     let (r, trace) = run_traced(&c).unwrap();
     let w = r.thread("waiter").unwrap();
     // It set a drop request after 5 ms, but the GIL came only when the call returned.
     assert!(w.drop_requests >= 1);
-    assert!(w.times.waiting_gil >= call - ms(1), "waited {}", w.times.waiting_gil);
+    assert!(
+        w.times.waiting_gil >= call - ms(1),
+        "waited {}",
+        w.times.waiting_gil
+    );
     let first_handoff = trace.handoffs.iter().find(|h| h.to == ThreadId(1)).unwrap();
     assert!(first_handoff.time.since(SimTime::ZERO) >= call);
     // Whereas the same work in Python is interrupted after about one interval.
@@ -71,7 +81,14 @@ fn drop_request_waits_for_a_gil_holding_c_call() {
     c.add_thread("py", InterpId(0), vec![Step::py(call), Step::py(ms(1))]);
     c.add_thread("waiter", InterpId(0), vec![Step::py(ms(1))]);
     let r = run(&c).unwrap();
-    assert!(r.thread("waiter").unwrap().finished.unwrap().since(SimTime::ZERO) < ms(8));
+    assert!(
+        r.thread("waiter")
+            .unwrap()
+            .finished
+            .unwrap()
+            .since(SimTime::ZERO)
+            < ms(8)
+    );
 }
 
 /// Forced switching: after a forced drop the dropper waits until the other
@@ -86,7 +103,10 @@ fn forced_drop_hands_the_gil_to_the_requester() {
     // Every forced drop is followed by a hand-off to the other thread.
     // Hand-offs: the first acquisition, one per forced drop, and at most one at the end.
     let g = &r.gils[0];
-    assert!(g.switches >= g.forced_drops + 1 && g.switches <= g.forced_drops + 2, "{g:?}");
+    assert!(
+        g.switches >= g.forced_drops + 1 && g.switches <= g.forced_drops + 2,
+        "{g:?}"
+    );
     for pair in trace.handoffs.windows(2) {
         assert_ne!(pair[0].to, pair[1].to, "the GIL alternates");
     }
@@ -105,15 +125,32 @@ fn old_gil_battles_on_multicore_only() {
         let g = &r.gils[0];
         failed_per_check.push(g.failed_wakeups as f64 / g.checks.max(1) as f64);
         if cores == 1 {
-            assert!(g.failed_wakeups * 100 <= g.checks, "1 core: {} failed of {} checks", g.failed_wakeups, g.checks);
+            assert!(
+                g.failed_wakeups * 100 <= g.checks,
+                "1 core: {} failed of {} checks",
+                g.failed_wakeups,
+                g.checks
+            );
         } else {
             // Beazley's badness ratio: most checks signal a waiter that then fails.
-            assert!(g.failed_wakeups * 2 > g.checks, "{cores} cores: {} failed of {} checks", g.failed_wakeups, g.checks);
+            assert!(
+                g.failed_wakeups * 2 > g.checks,
+                "{cores} cores: {} failed of {} checks",
+                g.failed_wakeups,
+                g.checks
+            );
             // The battle costs time: slower than running the two one after the other.
-            assert!(ratio(r.makespan, ms(400)) > 1.1, "{cores} cores: {}", r.makespan);
+            assert!(
+                ratio(r.makespan, ms(400)) > 1.1,
+                "{cores} cores: {}",
+                r.makespan
+            );
         }
     }
-    assert!(failed_per_check[0] < 0.01 && failed_per_check[1] > 0.5, "{failed_per_check:?}");
+    assert!(
+        failed_per_check[0] < 0.01 && failed_per_check[1] > 0.5,
+        "{failed_per_check:?}"
+    );
 }
 
 /// No GIL (free-threaded): N CPU-bound threads on N cores take about 1/N of the
@@ -129,7 +166,10 @@ fn free_threaded_cpu_threads_scale_with_cores() {
         let sequential = ms(100 * u64::from(n));
         let expected = 1.1 / f64::from(n);
         let got = ratio(r.makespan, sequential);
-        assert!((got - expected).abs() / expected < 0.01, "{n} threads: {got} vs {expected}");
+        assert!(
+            (got - expected).abs() / expected < 0.01,
+            "{n} threads: {got} vs {expected}"
+        );
     }
 }
 
@@ -142,7 +182,10 @@ fn per_interpreter_gils_run_in_parallel() {
     c.add_thread("b", second, vec![Step::py(ms(100))]);
     let r = run(&c).unwrap();
     assert!(ratio(r.makespan, ms(100)) < 1.01, "{}", r.makespan);
-    assert_eq!(r.totals.gil_switches, 2, "each GIL taken once, by its own thread");
+    assert_eq!(
+        r.totals.gil_switches, 2,
+        "each GIL taken once, by its own thread"
+    );
 }
 
 /// Which waiter wins is the OS's choice: FIFO serves the longest waiter,
@@ -150,14 +193,23 @@ fn per_interpreter_gils_run_in_parallel() {
 #[test]
 fn waiter_choice_fifo_and_random_both_serve_everyone() {
     for choice in [WaiterChoice::Fifo, WaiterChoice::Random] {
-        let gil = GilModel::New { switch_interval: ms(1), check_period: us(1), waiter_choice: choice };
+        let gil = GilModel::New {
+            switch_interval: ms(1),
+            check_period: us(1),
+            waiter_choice: choice,
+        };
         let mut c = machine(4, gil);
         for i in 0..4 {
             cpu(&mut c, &format!("t{i}"), ms(50));
         }
         let r = run(&c).unwrap();
         for t in &r.threads {
-            assert!(t.gil_acquisitions >= 5, "{choice:?}: {} got the GIL {} times", t.name, t.gil_acquisitions);
+            assert!(
+                t.gil_acquisitions >= 5,
+                "{choice:?}: {} got the GIL {} times",
+                t.name,
+                t.gil_acquisitions
+            );
         }
     }
 }
@@ -173,6 +225,9 @@ fn smaller_interval_means_more_switching_overhead() {
         cpu(&mut c, "b", ms(100));
         makespans.push(run(&c).unwrap().makespan);
     }
-    assert!(makespans[0] < makespans[1] && makespans[1] < makespans[2], "{makespans:?}");
+    assert!(
+        makespans[0] < makespans[1] && makespans[1] < makespans[2],
+        "{makespans:?}"
+    );
     assert!(ratio(makespans[0], ms(200)) < 1.01);
 }

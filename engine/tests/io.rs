@@ -7,10 +7,19 @@ use common::*;
 fn distributions_have_their_means() {
     let cases = [
         Dist::Fixed(us(100)),
-        Dist::Uniform { lo: us(50), hi: us(150) },
+        Dist::Uniform {
+            lo: us(50),
+            hi: us(150),
+        },
         Dist::Exp { mean: us(100) },
-        Dist::LogNormal { mean: us(100), cv: 0.5 },
-        Dist::Normal { mean: us(100), sd: us(10) },
+        Dist::LogNormal {
+            mean: us(100),
+            cv: 0.5,
+        },
+        Dist::Normal {
+            mean: us(100),
+            sd: us(10),
+        },
         Dist::Empirical(vec![us(50), us(100), us(150)]),
     ];
     for d in cases {
@@ -28,18 +37,36 @@ fn device_concurrency_limits_overlap() {
     let mut makespans = Vec::new();
     for concurrency in [Some(1), None] {
         let mut c = machine(4, GilModel::new_gil());
-        c.devices.push(DeviceConfig { name: "disk".into(), concurrency });
+        c.devices.push(DeviceConfig {
+            name: "disk".into(),
+            concurrency,
+        });
         for i in 0..4 {
-            c.add_thread(&format!("r{i}"), InterpId(0), vec![Step::Repeat {
-                times: 10,
-                body: vec![Step::Io { device: Some(DeviceId(0)), latency: Dist::Fixed(ms(1)) }],
-            }]);
+            c.add_thread(
+                &format!("r{i}"),
+                InterpId(0),
+                vec![Step::Repeat {
+                    times: 10,
+                    body: vec![Step::Io {
+                        device: Some(DeviceId(0)),
+                        latency: Dist::Fixed(ms(1)),
+                    }],
+                }],
+            );
         }
         makespans.push(run(&c).unwrap().makespan);
     }
     // 40 requests of 1 ms: 40 ms in series, about 10 ms in parallel.
-    assert!(ratio(makespans[0], ms(40)) >= 1.0 && ratio(makespans[0], ms(40)) < 1.05, "{}", makespans[0]);
-    assert!(ratio(makespans[1], ms(10)) >= 1.0 && ratio(makespans[1], ms(10)) < 1.1, "{}", makespans[1]);
+    assert!(
+        ratio(makespans[0], ms(40)) >= 1.0 && ratio(makespans[0], ms(40)) < 1.05,
+        "{}",
+        makespans[0]
+    );
+    assert!(
+        ratio(makespans[1], ms(10)) >= 1.0 && ratio(makespans[1], ms(10)) < 1.1,
+        "{}",
+        makespans[1]
+    );
 }
 
 /// Threads overlap their I/O waits ("threads are good at waiting").
@@ -47,10 +74,14 @@ fn device_concurrency_limits_overlap() {
 fn io_bound_threads_overlap_waits() {
     let mut c = machine(2, GilModel::new_gil());
     for i in 0..8 {
-        c.add_thread(&format!("t{i}"), InterpId(0), vec![Step::Repeat {
-            times: 20,
-            body: vec![Step::py(us(10)), Step::io(Dist::Fixed(ms(5)))],
-        }]);
+        c.add_thread(
+            &format!("t{i}"),
+            InterpId(0),
+            vec![Step::Repeat {
+                times: 20,
+                body: vec![Step::py(us(10)), Step::io(Dist::Fixed(ms(5)))],
+            }],
+        );
     }
     let r = run(&c).unwrap();
     // Sequentially 8 × 20 × 5 ms = 800 ms; overlapped about 100 ms.
@@ -61,10 +92,20 @@ fn io_bound_threads_overlap_waits() {
 #[test]
 fn sleep_overshoots_by_timer_slack() {
     let mut c = machine(1, GilModel::new_gil());
-    c.add_thread("s", InterpId(0), vec![Step::Repeat { times: 10, body: vec![Step::Sleep(us(50))] }]);
+    c.add_thread(
+        "s",
+        InterpId(0),
+        vec![Step::Repeat {
+            times: 10,
+            body: vec![Step::Sleep(us(50))],
+        }],
+    );
     let r = run(&c).unwrap();
     let per = r.makespan.as_nanos() / 10;
-    assert!(per >= 100_000 && per < 120_000, "each sleep(50 µs) took {per} ns");
+    assert!(
+        (100_000..120_000).contains(&per),
+        "each sleep(50 µs) took {per} ns"
+    );
 }
 
 /// Common random numbers: two variants under one seed see the same I/O
@@ -75,10 +116,14 @@ fn variants_see_the_same_io_latencies() {
         let mut c = machine(cores, gil);
         c.limits.seed = 42;
         cpu(&mut c, "cpu", ms(50));
-        c.add_thread("io", InterpId(0), vec![Step::Repeat {
-            times: 50,
-            body: vec![Step::py(us(30)), Step::io(Dist::Exp { mean: us(300) })],
-        }]);
+        c.add_thread(
+            "io",
+            InterpId(0),
+            vec![Step::Repeat {
+                times: 50,
+                body: vec![Step::py(us(30)), Step::io(Dist::Exp { mean: us(300) })],
+            }],
+        );
         run(&c).unwrap().thread("io").unwrap().times.blocked
     };
     let base = blocked(GilModel::new_gil(), 2);
@@ -89,9 +134,13 @@ fn variants_see_the_same_io_latencies() {
     let mut c = machine(2, GilModel::new_gil());
     c.limits.seed = 43;
     cpu(&mut c, "cpu", ms(50));
-    c.add_thread("io", InterpId(0), vec![Step::Repeat {
-        times: 50,
-        body: vec![Step::py(us(30)), Step::io(Dist::Exp { mean: us(300) })],
-    }]);
+    c.add_thread(
+        "io",
+        InterpId(0),
+        vec![Step::Repeat {
+            times: 50,
+            body: vec![Step::py(us(30)), Step::io(Dist::Exp { mean: us(300) })],
+        }],
+    );
     assert_ne!(base, run(&c).unwrap().thread("io").unwrap().times.blocked);
 }

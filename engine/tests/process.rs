@@ -7,18 +7,33 @@ use common::*;
 #[test]
 fn processes_pay_their_start_cost() {
     let mut makespans = Vec::new();
-    for method in [StartMethod::Fork, StartMethod::Forkserver, StartMethod::Spawn] {
+    for method in [
+        StartMethod::Fork,
+        StartMethod::Forkserver,
+        StartMethod::Spawn,
+    ] {
         let mut c = machine(2, GilModel::new_gil());
         let (p, i) = c.add_process("child", method, GilModel::new_gil());
         c.add_thread("work", i, vec![Step::py(ms(1))]);
-        c.add_thread("main", InterpId(0), vec![Step::StartProcess(p), Step::JoinProcess(p)]);
+        c.add_thread(
+            "main",
+            InterpId(0),
+            vec![Step::StartProcess(p), Step::JoinProcess(p)],
+        );
         let r = run(&c).unwrap();
         let cost = c.costs.start_cost(method);
         let floor = cost.parent + cost.child + ms(1);
-        assert!(r.makespan >= floor && ratio(r.makespan, floor) < 1.05, "{method:?}: {} vs {floor}", r.makespan);
+        assert!(
+            r.makespan >= floor && ratio(r.makespan, floor) < 1.05,
+            "{method:?}: {} vs {floor}",
+            r.makespan
+        );
         makespans.push(r.makespan);
     }
-    assert!(makespans[0] < makespans[1] && makespans[1] < makespans[2], "{makespans:?}");
+    assert!(
+        makespans[0] < makespans[1] && makespans[1] < makespans[2],
+        "{makespans:?}"
+    );
 }
 
 /// CPU-bound work: processes scale with cores, threads do not.
@@ -36,7 +51,10 @@ fn processes_scale_where_threads_do_not() {
         c.add_thread(name, i, vec![Step::py(work)]);
         steps.push(Step::StartProcess(p));
     }
-    steps.extend([Step::JoinProcess(ProcessId(1)), Step::JoinProcess(ProcessId(2))]);
+    steps.extend([
+        Step::JoinProcess(ProcessId(1)),
+        Step::JoinProcess(ProcessId(2)),
+    ]);
     c.add_thread("main", InterpId(0), steps);
     let procs = run(&c).unwrap().makespan;
     assert!(ratio(threads, work * 2) >= 0.99, "threads {threads}");
@@ -49,14 +67,21 @@ fn gil_releasing_c_scales_with_cores() {
     for (releases, max_speedup, min_speedup) in [(true, 2.01, 1.9), (false, 1.01, 0.9)] {
         let mut c = machine(2, GilModel::new_gil());
         for i in 0..2 {
-            c.add_thread(&format!("t{i}"), InterpId(0), vec![Step::Repeat {
-                times: 100,
-                body: vec![Step::py(us(5)), Step::c(ms(1), releases)],
-            }]);
+            c.add_thread(
+                &format!("t{i}"),
+                InterpId(0),
+                vec![Step::Repeat {
+                    times: 100,
+                    body: vec![Step::py(us(5)), Step::c(ms(1), releases)],
+                }],
+            );
         }
         let r = run(&c).unwrap();
         let speedup = ratio(ms(200) + us(1000), r.makespan);
-        assert!((min_speedup..max_speedup).contains(&speedup), "releases={releases}: {speedup}");
+        assert!(
+            (min_speedup..max_speedup).contains(&speedup),
+            "releases={releases}: {speedup}"
+        );
     }
 }
 
@@ -67,9 +92,19 @@ fn pools_small_tasks_favour_threads_big_tasks_processes() {
     let pool_makespan = |kind: PoolKind, task: SimDuration| {
         let mut c = machine(4, GilModel::new_gil());
         let tasks = (0..40)
-            .map(|_| TaskConfig { steps: vec![Step::py(task)], arg_bytes: 10_000, result_bytes: 1_000 })
+            .map(|_| TaskConfig {
+                steps: vec![Step::py(task)],
+                arg_bytes: 10_000,
+                result_bytes: 1_000,
+            })
             .collect();
-        c.pools.push(PoolConfig { name: "pool".into(), kind, workers: 4, tasks, worker_gil: GilModel::new_gil() });
+        c.pools.push(PoolConfig {
+            name: "pool".into(),
+            kind,
+            workers: 4,
+            tasks,
+            worker_gil: GilModel::new_gil(),
+        });
         c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
         let r = run(&c).unwrap();
         let done: u64 = r.threads.iter().map(|t| t.tasks).sum();
@@ -77,7 +112,10 @@ fn pools_small_tasks_favour_threads_big_tasks_processes() {
         r.makespan
     };
     let small = us(20);
-    assert!(pool_makespan(PoolKind::Threads, small) < pool_makespan(PoolKind::Processes(StartMethod::Fork), small));
+    assert!(
+        pool_makespan(PoolKind::Threads, small)
+            < pool_makespan(PoolKind::Processes(StartMethod::Fork), small)
+    );
     let big = ms(20);
     let threads = pool_makespan(PoolKind::Threads, big);
     let procs = pool_makespan(PoolKind::Processes(StartMethod::Fork), big);
@@ -90,14 +128,34 @@ fn pools_small_tasks_favour_threads_big_tasks_processes() {
 #[test]
 fn ipc_queue_costs_pickling_on_both_sides() {
     let mut c = machine(2, GilModel::new_gil());
-    c.queues.push(QueueConfig { name: "q".into(), ipc: true });
+    c.queues.push(QueueConfig {
+        name: "q".into(),
+        ipc: true,
+    });
     let (p, i) = c.add_process("consumer", StartMethod::Fork, GilModel::new_gil());
-    c.add_thread("consumer", i, vec![Step::Repeat { times: 10, body: vec![Step::Get(QueueId(0))] }]);
-    c.add_thread("producer", InterpId(0), vec![
-        Step::StartProcess(p),
-        Step::Repeat { times: 10, body: vec![Step::Put { queue: QueueId(0), bytes: 2_000_000 }] },
-        Step::JoinProcess(p),
-    ]);
+    c.add_thread(
+        "consumer",
+        i,
+        vec![Step::Repeat {
+            times: 10,
+            body: vec![Step::Get(QueueId(0))],
+        }],
+    );
+    c.add_thread(
+        "producer",
+        InterpId(0),
+        vec![
+            Step::StartProcess(p),
+            Step::Repeat {
+                times: 10,
+                body: vec![Step::Put {
+                    queue: QueueId(0),
+                    bytes: 2_000_000,
+                }],
+            },
+            Step::JoinProcess(p),
+        ],
+    );
     let r = run(&c).unwrap();
     let pickle = c.costs.pickle_time(2_000_000) * 10;
     let child = c.costs.fork.child;

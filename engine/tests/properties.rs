@@ -13,7 +13,12 @@ fn leaf_step() -> impl Strategy<Value = Step> {
         // A critical section: always released, so one lock cannot deadlock.
         (1u64..500).prop_map(|u| Step::Repeat {
             times: 1,
-            body: vec![Step::Acquire(LockId(0)), Step::py(us(u)), Step::io(Dist::Fixed(us(u))), Step::Release(LockId(0))],
+            body: vec![
+                Step::Acquire(LockId(0)),
+                Step::py(us(u)),
+                Step::io(Dist::Fixed(us(u))),
+                Step::Release(LockId(0))
+            ],
         }),
     ]
 }
@@ -30,7 +35,11 @@ fn gil() -> impl Strategy<Value = GilModel> {
         (100u64..2_000, any::<bool>()).prop_map(|(u, random)| GilModel::New {
             switch_interval: us(u),
             check_period: us(1),
-            waiter_choice: if random { WaiterChoice::Random } else { WaiterChoice::Fifo },
+            waiter_choice: if random {
+                WaiterChoice::Random
+            } else {
+                WaiterChoice::Fifo
+            },
         }),
         Just(GilModel::old_gil()),
         Just(GilModel::no_gil()),
@@ -38,8 +47,14 @@ fn gil() -> impl Strategy<Value = GilModel> {
 }
 
 fn config() -> impl Strategy<Value = SimConfig> {
-    (1u32..5, gil(), any::<bool>(), prop::collection::vec(program(), 1..6), any::<u64>()).prop_map(
-        |(cores, gil, rr, programs, seed)| {
+    (
+        1u32..5,
+        gil(),
+        any::<bool>(),
+        prop::collection::vec(program(), 1..6),
+        any::<u64>(),
+    )
+        .prop_map(|(cores, gil, rr, programs, seed)| {
             let mut m = MachineConfig::with_cores(cores);
             if rr {
                 m.os.policy = Policy::round_robin(ms(2));
@@ -51,12 +66,12 @@ fn config() -> impl Strategy<Value = SimConfig> {
                 c.add_thread(&format!("t{i}"), InterpId(0), p);
             }
             c
-        },
-    )
+        })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    // 256 cases by default; PROPTEST_CASES=N for a longer search.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn invariants_hold(c in config()) {

@@ -18,10 +18,19 @@ fn more_threads_than_cores_are_time_sliced() {
         let got = ratio(r.makespan, ms(450));
         assert!((1.0..1.01).contains(&got), "{policy:?}: {got}");
         for t in &r.threads {
-            assert!(t.times.runnable > ms(100), "{policy:?}: {} runnable {}", t.name, t.times.runnable);
+            assert!(
+                t.times.runnable > ms(100),
+                "{policy:?}: {} runnable {}",
+                t.name,
+                t.times.runnable
+            );
             assert!(ratio(t.finished.unwrap().since(SimTime::ZERO), r.makespan) > 0.9);
         }
-        assert!(r.totals.context_switches >= 50, "{policy:?}: slices of a few ms: {}", r.totals.context_switches);
+        assert!(
+            r.totals.context_switches >= 50,
+            "{policy:?}: slices of a few ms: {}",
+            r.totals.context_switches
+        );
     }
 }
 
@@ -34,24 +43,41 @@ fn preempted_gil_holder_keeps_the_gil() {
     let (_, other) = c.add_process("hog", StartMethod::Fork, GilModel::new_gil());
     let hog = c.add_thread("hog", other, vec![Step::py(ms(200))]);
     c.threads[hog.index()].autostart = true;
-    c.add_thread("starter", InterpId(0), vec![Step::StartProcess(ProcessId(1)), Step::py(ms(100))]);
+    c.add_thread(
+        "starter",
+        InterpId(0),
+        vec![Step::StartProcess(ProcessId(1)), Step::py(ms(100))],
+    );
     c.add_thread("sibling", InterpId(0), vec![Step::py(ms(100))]);
     let (r, trace) = run_traced(&c).unwrap();
     // Find an interval where the main GIL's holder was runnable (preempted)
     // while its sibling waited for the GIL.
     let holder_at = |t: SimTime| -> Option<ThreadId> {
-        trace.handoffs.iter().filter(|h| h.interp == InterpId(0) && h.time <= t).last().map(|h| h.to)
+        trace
+            .handoffs
+            .iter()
+            .filter(|h| h.interp == InterpId(0) && h.time <= t)
+            .last()
+            .map(|h| h.to)
     };
     let preempted_holding = trace.intervals.iter().filter(|iv| {
         iv.state == ThreadState::Runnable
             && iv.thread != hog
             && holder_at(iv.start) == Some(iv.thread)
             && trace.intervals.iter().any(|w| {
-                w.thread != iv.thread && w.state == ThreadState::WaitingGil && w.start < iv.end && iv.start < w.end
+                w.thread != iv.thread
+                    && w.state == ThreadState::WaitingGil
+                    && w.start < iv.end
+                    && iv.start < w.end
             })
     });
-    let total: u64 = preempted_holding.map(|iv| (iv.end - iv.start).as_nanos()).sum();
-    assert!(total > ms(10).as_nanos(), "holder preempted with the GIL for {total} ns");
+    let total: u64 = preempted_holding
+        .map(|iv| (iv.end - iv.start).as_nanos())
+        .sum();
+    assert!(
+        total > ms(10).as_nanos(),
+        "holder preempted with the GIL for {total} ns"
+    );
     assert!(r.thread("hog").unwrap().times.python >= ms(200));
 }
 

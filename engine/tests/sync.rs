@@ -8,10 +8,18 @@ fn lock_serialises_critical_sections() {
     let mut c = machine(4, GilModel::no_gil());
     c.locks.push("db".into());
     for i in 0..4 {
-        c.add_thread(&format!("t{i}"), InterpId(0), vec![Step::Repeat {
-            times: 5,
-            body: vec![Step::Acquire(LockId(0)), Step::io(Dist::Fixed(ms(1))), Step::Release(LockId(0))],
-        }]);
+        c.add_thread(
+            &format!("t{i}"),
+            InterpId(0),
+            vec![Step::Repeat {
+                times: 5,
+                body: vec![
+                    Step::Acquire(LockId(0)),
+                    Step::io(Dist::Fixed(ms(1))),
+                    Step::Release(LockId(0)),
+                ],
+            }],
+        );
     }
     let r = run(&c).unwrap();
     assert!(r.makespan >= ms(20), "{}", r.makespan);
@@ -21,18 +29,38 @@ fn lock_serialises_critical_sections() {
 #[test]
 fn producer_consumer_and_join() {
     let mut c = machine(2, GilModel::new_gil());
-    c.queues.push(QueueConfig { name: "q".into(), ipc: false });
-    let consumer = c.add_thread("consumer", InterpId(0), vec![Step::Repeat {
-        times: 20,
-        body: vec![Step::Get(QueueId(0)), Step::py(us(100))],
-    }]);
+    c.queues.push(QueueConfig {
+        name: "q".into(),
+        ipc: false,
+    });
+    let consumer = c.add_thread(
+        "consumer",
+        InterpId(0),
+        vec![Step::Repeat {
+            times: 20,
+            body: vec![Step::Get(QueueId(0)), Step::py(us(100))],
+        }],
+    );
     c.threads[consumer.index()].autostart = false;
-    c.add_thread("producer", InterpId(0), vec![
-        Step::StartThread(consumer),
-        Step::Repeat { times: 20, body: vec![Step::io(Dist::Fixed(us(500))), Step::Put { queue: QueueId(0), bytes: 100 }] },
-        Step::Join(consumer),
-        Step::py(us(10)),
-    ]);
+    c.add_thread(
+        "producer",
+        InterpId(0),
+        vec![
+            Step::StartThread(consumer),
+            Step::Repeat {
+                times: 20,
+                body: vec![
+                    Step::io(Dist::Fixed(us(500))),
+                    Step::Put {
+                        queue: QueueId(0),
+                        bytes: 100,
+                    },
+                ],
+            },
+            Step::Join(consumer),
+            Step::py(us(10)),
+        ],
+    );
     let r = run(&c).unwrap();
     let cons = r.thread("consumer").unwrap();
     let prod = r.thread("producer").unwrap();
@@ -46,14 +74,34 @@ fn producer_consumer_and_join() {
 fn deadlock_is_reported_with_time_and_waits() {
     let mut c = machine(2, GilModel::new_gil());
     c.locks.extend(["a".to_string(), "b".to_string()]);
-    c.add_thread("t1", InterpId(0), vec![Step::Acquire(LockId(0)), Step::io(Dist::Fixed(ms(1))), Step::Acquire(LockId(1))]);
-    c.add_thread("t2", InterpId(0), vec![Step::Acquire(LockId(1)), Step::io(Dist::Fixed(ms(1))), Step::Acquire(LockId(0))]);
+    c.add_thread(
+        "t1",
+        InterpId(0),
+        vec![
+            Step::Acquire(LockId(0)),
+            Step::io(Dist::Fixed(ms(1))),
+            Step::Acquire(LockId(1)),
+        ],
+    );
+    c.add_thread(
+        "t2",
+        InterpId(0),
+        vec![
+            Step::Acquire(LockId(1)),
+            Step::io(Dist::Fixed(ms(1))),
+            Step::Acquire(LockId(0)),
+        ],
+    );
     match run(&c) {
         Err(EngineError::Deadlock { time, blocked }) => {
             assert!(time.since(SimTime::ZERO) >= ms(1));
             assert_eq!(blocked.len(), 2);
             let msg = EngineError::Deadlock { time, blocked }.to_string();
-            assert!(msg.contains("\"t1\" waits for lock \"b\"") && msg.contains("\"t2\" waits for lock \"a\""), "{msg}");
+            assert!(
+                msg.contains("\"t1\" waits for lock \"b\"")
+                    && msg.contains("\"t2\" waits for lock \"a\""),
+                "{msg}"
+            );
         }
         other => panic!("expected a deadlock, got {other:?}"),
     }
@@ -63,7 +111,13 @@ fn deadlock_is_reported_with_time_and_waits() {
 #[test]
 fn until_and_max_events_bound_a_run() {
     let mut c = machine(1, GilModel::new_gil());
-    io_loop(&mut c, "forever", SimDuration::MAX, us(1), Dist::Fixed(us(1)));
+    io_loop(
+        &mut c,
+        "forever",
+        SimDuration::MAX,
+        us(1),
+        Dist::Fixed(us(1)),
+    );
     c.limits.until = Some(SimTime::ZERO + ms(10));
     let r = run(&c).unwrap();
     assert_eq!(r.stop, StopReason::Until);
@@ -71,6 +125,9 @@ fn until_and_max_events_bound_a_run() {
     c.limits.until = None;
     c.limits.max_events = 10_000;
     let e = run(&c).unwrap_err();
-    assert!(matches!(e, EngineError::EventLimit { limit: 10_000, .. }), "{e}");
+    assert!(
+        matches!(e, EngineError::EventLimit { limit: 10_000, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("max_events"));
 }

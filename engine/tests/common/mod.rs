@@ -24,8 +24,21 @@ pub fn cpu(c: &mut SimConfig, name: &str, d: SimDuration) -> ThreadId {
 }
 
 /// An I/O-bound thread looping for `dur`: `work` of Python, then I/O ~ `lat`.
-pub fn io_loop(c: &mut SimConfig, name: &str, dur: SimDuration, work: SimDuration, lat: Dist) -> ThreadId {
-    c.add_thread(name, InterpId(0), vec![Step::LoopFor { dur, body: vec![Step::py(work), Step::io(lat)] }])
+pub fn io_loop(
+    c: &mut SimConfig,
+    name: &str,
+    dur: SimDuration,
+    work: SimDuration,
+    lat: Dist,
+) -> ThreadId {
+    c.add_thread(
+        name,
+        InterpId(0),
+        vec![Step::LoopFor {
+            dur,
+            body: vec![Step::py(work), Step::io(lat)],
+        }],
+    )
 }
 
 pub fn ratio(a: SimDuration, b: SimDuration) -> f64 {
@@ -34,7 +47,10 @@ pub fn ratio(a: SimDuration, b: SimDuration) -> f64 {
 
 /// Intervals of a trace in which threads are on a core.
 pub fn on_core(s: ThreadState) -> bool {
-    matches!(s, ThreadState::Python | ThreadState::NativeHoldingGil | ThreadState::NativeReleasedGil)
+    matches!(
+        s,
+        ThreadState::Python | ThreadState::NativeHoldingGil | ThreadState::NativeReleasedGil
+    )
 }
 
 pub fn holds_gil(s: ThreadState) -> bool {
