@@ -57,7 +57,7 @@ fn preempted_gil_holder_keeps_the_gil() {
             .handoffs
             .iter()
             .filter(|h| h.interp == InterpId(0) && h.time <= t)
-            .last()
+            .next_back()
             .map(|h| h.to)
     };
     let preempted_holding = trace.intervals.iter().filter(|iv| {
