@@ -104,7 +104,7 @@ fn forced_drop_hands_the_gil_to_the_requester() {
     // Hand-offs: the first acquisition, one per forced drop, and at most one at the end.
     let g = &r.gils[0];
     assert!(
-        g.switches >= g.forced_drops + 1 && g.switches <= g.forced_drops + 2,
+        g.switches > g.forced_drops && g.switches <= g.forced_drops + 2,
         "{g:?}"
     );
     for pair in trace.handoffs.windows(2) {
