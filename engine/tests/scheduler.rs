@@ -56,8 +56,7 @@ fn preempted_gil_holder_keeps_the_gil() {
         trace
             .handoffs
             .iter()
-            .filter(|h| h.interp == InterpId(0) && h.time <= t)
-            .next_back()
+            .rfind(|h| h.interp == InterpId(0) && h.time <= t)
             .map(|h| h.to)
     };
     let preempted_holding = trace.intervals.iter().filter(|iv| {
