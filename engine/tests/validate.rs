@@ -9,7 +9,7 @@ fn invalid_configs_name_field_value_and_allowed() {
         ("zero cores", |c| c.machine.cores = 0, "cores"),
         (
             "NaN core speed",
-            |c| c.machine.core_speed = vec![f64::NAN],
+            |c| c.machine.core_speed = vec![f64::NAN, 1.0],
             "core_speed[0]",
         ),
         (
