@@ -56,8 +56,12 @@ pub(crate) struct Gil {
     pub last_holder: Option<ThreadId>,
     pub switch_number: u64,
     pub drop_request: bool,
-    /// Threads blocked on `gil->cond`, longest first.
-    pub waiters: VecDeque<ThreadId>,
+    /// Threads blocked on `gil->cond`, longest first, with the ticket of
+    /// their wait; an entry whose ticket is no longer the thread's current one
+    /// is stale (that wait ended by its timeout) and is skipped.
+    pub waiters: VecDeque<(ThreadId, u64)>,
+    /// Tickets handed out to waits.
+    pub tickets: u64,
     /// The forced dropper waiting on `switch_cond`.
     pub switch_waiters: Vec<ThreadId>,
     /// Woken waiters on their way back to try.
@@ -107,6 +111,7 @@ impl Gil {
             switch_number: 0,
             drop_request: false,
             waiters: VecDeque::new(),
+            tickets: 0,
             switch_waiters: Vec::new(),
             inflight: 0,
             rng,
@@ -154,19 +159,30 @@ impl Gil {
         }
     }
 
-    /// Removes the waiter a release wakes: the OS's choice.
-    fn pick_waiter(&mut self) -> Option<ThreadId> {
-        match self.choice {
-            WaiterChoice::Fifo => self.waiters.pop_front(),
-            WaiterChoice::Random => {
-                if self.waiters.is_empty() {
-                    return None;
+    /// Removes the waiter a release wakes: the OS's choice among the live
+    /// entries (`live` tells whether an entry's wait is still current).
+    fn pick_waiter(&mut self, live: impl Fn(ThreadId, u64) -> bool) -> Option<ThreadId> {
+        loop {
+            let entry = match self.choice {
+                WaiterChoice::Fifo => self.waiters.pop_front()?,
+                WaiterChoice::Random => {
+                    if self.waiters.is_empty() {
+                        return None;
+                    }
+                    let u: f64 = rand_distr::StandardUniform.sample(&mut self.rng);
+                    let i = ((u * self.waiters.len() as f64) as usize).min(self.waiters.len() - 1);
+                    self.waiters.remove(i)?
                 }
-                let u: f64 = rand_distr::StandardUniform.sample(&mut self.rng);
-                let i = ((u * self.waiters.len() as f64) as usize).min(self.waiters.len() - 1);
-                self.waiters.remove(i)
+            };
+            if live(entry.0, entry.1) {
+                return Some(entry.0);
             }
         }
+    }
+
+    /// True if a thread waits on the condition (stale entries aside).
+    pub fn has_waiters(&self) -> bool {
+        !self.waiters.is_empty()
     }
 }
 
@@ -205,10 +221,13 @@ impl<S: TraceSink> Sim<'_, S> {
     fn wait_for_gil(&mut self, t: ThreadId) {
         let g = self.gil_of(t);
         let gil = &mut self.gils[g];
-        gil.waiters.push_back(t);
+        gil.tickets += 1;
+        let ticket = gil.tickets;
+        gil.waiters.push_back((t, ticket));
         let sw = gil.switch_number;
         let kind = gil.kind;
         let th = &mut self.threads[t.index()];
+        th.gil_ticket = ticket;
         th.saved_switch = sw;
         th.micro.push_front(Micro::TakeGil);
         self.block(t, Wait::Gil);
@@ -320,7 +339,12 @@ impl<S: TraceSink> Sim<'_, S> {
         gil.locked = false;
         gil.holder = None;
         self.threads[t.index()].holds_gil = false;
-        match self.gils[g].pick_waiter() {
+        let threads = &self.threads;
+        let live = |w: ThreadId, ticket: u64| {
+            let th = &threads[w.index()];
+            th.gil_ticket == ticket && th.run == Run::Blocked(Wait::Gil)
+        };
+        match self.gils[g].pick_waiter(live) {
             Some(w) => {
                 self.gils[g].inflight += 1;
                 self.threads[w.index()].gil_woken = true;
@@ -352,7 +376,9 @@ impl<S: TraceSink> Sim<'_, S> {
     /// A timed wait on the GIL expired: the waiter needs a core to act on it.
     pub(crate) fn gil_wait_timed_out(&mut self, t: ThreadId) {
         let g = self.gil_of(t);
-        self.gils[g].waiters.retain(|&w| w != t);
+        // Its entry in the waiters goes stale: this wait is over.
+        self.threads[t.index()].gil_ticket = 0;
+        let _ = g;
         self.threads[t.index()].timed_out = true;
         self.wake(t);
     }
@@ -382,7 +408,7 @@ impl<S: TraceSink> Sim<'_, S> {
             }
             Kind::Old { .. } => {
                 let gil = &self.gils[g];
-                if gil.waiters.is_empty() && gil.inflight == 0 {
+                if !gil.has_waiters() && gil.inflight == 0 {
                     return;
                 }
                 let (left, cw) = (th.ticks_left, th.tick_period.max(1));

@@ -187,6 +187,8 @@ pub(crate) struct Thread<'a> {
     pub last_core: Option<CoreId>,
     /// `switch_number` when the current GIL wait began.
     pub saved_switch: u64,
+    /// Ticket of the current GIL wait (0: none).
+    pub gil_ticket: u64,
     /// The last GIL wait ended by its timeout.
     pub timed_out: bool,
     /// Woken by a GIL release and not yet back to try.
@@ -304,7 +306,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             budget_used: 0,
             events: 0,
             peak_pending: 0,
-            compact_at: 1024,
+            compact_at: 256,
             error: None,
         };
         for (i, it) in cfg.interpreters.iter().enumerate() {
@@ -366,6 +368,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             run_start: SimTime::ZERO,
             last_core: None,
             saved_switch: 0,
+            gil_ticket: 0,
             timed_out: false,
             gil_woken: false,
             ticks_left: ticks,
@@ -472,7 +475,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Event::CoreReady(c, g) | Event::SliceEnd(c, g) => cores[c.index()].gen == g,
             _ => true,
         });
-        self.compact_at = (2 * self.queue.len()).max(1024);
+        self.compact_at = (2 * self.queue.len()).max(256);
     }
 
     fn all_done(&self) -> bool {
