@@ -50,7 +50,7 @@ pub use report::*;
 pub use rng::{stream, stream_seed, StreamRng};
 pub use sim::{event_queue_hold, run_with_sink};
 pub use time::{SimDuration, SimTime};
-pub use trace::{Handoff, Interval, NoTrace, ThreadState, TraceSink, VecTrace};
+pub use trace::{Handoff, Interval, NoTrace, Tee, ThreadState, TraceSink, VecTrace, WindowTrace};
 pub use validate::{MAX_CORES, MAX_NESTING};
 
 /// Runs `cfg` without a trace.

@@ -20,6 +20,7 @@ use std::collections::VecDeque;
 
 /// Runtime state of a process.
 pub(crate) struct Process {
+    pub name: String,
     pub method: Option<StartMethod>,
     pub started: bool,
     pub threads: Vec<ThreadId>,
@@ -31,6 +32,7 @@ pub(crate) struct Process {
 impl Process {
     pub fn new(c: &ProcessConfig) -> Self {
         Process {
+            name: c.name.clone(),
             method: c.start_method,
             started: false,
             threads: Vec::new(),

@@ -407,6 +407,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         th.acct = Some((ThreadState::Runnable, self.now));
         let p = th.process;
         self.processes[p.index()].alive += 1;
+        self.sink.thread_started(
+            self.now,
+            t,
+            &self.threads[t.index()].name,
+            p,
+            &self.processes[p.index()].name,
+        );
         self.make_runnable(t, true);
     }
 

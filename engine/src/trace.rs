@@ -4,7 +4,7 @@
 //! can stream a long trace to disk; [`VecTrace`] keeps them in memory and
 //! [`NoTrace`] discards them at no cost.
 
-use crate::ids::{InterpId, ThreadId};
+use crate::ids::{InterpId, ProcessId, ThreadId};
 use crate::time::SimTime;
 
 /// What a thread is doing (the timeline's colours).
@@ -64,6 +64,18 @@ pub trait TraceSink {
     fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime);
     /// The GIL of `interp` passed from `from` (its last holder, if any) to `to`.
     fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId);
+    /// `thread`, named `name`, of process `process` (named `process_name`) starts at `time`;
+    /// called before any record of that thread.
+    fn thread_started(
+        &mut self,
+        time: SimTime,
+        thread: ThreadId,
+        name: &str,
+        process: ProcessId,
+        process_name: &str,
+    ) {
+        let _ = (time, thread, name, process, process_name);
+    }
 }
 
 /// Discards everything.
@@ -128,5 +140,88 @@ impl TraceSink for VecTrace {
             from,
             to,
         });
+    }
+}
+
+/// Keeps only what falls inside a time window (intervals clipped to it), so a
+/// timeline of a long run needs memory for the window only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowTrace {
+    /// Start of the window.
+    pub from: SimTime,
+    /// End of the window (exclusive).
+    pub to: SimTime,
+    /// The clipped intervals.
+    pub trace: VecTrace,
+}
+
+impl WindowTrace {
+    /// An empty trace of `[from, to)`.
+    pub fn new(from: SimTime, to: SimTime) -> Self {
+        WindowTrace {
+            from,
+            to,
+            trace: VecTrace::default(),
+        }
+    }
+}
+
+impl TraceSink for WindowTrace {
+    fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
+        let (s, e) = (start.max(self.from), end.min(self.to));
+        if s < e {
+            self.trace.interval(thread, state, s, e);
+        }
+    }
+    fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
+        if time >= self.from && time < self.to {
+            self.trace.handoff(interp, time, from, to);
+        }
+    }
+}
+
+/// Sends every record to two sinks (e.g. a file and a window for a figure).
+pub struct Tee<'a, A: TraceSink, B: TraceSink>(pub &'a mut A, pub &'a mut B);
+
+impl<A: TraceSink, B: TraceSink> TraceSink for Tee<'_, A, B> {
+    fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
+        self.0.interval(thread, state, start, end);
+        self.1.interval(thread, state, start, end);
+    }
+    fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
+        self.0.handoff(interp, time, from, to);
+        self.1.handoff(interp, time, from, to);
+    }
+    fn thread_started(
+        &mut self,
+        time: SimTime,
+        thread: ThreadId,
+        name: &str,
+        process: ProcessId,
+        process_name: &str,
+    ) {
+        self.0
+            .thread_started(time, thread, name, process, process_name);
+        self.1
+            .thread_started(time, thread, name, process, process_name);
+    }
+}
+
+impl<T: TraceSink + ?Sized> TraceSink for &mut T {
+    fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
+        (**self).interval(thread, state, start, end);
+    }
+    fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
+        (**self).handoff(interp, time, from, to);
+    }
+    fn thread_started(
+        &mut self,
+        time: SimTime,
+        thread: ThreadId,
+        name: &str,
+        process: ProcessId,
+        process_name: &str,
+    ) {
+        (**self).thread_started(time, thread, name, process, process_name);
     }
 }
