@@ -120,16 +120,42 @@ impl<S: TraceSink> Sim<'_, S> {
         }
         if woken {
             if let Some(c) = self.wakeup_preemption_victim(t) {
-                if let Some(v) = self.preempt(c) {
-                    let vr = self.threads[v.index()].vruntime;
-                    self.sched.enqueue(v, vr);
-                }
+                let victim = self.preempt(c);
                 self.dispatch(c, t, SimDuration::ZERO);
+                if let Some(v) = victim {
+                    self.enqueue_runnable(v);
+                }
                 return;
             }
         }
+        self.enqueue_runnable(t);
+    }
+
+    /// Puts `t` in the run queue; running threads now have competition, so
+    /// their slices start to matter.
+    fn enqueue_runnable(&mut self, t: ThreadId) {
         let vr = self.threads[t.index()].vruntime;
         self.sched.enqueue(t, vr);
+        for i in 0..self.cores.len() {
+            self.arm_slice(CoreId(i as u32));
+        }
+    }
+
+    /// Schedules the end of the current slice of the thread on `c` at the next
+    /// slice boundary since it got the core. Slices are only timed while the
+    /// run queue is non-empty: with nobody waiting, a slice end changes nothing.
+    fn arm_slice(&mut self, c: CoreId) {
+        let core = &self.cores[c.index()];
+        let (Some(t), true, false) = (core.thread, core.running, core.slice_armed) else {
+            return;
+        };
+        let slice = self.sched.slice().0;
+        let ran = (self.now - self.threads[t.index()].run_start).0;
+        let next = (ran / slice + 1) * slice;
+        let at = self.threads[t.index()].run_start + SimDuration(next);
+        let gen = core.gen;
+        self.cores[c.index()].slice_armed = true;
+        self.queue.push(at, Event::SliceEnd(c, gen));
     }
 
     /// CFS places a waking sleeper at most one slice behind `min_vruntime`, so
@@ -205,6 +231,7 @@ impl<S: TraceSink> Sim<'_, S> {
             let core = &mut self.cores[c.index()];
             core.thread = Some(t);
             core.running = false;
+            core.slice_armed = false;
             core.gen = core.gen.wrapping_add(1);
             if core.last_thread.is_some_and(|l| l != t) {
                 core.context_switches += 1;
@@ -225,17 +252,18 @@ impl<S: TraceSink> Sim<'_, S> {
         let Some(t) = self.cores[c.index()].thread else {
             return;
         };
-        let slice = self.sched.slice();
         let core = &mut self.cores[c.index()];
         core.running = true;
+        core.slice_armed = false;
         core.last_thread = Some(t);
         core.busy_since = Some(self.now);
-        let gen = core.gen;
         let th = &mut self.threads[t.index()];
         th.run = Run::Running(c);
         th.run_start = self.now;
         th.last_core = Some(c);
-        self.queue.push(self.now + slice, Event::SliceEnd(c, gen));
+        if !self.sched.is_empty() {
+            self.arm_slice(c);
+        }
         self.resume_on_core(t);
     }
 
@@ -254,6 +282,7 @@ impl<S: TraceSink> Sim<'_, S> {
             Some(v) => v < self.current_vruntime(t),
             None => !self.sched.is_empty(),
         };
+        self.cores[c.index()].slice_armed = false;
         if preempt {
             self.preempt(c);
             let vr = self.threads[t.index()].vruntime;
@@ -261,10 +290,13 @@ impl<S: TraceSink> Sim<'_, S> {
             if let Some(n) = self.sched.pop_next() {
                 self.dispatch(c, n, SimDuration::ZERO);
             }
-        } else {
-            let gen = self.cores[c.index()].gen;
-            let at = self.now + self.sched.slice();
-            self.queue.push(at, Event::SliceEnd(c, gen));
+            for i in 0..self.cores.len() {
+                if !self.sched.is_empty() {
+                    self.arm_slice(CoreId(i as u32));
+                }
+            }
+        } else if !self.sched.is_empty() {
+            self.arm_slice(c);
         }
     }
 
@@ -322,6 +354,7 @@ impl<S: TraceSink> Sim<'_, S> {
         }
         core.thread = None;
         core.running = false;
+        core.slice_armed = false;
         core.gen = core.gen.wrapping_add(1);
         Some(c)
     }

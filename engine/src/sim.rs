@@ -211,6 +211,8 @@ pub(crate) struct Core {
     pub running: bool,
     pub last_thread: Option<ThreadId>,
     pub gen: u32,
+    /// A slice-end event is pending for the current thread.
+    pub slice_armed: bool,
     pub speed: f64,
     pub busy: SimDuration,
     pub busy_since: Option<SimTime>,
@@ -283,6 +285,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 running: false,
                 last_thread: None,
                 gen: 0,
+                slice_armed: false,
                 speed: speed(i),
                 busy: SimDuration::ZERO,
                 busy_since: None,
