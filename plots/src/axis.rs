@@ -47,10 +47,16 @@ pub(crate) struct Padding {
 }
 
 impl Padding {
-    pub(crate) const NONE: Padding = Padding { below: 0.0, above: 0.0 };
+    pub(crate) const NONE: Padding = Padding {
+        below: 0.0,
+        above: 0.0,
+    };
 
     pub(crate) const fn both(fraction: f64) -> Self {
-        Padding { below: fraction, above: fraction }
+        Padding {
+            below: fraction,
+            above: fraction,
+        }
     }
 }
 
@@ -79,13 +85,22 @@ impl Axis {
     ) -> Result<Axis, PlotError> {
         let (lo, hi) = widen(scale, extent, padding);
         if !(lo.is_finite() && hi.is_finite() && (hi - lo).is_finite()) {
-            return Err(PlotError::RangeTooWide { axis: name, lo: extent.0, hi: extent.1 });
+            return Err(PlotError::RangeTooWide {
+                axis: name,
+                lo: extent.0,
+                hi: extent.1,
+            });
         }
         let (ticks, minor) = match scale {
             Scale::Linear => (linear_ticks(lo, hi, target), Vec::new()),
             Scale::Log => log_ticks(lo, hi, target),
         };
-        Ok(Axis { lo, hi, ticks, minor })
+        Ok(Axis {
+            lo,
+            hi,
+            ticks,
+            minor,
+        })
     }
 
     /// One tick per category at 0, 1, 2…, with half a slot of room each side.
@@ -93,9 +108,17 @@ impl Axis {
         let ticks = labels
             .iter()
             .enumerate()
-            .map(|(i, label)| Tick { pos: i as f64, label: label.clone() })
+            .map(|(i, label)| Tick {
+                pos: i as f64,
+                label: label.clone(),
+            })
             .collect();
-        Axis { lo: -0.5, hi: labels.len() as f64 - 0.5, ticks, minor: Vec::new() }
+        Axis {
+            lo: -0.5,
+            hi: labels.len() as f64 - 0.5,
+            ticks,
+            minor: Vec::new(),
+        }
     }
 
     /// One slot of height 1 per row, the first row at the top.
@@ -104,9 +127,17 @@ impl Axis {
         let ticks = labels
             .iter()
             .enumerate()
-            .map(|(i, label)| Tick { pos: row_center(n, i), label: label.clone() })
+            .map(|(i, label)| Tick {
+                pos: row_center(n, i),
+                label: label.clone(),
+            })
             .collect();
-        Axis { lo: 0.0, hi: n as f64, ticks, minor: Vec::new() }
+        Axis {
+            lo: 0.0,
+            hi: n as f64,
+            ticks,
+            minor: Vec::new(),
+        }
     }
 
     pub(crate) fn positions(&self) -> Vec<f64> {
@@ -121,10 +152,6 @@ impl Axis {
             .min_by(|a, b| (a.pos - pos).abs().total_cmp(&(b.pos - pos).abs()))
             .map(|t| t.label.clone())
             .unwrap_or_default()
-    }
-
-    pub(crate) fn span(&self) -> f64 {
-        self.hi - self.lo
     }
 }
 
@@ -194,7 +221,10 @@ impl Step {
 /// enough digits to tell them apart.
 fn linear_ticks(lo: f64, hi: f64, target: usize) -> Vec<Tick> {
     let fallback = || {
-        let tick = |pos: f64| Tick { pos, label: format!("{pos:e}") };
+        let tick = |pos: f64| Tick {
+            pos,
+            label: format!("{pos:e}"),
+        };
         vec![tick(lo), tick(hi)]
     };
     let Some(step) = Step::near((hi - lo) / target.max(1) as f64) else {
@@ -206,9 +236,17 @@ fn linear_ticks(lo: f64, hi: f64, target: usize) -> Vec<Tick> {
     if !(size > 0.0 && first.is_finite() && last.is_finite() && last - first <= MAX_TICKS) {
         return fallback();
     }
-    let values: Vec<f64> = (first as i64..=last as i64).map(|i| i as f64 * size).collect();
+    let values: Vec<f64> = (first as i64..=last as i64)
+        .map(|i| i as f64 * size)
+        .collect();
     let format = TickFormat::for_values(&values, step);
-    values.iter().map(|&v| Tick { pos: v, label: format.label(v, size) }).collect()
+    values
+        .iter()
+        .map(|&v| Tick {
+            pos: v,
+            label: format.label(v, size),
+        })
+        .collect()
 }
 
 /// How a linear axis writes its numbers: plain decimals, or for very large
@@ -227,17 +265,18 @@ impl TickFormat {
             let decimals = (exponent - step.exponent).clamp(0, 15) as usize;
             TickFormat::Scientific { exponent, decimals }
         } else {
-            TickFormat::Decimal { decimals: (-step.exponent).clamp(0, 15) as usize }
+            TickFormat::Decimal {
+                decimals: (-step.exponent).clamp(0, 15) as usize,
+            }
         }
     }
 
     fn label(self, v: f64, step: f64) -> String {
         // A tick at zero may carry rounding noise or a minus sign.
-        if v.abs() < step * 1e-6 {
-            return "0".to_string();
-        }
+        let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
         match self {
             TickFormat::Decimal { decimals } => format!("{v:.decimals$}"),
+            TickFormat::Scientific { .. } if v == 0.0 => "0".to_string(),
             TickFormat::Scientific { exponent, decimals } => {
                 let mantissa = v / 10f64.powi(exponent);
                 times_power_of_ten(&format!("{mantissa:.decimals$}"), exponent)
@@ -254,33 +293,51 @@ fn log_ticks(lo: f64, hi: f64, target: usize) -> (Vec<Tick>, Vec<f64>) {
     let last = hi.floor() as i32;
     let decades = last - first + 1;
     if decades >= 2 {
-        let stride = (decades as usize).div_ceil(target.max(1)) as i32;
+        // Decade labels are short, so allow half again the usual count
+        // before skipping any.
+        let stride = (decades as usize).div_ceil((target * 3 / 2).max(1)) as i32;
         // Prefer decades that are multiples of the stride (1, 10³, 10⁶…),
         // unless that leaves fewer than two.
-        let aligned: Vec<i32> = (first..=last).filter(|k| k.rem_euclid(stride) == 0).collect();
+        let aligned: Vec<i32> = (first..=last)
+            .filter(|k| k.rem_euclid(stride) == 0)
+            .collect();
         let exponents: Vec<i32> = if aligned.len() >= 2 {
             aligned
         } else {
             (first..=last).step_by(stride as usize).collect()
         };
         let ticks = label_powers(exponents.iter().map(|&k| (1, k)).collect());
-        let minor = if stride == 1 && decades <= 12 {
-            multiples(lo, hi, &[2, 3, 4, 5, 6, 7, 8, 9]).into_iter().map(|(pos, _)| pos).collect()
+        // Unlabelled lines: at 2…9 × 10ᵏ over a few labelled decades (over
+        // more, they crowd), else at the decades left without a label.
+        let minor = if stride == 1 && decades <= 4 {
+            multiples(lo, hi, &[2, 3, 4, 5, 6, 7, 8, 9])
+                .into_iter()
+                .map(|(pos, _)| pos)
+                .collect()
         } else {
-            Vec::new()
+            (first..=last)
+                .filter(|k| !exponents.contains(k))
+                .map(f64::from)
+                .collect()
         };
         return (ticks, minor);
     }
     for (mantissas, needed) in [(&[1u8, 2, 5][..], 3), (&[1, 2, 3, 4, 5, 6, 7, 8, 9][..], 2)] {
         let found = multiples(lo, hi, mantissas);
         if found.len() >= needed {
-            return (label_powers(found.into_iter().map(|(_, mk)| mk).collect()), Vec::new());
+            return (
+                label_powers(found.into_iter().map(|(_, mk)| mk).collect()),
+                Vec::new(),
+            );
         }
     }
     let ticks = linear_ticks(10f64.powf(lo), 10f64.powf(hi), target)
         .into_iter()
         .filter(|t| t.pos > 0.0)
-        .map(|t| Tick { pos: t.pos.log10(), label: t.label })
+        .map(|t| Tick {
+            pos: t.pos.log10(),
+            label: t.label,
+        })
         .collect();
     (ticks, Vec::new())
 }
@@ -348,7 +405,7 @@ mod tests {
     #[test]
     fn linear_ticks_are_nice_and_exactly_labelled() {
         let axis = Axis::fit("x", Scale::Linear, (0.0, 1.0), Padding::NONE, 5).unwrap();
-        assert_eq!(labels(&axis), ["0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
+        assert_eq!(labels(&axis), ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
         let axis = Axis::fit("x", Scale::Linear, (-30.0, 70.0), Padding::NONE, 5).unwrap();
         assert_eq!(labels(&axis), ["-20", "0", "20", "40", "60"]);
     }
@@ -358,7 +415,17 @@ mod tests {
         let axis = Axis::fit("x", Scale::Linear, (0.0, 4e6), Padding::NONE, 4).unwrap();
         assert_eq!(labels(&axis), ["0", "10⁶", "2×10⁶", "3×10⁶", "4×10⁶"]);
         let axis = Axis::fit("x", Scale::Linear, (0.0, 2.5e-4), Padding::NONE, 5).unwrap();
-        assert_eq!(labels(&axis), ["0", "0.5×10⁻⁴", "1.0×10⁻⁴", "1.5×10⁻⁴", "2.0×10⁻⁴", "2.5×10⁻⁴"]);
+        assert_eq!(
+            labels(&axis),
+            [
+                "0",
+                "0.5×10⁻⁴",
+                "1.0×10⁻⁴",
+                "1.5×10⁻⁴",
+                "2.0×10⁻⁴",
+                "2.5×10⁻⁴"
+            ]
+        );
     }
 
     #[test]
@@ -376,25 +443,45 @@ mod tests {
     fn log_axes_tick_whole_decades() {
         let axis = Axis::fit("x", Scale::Log, (-3.0, 2.0), Padding::NONE, 8).unwrap();
         assert_eq!(labels(&axis), ["0.001", "0.01", "0.1", "1", "10", "100"]);
-        assert_eq!(axis.minor.len(), 5 * 8);
-        let axis = Axis::fit("x", Scale::Log, (-12.0, 12.0), Padding::NONE, 6).unwrap();
+        assert!(axis.minor.is_empty(), "too many decades for minor lines");
+        let axis = Axis::fit("x", Scale::Log, (0.0, 2.0), Padding::NONE, 8).unwrap();
+        assert_eq!(axis.minor.len(), 2 * 8);
+        let axis = Axis::fit("x", Scale::Log, (-12.0, 12.0), Padding::NONE, 4).unwrap();
         assert_eq!(labels(&axis), ["10⁻¹⁰", "10⁻⁵", "10⁰", "10⁵", "10¹⁰"]);
     }
 
     #[test]
     fn narrow_log_axes_fall_back_to_finer_ticks() {
-        let axis = Axis::fit("x", Scale::Log, (20f64.log10(), 90f64.log10()), Padding::NONE, 6)
-            .unwrap();
-        assert_eq!(labels(&axis), ["20", "30", "40", "50", "60", "70", "80", "90"]);
-        let axis = Axis::fit("x", Scale::Log, (21f64.log10(), 29f64.log10()), Padding::NONE, 4)
-            .unwrap();
+        let axis = Axis::fit(
+            "x",
+            Scale::Log,
+            (20f64.log10(), 90f64.log10()),
+            Padding::NONE,
+            6,
+        )
+        .unwrap();
+        assert_eq!(
+            labels(&axis),
+            ["20", "30", "40", "50", "60", "70", "80", "90"]
+        );
+        let axis = Axis::fit(
+            "x",
+            Scale::Log,
+            (21f64.log10(), 29f64.log10()),
+            Padding::NONE,
+            4,
+        )
+        .unwrap();
         assert_eq!(labels(&axis), ["22", "24", "26", "28"]);
     }
 
     #[test]
     fn extreme_ranges_are_errors_not_panics() {
         let err = Axis::fit("x", Scale::Linear, (-f64::MAX, f64::MAX), Padding::NONE, 5);
-        assert!(matches!(err, Err(PlotError::RangeTooWide { axis: "x", .. })));
+        assert!(matches!(
+            err,
+            Err(PlotError::RangeTooWide { axis: "x", .. })
+        ));
         // Tiny but valid ranges still produce ticks.
         let axis = Axis::fit("x", Scale::Linear, (0.0, 1e-300), Padding::NONE, 5).unwrap();
         assert!(axis.ticks.len() >= 2);

@@ -105,8 +105,13 @@ mod tests {
 
     #[test]
     fn malformed_hex_is_rejected() {
-        for bad in ["", "E69F00", "#E69F0", "#E69F000", "#G69F00", "#+69F00", "#é9F00"] {
-            assert_eq!(bad.parse::<Color>(), Err(PlotError::InvalidColor(bad.to_string())));
+        for bad in [
+            "", "E69F00", "#E69F0", "#E69F000", "#G69F00", "#+69F00", "#é9F00",
+        ] {
+            assert_eq!(
+                bad.parse::<Color>(),
+                Err(PlotError::InvalidColor(bad.to_string()))
+            );
         }
     }
 

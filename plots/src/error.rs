@@ -5,7 +5,9 @@ use crate::spec::Size;
 /// Why a figure could not be rendered.
 ///
 /// Messages name the offending series (or timeline row) and value, so a
-/// caller can pass them on to a user as they are.
+/// caller can pass them on to a user as they are. To test for an error,
+/// use `matches!` or compare messages: an error that holds a NaN is not
+/// equal to itself.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlotError {

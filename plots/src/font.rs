@@ -9,7 +9,8 @@ use plotters::style::{register_font, FontFamily, FontStyle};
 
 use crate::PlotError;
 
-static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The font file, DejaVu Sans (Book).
+pub(crate) static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// The family name text is drawn with.
 ///

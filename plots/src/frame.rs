@@ -1,8 +1,10 @@
 //! What every figure shares: the theme (sizes and colours), the title, and
 //! the chart plane with its axes, ticks, grid and axis labels.
 
+use std::ops::Range;
+
 use plotters::coord::cartesian::Cartesian2d;
-use plotters::coord::combinators::{BindKeyPoints, WithKeyPoints};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -13,8 +15,49 @@ use crate::{font, spec, PlotError};
 
 /// The chart type every figure draws on: plot coordinates on both axes
 /// (see [`crate::axis`]), with the tick positions we chose.
-pub(crate) type Plane<'a, DB> =
-    ChartContext<'a, DB, Cartesian2d<WithKeyPoints<RangedCoordf64>, WithKeyPoints<RangedCoordf64>>>;
+pub(crate) type Plane<'a, DB> = ChartContext<'a, DB, Cartesian2d<AxisCoord, AxisCoord>>;
+
+/// A linear plotters coordinate whose grid lines and tick labels are exactly
+/// the ticks of an [`Axis`]. (plotters' own `WithKeyPoints` would do, but it
+/// cannot be combined with custom label formatting for `f64` axes.)
+#[derive(Clone)]
+pub(crate) struct AxisCoord {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+    minor: Vec<f64>,
+}
+
+impl AxisCoord {
+    fn new(axis: &Axis) -> Self {
+        Self {
+            inner: (axis.lo..axis.hi).into(),
+            ticks: axis.positions(),
+            minor: axis.minor.clone(),
+        }
+    }
+}
+
+impl Ranged for AxisCoord {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    /// Labelled ticks for bold (labelled) grid lines, minor ticks for light ones.
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.minor.clone()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.inner.range()
+    }
+}
 
 /// Near-black for text: softer than pure black next to coloured data.
 pub(crate) const TEXT: RGBColor = RGBColor(0x22, 0x22, 0x22);
@@ -23,7 +66,9 @@ const GRID: RGBColor = RGBColor(0xDD, 0xDD, 0xDD);
 const MINOR_GRID: RGBColor = RGBColor(0xEE, 0xEE, 0xEE);
 
 /// Converts any plotters drawing error to ours.
-pub(crate) fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> PlotError {
+pub(crate) fn draw_err<E: std::error::Error + Send + Sync>(
+    e: DrawingAreaErrorKind<E>,
+) -> PlotError {
     PlotError::Draw(e.to_string())
 }
 
@@ -53,17 +98,20 @@ impl Theme {
         (px * self.scale).round() as i32
     }
 
+    // Text sizes are in plotters' unit, 1.24 × the em in pixels (an 18 is
+    // an em of 14.5 px).
+
     pub(crate) fn title_size(&self) -> f64 {
-        26.0 * self.scale
+        28.0 * self.scale
     }
     pub(crate) fn label_size(&self) -> f64 {
-        20.0 * self.scale
+        21.0 * self.scale
     }
     pub(crate) fn tick_size(&self) -> f64 {
-        17.0 * self.scale
+        18.0 * self.scale
     }
     pub(crate) fn legend_size(&self) -> f64 {
-        17.0 * self.scale
+        18.0 * self.scale
     }
     pub(crate) fn line_width(&self) -> u32 {
         self.px(2.0).max(1) as u32
@@ -102,7 +150,9 @@ pub(crate) fn text_size<DB: DrawingBackend>(
 /// Replaces control characters (newlines, tabs…) with spaces: they cannot
 /// be drawn, and most are not even allowed in an SVG file.
 pub(crate) fn clean(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Draws the title centred in `band`, shrinking it (to 60% at most) if it
@@ -121,7 +171,8 @@ pub(crate) fn draw_title<DB: DrawingBackend>(
         size *= (room / natural).max(0.6);
     }
     let style = text_style(size).pos(Pos::new(HPos::Center, VPos::Center));
-    band.draw_text(&title, &style, (width as i32 / 2, height as i32 / 2)).map_err(draw_err)
+    band.draw_text(&title, &style, (width as i32 / 2, height as i32 / 2))
+        .map_err(draw_err)
 }
 
 /// Which grid lines to draw.
@@ -140,7 +191,9 @@ pub(crate) struct PlaneSpec<'s> {
     pub(crate) x_label: &'s str,
     pub(crate) y_label: &'s str,
     pub(crate) grid: Grid,
-    /// Size of the tick labels on the y axis (timelines shrink it to fit rows).
+    /// Size of the x tick labels (bar charts shrink it to fit categories).
+    pub(crate) x_tick_size: f64,
+    /// Size of the y tick labels (timelines shrink it to fit rows).
     pub(crate) y_tick_size: f64,
 }
 
@@ -152,7 +205,7 @@ pub(crate) fn plane<'a, DB: DrawingBackend>(
     spec: &PlaneSpec,
     theme: &Theme,
 ) -> Result<Plane<'a, DB>, PlotError> {
-    let x_ticks = text_style(theme.tick_size());
+    let x_ticks = text_style(spec.x_tick_size);
     let y_ticks = text_style(spec.y_tick_size);
     let axis_label = text_style(theme.label_size());
 
@@ -168,12 +221,6 @@ pub(crate) fn plane<'a, DB: DrawingBackend>(
     let y_area = widest_y + gap + theme.px(10.0) + label_height;
     let x_area = tick_height + gap + theme.px(12.0) + label_height;
 
-    let x_coord = (spec.x.lo..spec.x.hi)
-        .with_key_points(spec.x.positions())
-        .with_light_points(spec.x.minor.clone());
-    let y_coord = (spec.y.lo..spec.y.hi)
-        .with_key_points(spec.y.positions())
-        .with_light_points(spec.y.minor.clone());
     let mut chart = ChartBuilder::on(area)
         .margin_top(theme.margin().max(tick_height / 2 + 2))
         .margin_bottom(theme.margin() / 2)
@@ -181,7 +228,7 @@ pub(crate) fn plane<'a, DB: DrawingBackend>(
         .margin_right(theme.margin().max(last_x_half + 4))
         .x_label_area_size(x_area)
         .y_label_area_size(y_area)
-        .build_cartesian_2d(x_coord, y_coord)
+        .build_cartesian_2d(AxisCoord::new(spec.x), AxisCoord::new(spec.y))
         .map_err(draw_err)?;
 
     let x_label = clean(spec.x_label);
@@ -245,7 +292,7 @@ pub(crate) fn fit_x_axis<DB: DrawingBackend>(
 ) -> Result<Axis, PlotError> {
     let plot_width = area.dim_in_pixel().0 as i32 - theme.px(150.0);
     let style = text_style(theme.tick_size());
-    let mut target = (plot_width / theme.px(100.0).max(1)).clamp(2, 10) as usize;
+    let mut target = (plot_width / theme.px(80.0).max(1)).clamp(2, 10) as usize;
     loop {
         let axis = make(target)?;
         let widest = max_text_width(area, &axis, &style)?;
@@ -258,7 +305,10 @@ pub(crate) fn fit_x_axis<DB: DrawingBackend>(
 }
 
 /// About how many y ticks suit the height of `area`.
-pub(crate) fn y_tick_target<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, theme: &Theme) -> usize {
+pub(crate) fn y_tick_target<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+) -> usize {
     let plot_height = area.dim_in_pixel().1 as i32 - theme.px(110.0);
     (plot_height / theme.px(70.0).max(1)).clamp(2, 10) as usize
 }

@@ -70,12 +70,21 @@ pub struct Size {
 
 impl Size {
     /// 960 × 600, a 16:10 figure that reads well on screen and on paper.
-    pub const DEFAULT: Size = Size { width: 960, height: 600 };
+    pub const DEFAULT: Size = Size {
+        width: 960,
+        height: 600,
+    };
     /// The smallest size accepted: below it, labels would not fit.
-    pub const MIN: Size = Size { width: 320, height: 200 };
+    pub const MIN: Size = Size {
+        width: 320,
+        height: 200,
+    };
     /// The largest size accepted, which bounds memory use (an RGB buffer of
     /// 8192 × 8192 is 192 MiB).
-    pub const MAX: Size = Size { width: 8192, height: 8192 };
+    pub const MAX: Size = Size {
+        width: 8192,
+        height: 8192,
+    };
 }
 
 /// The kinds of chart.
@@ -135,7 +144,12 @@ pub struct LineChart {
 impl LineChart {
     /// Linear axes, with markers.
     pub fn new(series: Vec<LineSeries>) -> Self {
-        Self { series, log_x: false, log_y: false, markers: true }
+        Self {
+            series,
+            log_x: false,
+            log_y: false,
+            markers: true,
+        }
     }
 
     /// The same chart with logarithmic axes as given.
@@ -163,7 +177,12 @@ pub struct LineSeries {
 impl LineSeries {
     /// A series without a confidence band, in the default colour.
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Self { name: name.into(), points, ci: None, color: None }
+        Self {
+            name: name.into(),
+            points,
+            ci: None,
+            color: None,
+        }
     }
 
     /// The same series with a confidence band, one (low, high) per point.
@@ -214,7 +233,12 @@ pub struct BarSeries {
 impl BarSeries {
     /// A series without error bars, in the default colour.
     pub fn new(name: impl Into<String>, values: Vec<f64>) -> Self {
-        Self { name: name.into(), values, errors: None, color: None }
+        Self {
+            name: name.into(),
+            values,
+            errors: None,
+            color: None,
+        }
     }
 
     /// The same series with error bars, one (low, high) per value.
@@ -251,7 +275,10 @@ impl CdfChart {
 
     /// A chart with a linear x axis.
     pub fn new(series: Vec<CdfSeries>) -> Self {
-        Self { series, log_x: false }
+        Self {
+            series,
+            log_x: false,
+        }
     }
 
     /// The same chart with a logarithmic x axis.
@@ -275,7 +302,11 @@ pub struct CdfSeries {
 impl CdfSeries {
     /// A series in the default colour.
     pub fn new(name: impl Into<String>, samples: Vec<f64>) -> Self {
-        Self { name: name.into(), samples, color: None }
+        Self {
+            name: name.into(),
+            samples,
+            color: None,
+        }
     }
 
     /// The same series in the given colour.
@@ -342,7 +373,10 @@ pub struct TimelineRow {
 impl TimelineRow {
     /// A row with the given label and spans.
     pub fn new(label: impl Into<String>, spans: Vec<Span>) -> Self {
-        Self { label: label.into(), spans }
+        Self {
+            label: label.into(),
+            spans,
+        }
     }
 }
 
@@ -376,7 +410,10 @@ pub struct State {
 impl State {
     /// A state in the default colour.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), color: None }
+        Self {
+            name: name.into(),
+            color: None,
+        }
     }
 
     /// The same state in the given colour.
@@ -401,6 +438,10 @@ pub struct Handoff {
 impl Handoff {
     /// A hand-off at `time` from `from_row` to `to_row`.
     pub fn new(time: f64, from_row: usize, to_row: usize) -> Self {
-        Self { time, from_row, to_row }
+        Self {
+            time,
+            from_row,
+            to_row,
+        }
     }
 }

@@ -24,7 +24,10 @@ fn check_size(size: Size) -> Result<(), PlotError> {
     if ok {
         Ok(())
     } else {
-        Err(PlotError::InvalidSize { width: size.width, height: size.height })
+        Err(PlotError::InvalidSize {
+            width: size.width,
+            height: size.height,
+        })
     }
 }
 
@@ -38,7 +41,11 @@ fn finite(value: f64, place: &str, what: impl FnOnce() -> String) -> Result<(), 
     if value.is_finite() {
         Ok(())
     } else {
-        Err(PlotError::NonFinite { place: place.to_string(), what: what(), value })
+        Err(PlotError::NonFinite {
+            place: place.to_string(),
+            what: what(),
+            value,
+        })
     }
 }
 
@@ -53,7 +60,12 @@ fn positive_if_log(
     if !log || value > 0.0 {
         Ok(())
     } else {
-        Err(PlotError::NotPositiveOnLogAxis { place: place.to_string(), what: what(), value, axis })
+        Err(PlotError::NotPositiveOnLogAxis {
+            place: place.to_string(),
+            what: what(),
+            value,
+            axis,
+        })
     }
 }
 
@@ -70,7 +82,12 @@ fn interval(
     if lo <= hi {
         Ok(())
     } else {
-        Err(PlotError::Reversed { place: place.to_string(), what: what(), lo, hi })
+        Err(PlotError::Reversed {
+            place: place.to_string(),
+            what: what(),
+            lo,
+            hi,
+        })
     }
 }
 
@@ -81,7 +98,9 @@ fn check_line(chart: &LineChart) -> Result<(), PlotError> {
     for s in &chart.series {
         let place = series_place(&s.name);
         if s.points.is_empty() {
-            return Err(PlotError::EmptySeries { series: s.name.clone() });
+            return Err(PlotError::EmptySeries {
+                series: s.name.clone(),
+            });
         }
         for (i, &(x, y)) in s.points.iter().enumerate() {
             finite(x, &place, || format!("point {i} x"))?;
@@ -98,7 +117,9 @@ fn check_line(chart: &LineChart) -> Result<(), PlotError> {
             });
         }
         for (i, &(lo, hi)) in ci.iter().enumerate() {
-            interval((lo, hi), LOW_HIGH, &place, || format!("confidence interval {i}"))?;
+            interval((lo, hi), LOW_HIGH, &place, || {
+                format!("confidence interval {i}")
+            })?;
             // hi >= lo, so checking lo covers both ends.
             positive_if_log(chart.log_y, "y", lo, &place, || {
                 format!("confidence interval {i} low end")
@@ -149,7 +170,9 @@ fn check_cdf(chart: &CdfChart) -> Result<(), PlotError> {
     for s in &chart.series {
         let place = series_place(&s.name);
         if s.samples.is_empty() {
-            return Err(PlotError::EmptySeries { series: s.name.clone() });
+            return Err(PlotError::EmptySeries {
+                series: s.name.clone(),
+            });
         }
         for (i, &v) in s.samples.iter().enumerate() {
             finite(v, &place, || format!("sample {i}"))?;
@@ -173,7 +196,9 @@ fn check_timeline(chart: &TimelineChart) -> Result<(), PlotError> {
     for row in &chart.rows {
         let place = format!("timeline row \"{}\"", row.label);
         for (i, span) in row.spans.iter().enumerate() {
-            interval((span.start, span.end), ("start", "end"), &place, || format!("span {i}"))?;
+            interval((span.start, span.end), ("start", "end"), &place, || {
+                format!("span {i}")
+            })?;
             if span.state >= chart.states.len() {
                 return Err(PlotError::UnknownState {
                     row: row.label.clone(),
@@ -189,7 +214,11 @@ fn check_timeline(chart: &TimelineChart) -> Result<(), PlotError> {
         finite(h.time, "hand-offs", || format!("hand-off {i} time"))?;
         for row in [h.from_row, h.to_row] {
             if row >= rows {
-                return Err(PlotError::UnknownRow { handoff: i, row, rows });
+                return Err(PlotError::UnknownRow {
+                    handoff: i,
+                    row,
+                    rows,
+                });
             }
         }
     }
@@ -197,7 +226,9 @@ fn check_timeline(chart: &TimelineChart) -> Result<(), PlotError> {
         || !chart.handoffs.is_empty()
         || chart.rows.iter().any(|r| !r.spans.is_empty());
     if !has_time {
-        return Err(PlotError::Empty("a timeline needs a span, a hand-off or a time window"));
+        return Err(PlotError::Empty(
+            "a timeline needs a span, a hand-off or a time window",
+        ));
     }
     Ok(())
 }

@@ -1,0 +1,144 @@
+//! Line charts: lines through points, translucent confidence bands, markers.
+
+use std::iter;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::axis::{extent, Axis, Padding, Scale};
+use crate::color::pick;
+use crate::frame::{self, draw_err, fit_x_axis, rgb, y_tick_target, Grid, PlaneSpec, Theme};
+use crate::legend::{Entry, Swatch};
+use crate::marker::Marker;
+use crate::spec::{Figure, LineChart, LineSeries};
+use crate::PlotError;
+
+/// Opacity of confidence bands: light enough that overlapping bands and
+/// the lines through them stay readable.
+const BAND_OPACITY: f64 = 0.2;
+
+pub(crate) fn legend(chart: &LineChart) -> Vec<Entry> {
+    let entry = |(i, s): (usize, &LineSeries)| Entry {
+        label: s.name.clone(),
+        swatch: Swatch::Line {
+            color: pick(s.color, i),
+            marker: chart.markers.then(|| Marker::nth(i)),
+        },
+    };
+    chart.series.iter().enumerate().map(entry).collect()
+}
+
+/// A series in plot coordinates, sorted by x.
+struct Prepared {
+    color: RGBColor,
+    marker: Marker,
+    points: Vec<(f64, f64)>,
+    /// (x, low, high) per point.
+    band: Option<Vec<(f64, f64, f64)>>,
+}
+
+fn prepare(chart: &LineChart, sx: Scale, sy: Scale) -> Vec<Prepared> {
+    let prepare_one = |(i, s): (usize, &LineSeries)| {
+        // Sort by x (stable on ties) so a sweep's rows can come in any order.
+        let mut order: Vec<usize> = (0..s.points.len()).collect();
+        order.sort_by(|&a, &b| s.points[a].0.total_cmp(&s.points[b].0));
+        let x_of = |j: usize| sx.to_plot(s.points[j].0);
+        Prepared {
+            color: rgb(pick(s.color, i)),
+            marker: Marker::nth(i),
+            points: order
+                .iter()
+                .map(|&j| (x_of(j), sy.to_plot(s.points[j].1)))
+                .collect(),
+            band: s.ci.as_ref().map(|ci| {
+                order
+                    .iter()
+                    .map(|&j| (x_of(j), sy.to_plot(ci[j].0), sy.to_plot(ci[j].1)))
+                    .collect()
+            }),
+        }
+    };
+    chart.series.iter().enumerate().map(prepare_one).collect()
+}
+
+pub(crate) fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    fig: &Figure,
+    chart: &LineChart,
+    theme: &Theme,
+) -> Result<(), PlotError> {
+    let (sx, sy) = (Scale::from_log(chart.log_x), Scale::from_log(chart.log_y));
+    let series = prepare(chart, sx, sy);
+    let empty = || PlotError::Empty("a line chart needs at least one point");
+    let xs = extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.0))).ok_or_else(empty)?;
+    let band_ends = series
+        .iter()
+        .flat_map(|s| s.band.iter().flatten().flat_map(|b| [b.1, b.2]));
+    let ys = extent(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .chain(band_ends),
+    )
+    .ok_or_else(empty)?;
+    let x = fit_x_axis(area, theme, |target| {
+        Axis::fit("x", sx, xs, Padding::both(0.05), target)
+    })?;
+    let y = Axis::fit("y", sy, ys, Padding::both(0.05), y_tick_target(area, theme))?;
+    let spec = PlaneSpec {
+        x: &x,
+        y: &y,
+        x_label: &fig.x_label,
+        y_label: &fig.y_label,
+        grid: Grid { x: true, y: true },
+        x_tick_size: theme.tick_size(),
+        y_tick_size: theme.tick_size(),
+    };
+    let mut plane = frame::plane(area, &spec, theme)?;
+
+    // Bands first, so no band covers a line.
+    for s in &series {
+        if let Some(band) = &s.band {
+            draw_band(&plane, band, s.color, theme)?;
+        }
+    }
+    for s in &series {
+        let line = PathElement::new(s.points.clone(), s.color.stroke_width(theme.line_width()));
+        plane.draw_series(iter::once(line)).map_err(draw_err)?;
+    }
+    let pixels = frame::pixel_area(&plane);
+    for s in &series {
+        // A lone point has no line, so it always gets a marker.
+        if chart.markers || s.points.len() == 1 {
+            for &(px, py) in &s.points {
+                let at = frame::to_pixel(&plane, px, py);
+                s.marker.draw(&pixels, at, theme.marker_radius(), s.color)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A confidence band as one translucent polygon (one polygon, not one per
+/// segment, so overlaps never double the opacity). A single point gets a
+/// whisker instead.
+fn draw_band<DB: DrawingBackend>(
+    plane: &frame::Plane<'_, DB>,
+    band: &[(f64, f64, f64)],
+    color: RGBColor,
+    theme: &Theme,
+) -> Result<(), PlotError> {
+    let area = plane.plotting_area();
+    if let [(x, lo, hi)] = band {
+        let whisker = PathElement::new(
+            vec![(*x, *lo), (*x, *hi)],
+            color.stroke_width(theme.line_width()),
+        );
+        return area.draw(&whisker).map_err(draw_err);
+    }
+    let upper = band.iter().map(|&(x, _, hi)| (x, hi));
+    let lower = band.iter().rev().map(|&(x, lo, _)| (x, lo));
+    let outline: Vec<(f64, f64)> = upper.chain(lower).collect();
+    area.draw(&Polygon::new(outline, color.mix(BAND_OPACITY).filled()))
+        .map_err(draw_err)
+}
