@@ -1,4 +1,5 @@
-//! Runs canonical scenario B (or the one named in argv[1]) for profiling.
+//! Runs a canonical scenario (argv[1], default B) argv[2] times, for profilers:
+//! `cargo build --release -p gilsim-engine --example profile && perf record -g target/release/examples/profile B 10`
 use gilsim_engine::*;
 fn main() {
     let name = std::env::args().nth(1).unwrap_or_else(|| "B".into());
