@@ -1,0 +1,25 @@
+//! # gilsim
+//!
+//! The scripting side of gilsim: experiments are Rhai scripts that describe a
+//! machine and a Python program, run the engine ([`gilsim_engine`]), record
+//! results in tables and sweep parameters in parallel. A run writes tidy CSV
+//! files and a manifest into its output folder, and only if it succeeds.
+//!
+//! - [`run()`] and [`check()`]: what `gilsim run` and `gilsim check` do.
+//! - [`script`]: the Rhai API (one module per area) and error rendering.
+//! - [`table`], [`sweep`], [`manifest`], [`output`], [`params`]: the
+//!   pieces behind it, usable without Rhai.
+//!
+//! The scripting API is documented for script authors in `docs/scripting.md`.
+
+#![warn(missing_docs)]
+
+pub mod manifest;
+pub mod output;
+pub mod params;
+mod run;
+pub mod script;
+pub mod sweep;
+pub mod table;
+
+pub use run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, DEFAULT_MAX_OPS};

@@ -1,0 +1,269 @@
+//! Running and checking a script file: what `gilsim run` and `gilsim check` do.
+//!
+//! A run reads the script, evaluates it on a thread with a large stack (Rhai
+//! recurses on nested code), then — only if it succeeded — writes the staged
+//! outputs into the output folder and the manifest last. A failed run writes
+//! nothing, so the folder keeps the complete results of the last good run.
+
+use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME};
+use crate::output::{prepare_destination, write_atomically, OutputError};
+use crate::params::{Params, SetError, Source};
+use crate::script::{Host, Limits, RunContext, ScriptError};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+
+/// Default operations limit: far above what an experiment script does
+/// (building a model and a table takes thousands of operations; each sweep
+/// point has its own budget), low enough that an endless loop stops within
+/// seconds (about 20 million operations per second in a debug build).
+pub const DEFAULT_MAX_OPS: u64 = 100_000_000;
+
+/// Largest script file read.
+const MAX_SCRIPT_BYTES: u64 = 4 << 20;
+
+/// Stack of the thread that evaluates the script.
+const SCRIPT_STACK: usize = 256 << 20;
+
+/// Why a run or check failed.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The script file cannot be read.
+    #[error("cannot read script {path}: {reason}")]
+    ReadScript {
+        /// The path given.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The script failed to compile or run.
+    #[error(transparent)]
+    Script(#[from] Box<ScriptError>),
+    /// A `--set` argument is malformed.
+    #[error(transparent)]
+    Set(#[from] SetError),
+    /// An output could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The evaluation thread could not start or crashed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What to run and how.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The script file.
+    pub script: PathBuf,
+    /// The output folder (`None`: [`default_out_dir`]).
+    pub out: Option<PathBuf>,
+    /// The master seed.
+    pub seed: u64,
+    /// Sweep workers (`None`: all cores).
+    pub jobs: Option<usize>,
+    /// `NAME=VALUE` overrides.
+    pub sets: Vec<String>,
+    /// Limits (operations and sizes).
+    pub limits: Limits,
+    /// Draw progress bars on stderr.
+    pub progress: bool,
+}
+
+impl RunOptions {
+    /// Options for `script` with every default.
+    pub fn new(script: impl Into<PathBuf>) -> Self {
+        RunOptions {
+            script: script.into(),
+            out: None,
+            seed: 0,
+            jobs: None,
+            sets: Vec::new(),
+            limits: Limits::default(),
+            progress: false,
+        }
+    }
+}
+
+/// What a successful run wrote.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// The output files written (the manifest not included).
+    pub files: Vec<PathBuf>,
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// `--set` names the script never read.
+    pub unread_sets: Vec<String>,
+    /// Wall time in seconds.
+    pub wall_time_s: f64,
+}
+
+/// `out/<script stem>`.
+pub fn default_out_dir(script: &Path) -> PathBuf {
+    let stem = script
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    Path::new("out").join(stem)
+}
+
+fn read_script(path: &Path) -> Result<String, Error> {
+    let fail = |reason: String| Error::ReadScript {
+        path: path.display().to_string(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("it is not a file".into()));
+    }
+    if meta.len() > MAX_SCRIPT_BYTES {
+        return Err(fail(format!(
+            "it is {} bytes, more than the limit of {MAX_SCRIPT_BYTES}",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".into()))
+}
+
+fn script_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Runs `f` on a thread with a large stack and returns its result.
+fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    let handle = std::thread::Builder::new()
+        .name("gilsim-script".into())
+        .stack_size(SCRIPT_STACK)
+        .spawn(f)
+        .map_err(|e| Error::Internal(format!("cannot start the script thread: {e}")))?;
+    handle.join().map_err(|_| {
+        Error::Internal("the script thread panicked; please report this with the script".into())
+    })
+}
+
+/// Checks a script without running it: it must compile, and every
+/// `import "..."` must resolve (imported modules are loaded, which runs
+/// their top-level statements).
+pub fn check(script: &Path, limits: Limits) -> Result<(), Error> {
+    let text = read_script(script)?;
+    let main = script.display().to_string();
+    let dir = script_dir(script);
+    let path = script.to_path_buf();
+    on_big_stack(move || {
+        let ctx = Arc::new(RunContext::new(0, 1, false, limits, Params::default()));
+        let host = Host::new(ctx, &main, &dir);
+        host.compile(&path, &text)?;
+        host.check_imports(&text)?;
+        Ok(())
+    })?
+}
+
+/// Runs a script and, if it succeeds, writes its outputs and manifest.
+pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
+    let started = Instant::now();
+    let started_unix_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let text = read_script(&opts.script)?;
+    let params = Params::from_sets(&opts.sets)?;
+    let jobs = opts.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let ctx = Arc::new(RunContext::new(
+        opts.seed,
+        jobs,
+        opts.progress,
+        opts.limits.clone(),
+        params,
+    ));
+    let main = opts.script.display().to_string();
+    let dir = script_dir(&opts.script);
+    let path = opts.script.clone();
+    let (c, t) = (ctx.clone(), text.clone());
+    let sources = on_big_stack(move || -> Result<_, Box<ScriptError>> {
+        let host = Host::new(c, &main, &dir);
+        let ast = host.compile(&path, &t)?;
+        host.run(&ast)?;
+        Ok(host.sources())
+    })??;
+
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&opts.script));
+    let outputs = ctx
+        .outputs
+        .lock()
+        .map_err(|_| Error::Internal("the outputs lock is poisoned".into()))?;
+    let files = outputs.commit(&out_dir)?;
+    let entries: Vec<FileEntry> = outputs
+        .files()
+        .map(|(rel, bytes)| FileEntry::of(slashed(rel), bytes))
+        .collect();
+    let main_name = opts.script.display().to_string();
+    let imports = sources
+        .iter()
+        .filter(|(name, _)| **name != main_name)
+        .map(|(name, f)| FileEntry::of(name.clone(), f.text.as_bytes()))
+        .collect();
+    let parameters = ctx
+        .params
+        .read()
+        .into_iter()
+        .map(|(k, (v, src))| {
+            let source = if src == Source::Override {
+                "set"
+            } else {
+                "default"
+            };
+            (
+                k,
+                ParamEntry {
+                    value: v.to_json(),
+                    source,
+                },
+            )
+        })
+        .collect();
+    let wall_time_s = started.elapsed().as_secs_f64();
+    let manifest = Manifest {
+        status: "ok",
+        gilsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        script: FileEntry::of(main_name, text.as_bytes()),
+        imports,
+        seed: opts.seed,
+        jobs,
+        max_ops: opts.limits.max_ops,
+        overrides: ctx.params.overrides(),
+        parameters,
+        started_unix_s,
+        wall_time_s,
+        files: entries,
+    };
+    let manifest_path = prepare_destination(&out_dir, Path::new(FILE_NAME))?;
+    write_atomically(&manifest_path, &manifest.to_json())?;
+    Ok(RunOutcome {
+        out_dir,
+        files,
+        manifest: manifest_path,
+        unread_sets: ctx.params.unread(),
+        wall_time_s,
+    })
+}
+
+/// A relative path with `/` separators on every platform.
+fn slashed(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}

@@ -1,0 +1,332 @@
+//! Script errors as people read them: `file:line:column: message`, the line
+//! of source with a caret under the column, then where the failing code was
+//! called from.
+//!
+//! Rhai nests errors: a failure inside a function is wrapped at each call
+//! site (`ErrorInFunctionCall`), a failure while loading a module in
+//! `ErrorInModule`. The position worth showing is the innermost one, in the
+//! file that holds it (a module's file, for an error inside a module), and the
+//! wrappers become "called from" notes. Messages of the common failures are
+//! rewritten to say what to do (raise `--max-ops`, which argument types a
+//! function takes).
+
+use super::resolver::Sources;
+use super::Signature;
+use rhai::{EvalAltResult, ParseErrorType, Position};
+use std::fmt;
+
+/// A script that failed to compile or run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptError {
+    /// The file holding the failing code.
+    pub file: String,
+    /// 1-based line, if known.
+    pub line: Option<usize>,
+    /// 1-based column (characters), if known.
+    pub column: Option<usize>,
+    /// What went wrong.
+    pub message: String,
+    /// The source line and a caret, if the source is known.
+    pub excerpt: Option<String>,
+    /// Where it was called from, innermost first.
+    pub notes: Vec<String>,
+}
+
+impl std::error::Error for ScriptError {}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.file, self.message)?,
+            (Some(l), None) => write!(f, "{}:{l}: {}", self.file, self.message)?,
+            _ => write!(f, "{}: {}", self.file, self.message)?,
+        }
+        if let Some(ex) = &self.excerpt {
+            write!(f, "\n{ex}")?;
+        }
+        for n in &self.notes {
+            write!(f, "\n  {n}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the renderer needs to know beyond the error.
+pub struct ErrorContext<'a> {
+    /// The main script's name (as shown).
+    pub main: &'a str,
+    /// Every source read.
+    pub sources: &'a Sources,
+    /// The API's signatures, for "function not found".
+    pub signatures: &'a [Signature],
+    /// Limits, for limit errors.
+    pub limits: &'a super::Limits,
+}
+
+fn at(file: &str, pos: Position) -> String {
+    match (pos.line(), pos.position()) {
+        (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+        (Some(l), None) => format!("{file}:{l}"),
+        _ => file.to_string(),
+    }
+}
+
+fn call_note(name: &str, caller_file: &str, pos: Position) -> String {
+    if name.starts_with("sweep ") {
+        format!("in {name}, sweep() called at {}", at(caller_file, pos))
+    } else if name.starts_with("anon$") {
+        format!("in a closure called at {}", at(caller_file, pos))
+    } else {
+        format!("in function `{name}` called at {}", at(caller_file, pos))
+    }
+}
+
+/// Renders `err` (possibly nested) as a [`ScriptError`].
+pub fn render(err: &EvalAltResult, cx: &ErrorContext) -> ScriptError {
+    let mut file = cx.main.to_string();
+    let mut notes = Vec::new();
+    let mut cur = err;
+    let mut last_pos = err.position();
+    loop {
+        match cur {
+            EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
+                notes.push(call_note(name, &file, *pos));
+                if !src.is_empty() {
+                    file = src.clone();
+                }
+                last_pos = *pos;
+                cur = inner;
+            }
+            EvalAltResult::ErrorInModule(name, inner, pos) => {
+                notes.push(format!("in module {name}, imported at {}", at(&file, *pos)));
+                file = name.clone();
+                last_pos = Position::NONE;
+                cur = inner;
+            }
+            _ => break,
+        }
+    }
+    let mut pos = cur.position();
+    if pos.is_none() {
+        pos = last_pos;
+    }
+    notes.reverse();
+    let text = cx.sources.text(&file);
+    let excerpt = pos
+        .line()
+        .and_then(|l| excerpt(text.as_deref()?, l, pos.position()));
+    let mut message = message(cur, cx);
+    if let (EvalAltResult::ErrorParsing(..), Some(word)) =
+        (cur, text.as_deref().and_then(|t| word_at(t, pos)))
+    {
+        if KEYWORDS.contains(&word.as_str()) {
+            message.push_str(&format!(
+                "; `{word}` is a Rhai keyword, so it cannot name a variable, function, method or map key (in a map, quote it: #{{ \"{word}\": ... }})"
+            ));
+        }
+    }
+    ScriptError {
+        file,
+        line: pos.line(),
+        column: pos.position(),
+        message,
+        excerpt,
+        notes,
+    }
+}
+
+/// Rhai's keywords and reserved words: none can be a name or a bare map key.
+const KEYWORDS: &[&str] = &[
+    "true",
+    "false",
+    "let",
+    "const",
+    "if",
+    "else",
+    "switch",
+    "do",
+    "while",
+    "until",
+    "loop",
+    "for",
+    "in",
+    "break",
+    "continue",
+    "return",
+    "throw",
+    "try",
+    "catch",
+    "fn",
+    "private",
+    "import",
+    "export",
+    "as",
+    "global",
+    "this",
+    "is_def_var",
+    "is_def_fn",
+    "is_shared",
+    "Fn",
+    "call",
+    "curry",
+    "print",
+    "debug",
+    "eval",
+    "type_of",
+    "var",
+    "static",
+    "shared",
+    "goto",
+    "exit",
+    "match",
+    "case",
+    "public",
+    "protected",
+    "new",
+    "use",
+    "with",
+    "module",
+    "package",
+    "super",
+    "thread",
+    "spawn",
+    "go",
+    "await",
+    "async",
+    "sync",
+    "yield",
+    "default",
+    "void",
+    "null",
+    "nil",
+];
+
+/// The identifier at `pos` in `text`, if any.
+fn word_at(text: &str, pos: Position) -> Option<String> {
+    let line = text.lines().nth(pos.line()?.checked_sub(1)?)?;
+    let word: String = line
+        .chars()
+        .skip(pos.position()?.saturating_sub(1))
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!word.is_empty()).then_some(word)
+}
+
+/// The source line `line` with a caret under `column`.
+fn excerpt(text: &str, line: usize, column: Option<usize>) -> Option<String> {
+    let src = text.lines().nth(line.checked_sub(1)?)?;
+    let num = line.to_string();
+    let pad = " ".repeat(num.len());
+    let mut out = format!("{num} | {src}");
+    if let Some(c) = column {
+        // Keep tabs so the caret lines up under tab-indented code.
+        let lead: String = src
+            .chars()
+            .take(c.saturating_sub(1))
+            .map(|ch| if ch == '\t' { '\t' } else { ' ' })
+            .collect();
+        out.push_str(&format!("\n{pad} | {lead}^"));
+    }
+    Some(out)
+}
+
+/// Rust type names in Rhai's messages, as scripts call them.
+fn script_types(s: &str) -> String {
+    s.replace("&str | ImmutableString | String", "string")
+        .replace("&str | string | String", "string")
+        .replace("i64", "int")
+        .replace("f64", "float")
+        .replace("ImmutableString", "string")
+}
+
+fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
+    let l = cx.limits;
+    match err {
+        EvalAltResult::ErrorRuntime(v, _) => match v.clone().into_string() {
+            Ok(s) => s,
+            Err(_) => format!("thrown: {v}"),
+        },
+        EvalAltResult::ErrorParsing(ParseErrorType::VariableUndefined(v), _) => {
+            format!("variable `{v}` is not defined: declare it with `let {v} = ...;` before this line")
+        }
+        EvalAltResult::ErrorParsing(ParseErrorType::ModuleUndefined(m), _) => {
+            format!("module `{m}` is not imported: add `import \"...\" as {m};` before this line")
+        }
+        EvalAltResult::ErrorParsing(p, _) => format!("syntax error: {p}"),
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => function_not_found(sig, cx.signatures),
+        EvalAltResult::ErrorTooManyOperations(_) => format!(
+            "the script ran more than {} operations and was stopped: if it loops forever, fix the loop; if it really needs more, raise the limit with --max-ops",
+            l.max_ops
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => {
+            format!("more than {} nested function calls: does a function call itself without end?", l.max_call_levels)
+        }
+        EvalAltResult::ErrorDataTooLarge(what, _) => format!(
+            "{what} is too large (limits: strings {} characters, arrays {} items, maps {} properties)",
+            l.max_string_size, l.max_array_size, l.max_map_size
+        ),
+        EvalAltResult::ErrorTooManyModules(_) => format!("more than {} modules imported", l.max_modules),
+        EvalAltResult::ErrorVariableNotFound(v, _) => format!("variable `{v}` is not defined"),
+        EvalAltResult::ErrorPropertyNotFound(p, _) => format!("the map has no property `{p}`"),
+        EvalAltResult::ErrorModuleNotFound(m, _) => format!("module \"{m}\" not found"),
+        EvalAltResult::ErrorTerminated(..) => "the run was interrupted".to_string(),
+        other => {
+            let s = other.to_string();
+            let suffix = format!(" ({})", other.position());
+            script_types(s.strip_suffix(&suffix).unwrap_or(&s))
+        }
+    }
+}
+
+/// "no function `py` takes (string); py takes: py(d: Duration) -> Step".
+fn function_not_found(sig: &str, signatures: &[Signature]) -> String {
+    let sig = script_types(sig);
+    let name = sig.split([' ', '(']).next().unwrap_or("");
+    if name.starts_with("anon$") {
+        return format!(
+            "cannot call closure {sig}: a closure created inside an imported module cannot be called from outside it; define the closure in the main script"
+        );
+    }
+    let args = sig.get(name.len()..).unwrap_or("").trim();
+    let known: Vec<&str> = signatures
+        .iter()
+        .filter(|s| s.name == name)
+        .map(|s| s.text.as_str())
+        .collect();
+    if known.is_empty() {
+        format!("no function `{name}` taking {args}: is the name misspelt, or is it a method of another type?")
+    } else {
+        format!(
+            "no function `{name}` taking {args}; it takes: {}",
+            known.join("; ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_put_the_caret_under_the_column() {
+        assert_eq!(
+            excerpt("a\n\tlet x = y;\n", 2, Some(10)).unwrap(),
+            "2 | \tlet x = y;\n  | \t        ^"
+        );
+        assert_eq!(excerpt("a", 5, Some(1)), None);
+    }
+
+    #[test]
+    fn unknown_functions_list_the_signatures() {
+        let sigs = vec![Signature {
+            name: "py".into(),
+            text: "py(d: Duration) -> Step".into(),
+        }];
+        let m = function_not_found("py (string)", &sigs);
+        assert_eq!(
+            m,
+            "no function `py` taking (string); it takes: py(d: Duration) -> Step"
+        );
+        assert!(function_not_found("pyy (i64)", &sigs).contains("taking (int)"));
+    }
+}

@@ -1,0 +1,883 @@
+//! The model a script describes: a `Machine` (cores and OS scheduler) and a
+//! `Program` (a Python program: processes, interpreters and their GILs,
+//! threads, devices, locks, queues, pools and the costs of it all).
+//!
+//! `python(options)` creates a program with its main process and main
+//! interpreter; its `add_*` methods declare everything else (`thread` is a
+//! reserved word in Rhai, so no method can be called `thread`) and return *handles*
+//! (`Thread`, `Process`, `Lock`...) that steps use to refer to them. A child
+//! process, an extra interpreter and a process pool's workers run the same
+//! Python as the main interpreter unless their options say otherwise.
+//! [`build`] turns a machine and a program into the engine's `SimConfig`.
+
+use super::add;
+use super::options::Opts;
+use super::workload::{self, Ids, Task};
+use super::{describe, Api, RhaiResult};
+use gilsim_engine::*;
+use rhai::{Array, Map, INT};
+use std::fmt;
+
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident, $script:literal, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name {
+            /// The name it was declared with.
+            pub name: String,
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($kind, "(\"{}\")"), self.name)
+            }
+        }
+        impl $name {
+            fn register(api: &mut Api) {
+                api.engine()
+                    .register_type_with_name::<$name>($script)
+                    .register_fn("to_string", |h: &mut $name| h.to_string())
+                    .register_fn("to_debug", |h: &mut $name| h.to_string())
+                    .register_fn("name", |h: &mut $name| h.name.clone())
+                    .register_fn("==", |a: $name, b: $name| a == b)
+                    .register_fn("!=", |a: $name, b: $name| a != b);
+            }
+        }
+    };
+}
+
+handle!(/// A declared thread.
+    ThreadRef, "Thread", "thread");
+handle!(/// A declared child process.
+    ProcessRef, "Process", "process");
+handle!(/// A declared interpreter.
+    InterpRef, "Interpreter", "interpreter");
+handle!(/// A declared lock.
+    LockRef, "Lock", "lock");
+handle!(/// A declared queue.
+    QueueRef, "Queue", "queue");
+handle!(/// A declared I/O device.
+    DeviceRef, "Device", "device");
+handle!(/// A declared pool.
+    PoolRef, "Pool", "pool");
+
+/// Options of `machine()`.
+const MACHINE_OPTIONS: &[&str] = &[
+    "cores",
+    "core_speed",
+    "scheduler",
+    "slice",
+    "wakeup_granularity",
+    "quantum",
+    "ctx_switch",
+    "wake_latency",
+    "wake_jitter",
+    "timer_slack",
+    "signal_cost",
+];
+/// Options that choose and tune a GIL.
+const GIL_OPTIONS: &[&str] = &[
+    "gil",
+    "switch_interval",
+    "check_period",
+    "waiter",
+    "check_interval",
+    "tick",
+    "release_gap",
+    "slowdown",
+];
+/// Which GIL options belong to which model.
+const GIL_MODEL_OPTIONS: [(&str, &[&str]); 3] = [
+    ("new", &["switch_interval", "check_period", "waiter"]),
+    ("old", &["check_interval", "tick", "release_gap", "waiter"]),
+    ("none", &["slowdown"]),
+];
+/// Options of `set_costs()`.
+const COST_OPTIONS: &[&str] = &[
+    "thread_start",
+    "fork_parent",
+    "fork_child",
+    "spawn_parent",
+    "spawn_child",
+    "forkserver_parent",
+    "forkserver_child",
+    "pickle_bytes_per_sec",
+    "pipe_latency",
+    "pipe_bytes_per_sec",
+];
+/// Start methods by name.
+const START_METHODS: [(&str, StartMethod); 3] = [
+    ("fork", StartMethod::Fork),
+    ("spawn", StartMethod::Spawn),
+    ("forkserver", StartMethod::Forkserver),
+];
+/// Default quantum of `scheduler: "rr"`: Linux's `sched_rr_timeslice_ms`.
+const RR_QUANTUM: SimDuration = SimDuration::ms(100);
+/// Longest name of anything declared.
+const MAX_NAME: usize = 200;
+
+/// `options` followed by `more`: the option list of a function that takes
+/// the GIL options and some of its own.
+fn options_plus<'a>(options: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    let mut v = options.to_vec();
+    v.extend_from_slice(more);
+    v
+}
+
+/// `machine(options)`.
+pub fn machine(opts: Map) -> RhaiResult<MachineConfig> {
+    let mut o = Opts::new("machine()", opts, MACHINE_OPTIONS)?;
+    let cores = o.int_in("cores", 1, i64::from(MAX_CORES))?.unwrap_or(1) as u32;
+    let mut m = MachineConfig::with_cores(cores);
+    m.core_speed = core_speeds(&mut o, cores)?;
+    m.os.policy = policy(&mut o)?;
+    let os = &mut m.os;
+    os.ctx_switch = o.duration("ctx_switch")?.unwrap_or(os.ctx_switch);
+    os.wake_latency = o.duration("wake_latency")?.unwrap_or(os.wake_latency);
+    if let Some(j) = o.float("wake_jitter")? {
+        if !(0.0..=1.0).contains(&j) {
+            return Err(o.error(
+                "wake_jitter",
+                format!("expected a number between 0 and 1, got {j}"),
+            ));
+        }
+        os.wake_jitter = j;
+    }
+    os.timer_slack = o.duration("timer_slack")?.unwrap_or(os.timer_slack);
+    os.signal_cost = o.duration("signal_cost")?.unwrap_or(os.signal_cost);
+    Ok(m)
+}
+
+/// The `core_speed` option: one factor per core, or empty (all 1.0).
+fn core_speeds(o: &mut Opts, cores: u32) -> RhaiResult<Vec<f64>> {
+    let Some(list) = o.raw("core_speed") else {
+        return Ok(Vec::new());
+    };
+    let list = list.clone().into_array().map_err(|_| {
+        o.error(
+            "core_speed",
+            format!(
+                "expected a list of numbers, one per core, got {}",
+                describe(&list)
+            ),
+        )
+    })?;
+    if list.len() != cores as usize {
+        let msg = format!(
+            "has {} entries but the machine has {cores} cores; give one speed per core",
+            list.len()
+        );
+        return Err(o.error("core_speed", msg));
+    }
+    let mut speeds = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        match super::options::number(v) {
+            Some(x) if x.is_finite() && (0.01..=100.0).contains(&x) => speeds.push(x),
+            _ => {
+                let msg = format!(
+                    "entry [{i}] must be a number between 0.01 and 100, got {}",
+                    describe(v)
+                );
+                return Err(o.error("core_speed", msg));
+            }
+        }
+    }
+    Ok(speeds)
+}
+
+/// The scheduler policy from `scheduler` and its own options; an option of
+/// the other policy is an error.
+fn policy(o: &mut Opts) -> RhaiResult<Policy> {
+    let scheduler = o
+        .choice("scheduler", &["fair", "rr"])?
+        .unwrap_or_else(|| "fair".into());
+    let (own, other, other_keys): (&str, &str, &[&str]) = if scheduler == "fair" {
+        ("fair", "rr", &["quantum"])
+    } else {
+        ("rr", "fair", &["slice", "wakeup_granularity"])
+    };
+    if let Some(key) = other_keys.iter().find(|k| o.has(k)) {
+        return Err(o.error(
+            key,
+            format!("applies to scheduler \"{other}\", not \"{own}\""),
+        ));
+    }
+    if own == "rr" {
+        return Ok(Policy::round_robin(
+            o.duration("quantum")?.unwrap_or(RR_QUANTUM),
+        ));
+    }
+    let (slice, wakeup_granularity) = match Policy::fair() {
+        Policy::Fair {
+            slice,
+            wakeup_granularity,
+        } => (slice, wakeup_granularity),
+        Policy::RoundRobin { quantum } => (quantum, quantum),
+    };
+    Ok(Policy::Fair {
+        slice: o.duration("slice")?.unwrap_or(slice),
+        wakeup_granularity: o
+            .duration("wakeup_granularity")?
+            .unwrap_or(wakeup_granularity),
+    })
+}
+
+/// Reads the GIL options from `o`; models not named default to `base`.
+fn gil_from(o: &mut Opts, base: &GilModel) -> RhaiResult<GilModel> {
+    let model = o
+        .choice("gil", &["new", "old", "none"])?
+        .unwrap_or_else(|| base.name().to_string());
+    let own: &[&str] = GIL_MODEL_OPTIONS
+        .iter()
+        .find(|(n, _)| *n == model)
+        .map_or(&[], |(_, k)| *k);
+    for (owner, keys) in GIL_MODEL_OPTIONS {
+        if let Some(key) = keys.iter().find(|k| o.has(k) && !own.contains(k)) {
+            let msg = format!(
+                "applies to gil \"{owner}\", not \"{model}\"; gil \"{model}\" takes: {}",
+                own.join(", ")
+            );
+            return Err(o.error(key, msg));
+        }
+    }
+    let base = if base.name() == model {
+        base.clone()
+    } else {
+        match model.as_str() {
+            "old" => GilModel::old_gil(),
+            "none" => GilModel::no_gil(),
+            _ => GilModel::new_gil(),
+        }
+    };
+    let waiter = |o: &mut Opts| -> RhaiResult<Option<WaiterChoice>> {
+        Ok(o.choice("waiter", &["fifo", "random"])?.map(|w| {
+            if w == "fifo" {
+                WaiterChoice::Fifo
+            } else {
+                WaiterChoice::Random
+            }
+        }))
+    };
+    Ok(match base {
+        GilModel::New {
+            switch_interval,
+            check_period,
+            waiter_choice,
+        } => GilModel::New {
+            switch_interval: o.duration("switch_interval")?.unwrap_or(switch_interval),
+            check_period: o.duration("check_period")?.unwrap_or(check_period),
+            waiter_choice: waiter(o)?.unwrap_or(waiter_choice),
+        },
+        GilModel::Old {
+            check_interval,
+            tick,
+            release_gap,
+            waiter_choice,
+        } => GilModel::Old {
+            check_interval: o
+                .int_in("check_interval", 1, i64::from(u32::MAX))?
+                .map_or(check_interval, |c| c as u32),
+            tick: o.duration("tick")?.unwrap_or(tick),
+            release_gap: o.duration("release_gap")?.unwrap_or(release_gap),
+            waiter_choice: waiter(o)?.unwrap_or(waiter_choice),
+        },
+        GilModel::None { slowdown } => {
+            let s = o.float("slowdown")?.unwrap_or(slowdown);
+            if !(s > 0.0 && s <= 1000.0) {
+                return Err(o.error(
+                    "slowdown",
+                    format!("expected a number in (0, 1000], got {s}"),
+                ));
+            }
+            GilModel::None { slowdown: s }
+        }
+    })
+}
+
+fn start_method_from(o: &mut Opts) -> RhaiResult<StartMethod> {
+    let names: Vec<&str> = START_METHODS.iter().map(|(n, _)| *n).collect();
+    let m = o
+        .choice("start_method", &names)?
+        .unwrap_or_else(|| "fork".into());
+    Ok(START_METHODS
+        .iter()
+        .find(|(n, _)| *n == m)
+        .map_or(StartMethod::Fork, |(_, s)| *s))
+}
+
+fn check_name(kind: &str, name: &str) -> RhaiResult<()> {
+    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(format!(
+            "{kind} name \"{}\" is not allowed: use 1 to {MAX_NAME} printable characters",
+            name.escape_debug()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct ProcessSpec {
+    name: String,
+    start_method: Option<StartMethod>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct InterpSpec {
+    name: String,
+    process: usize,
+    gil: GilModel,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct ThreadSpec {
+    name: String,
+    interp: usize,
+    autostart: bool,
+    steps: Vec<workload::Step>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct PoolSpec {
+    name: String,
+    kind: PoolKind,
+    workers: u32,
+    tasks: Vec<Task>,
+    worker_gil: GilModel,
+}
+
+/// A Python program, as a script value (`Program`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    processes: Vec<ProcessSpec>,
+    interpreters: Vec<InterpSpec>,
+    threads: Vec<ThreadSpec>,
+    devices: Vec<DeviceConfig>,
+    locks: Vec<String>,
+    queues: Vec<QueueConfig>,
+    pools: Vec<PoolSpec>,
+    costs: Costs,
+    max_threads: usize,
+}
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "python(gil \"{}\", {} threads, {} processes, {} interpreters, {} pools)",
+            self.interpreters[0].gil.name(),
+            self.threads.len(),
+            self.processes.len(),
+            self.interpreters.len(),
+            self.pools.len()
+        )
+    }
+}
+
+fn exists(kind: &str, name: &str) -> Box<rhai::EvalAltResult> {
+    format!("a {kind} named \"{name}\" already exists in this program; names must be unique").into()
+}
+
+impl Program {
+    /// `python(options)`.
+    pub fn new(opts: Map, max_threads: usize) -> RhaiResult<Program> {
+        let mut o = Opts::new("python()", opts, GIL_OPTIONS)?;
+        let gil = gil_from(&mut o, &GilModel::new_gil())?;
+        Ok(Program {
+            processes: vec![ProcessSpec {
+                name: "main".into(),
+                start_method: None,
+            }],
+            interpreters: vec![InterpSpec {
+                name: "main".into(),
+                process: 0,
+                gil,
+            }],
+            threads: Vec::new(),
+            devices: Vec::new(),
+            locks: Vec::new(),
+            queues: Vec::new(),
+            pools: Vec::new(),
+            costs: Costs::default(),
+            max_threads,
+        })
+    }
+
+    fn main_gil(&self) -> &GilModel {
+        &self.interpreters[0].gil
+    }
+
+    fn process_index(&self, p: &ProcessRef) -> RhaiResult<usize> {
+        self.processes
+            .iter()
+            .position(|s| s.name == p.name)
+            .ok_or_else(|| format!("{p} does not belong to this program").into())
+    }
+
+    fn interp_index(&self, i: &InterpRef) -> RhaiResult<usize> {
+        self.interpreters
+            .iter()
+            .position(|s| s.name == i.name)
+            .ok_or_else(|| format!("{i} does not belong to this program").into())
+    }
+
+    fn add_interp(&mut self, name: &str, process: usize, gil: GilModel) -> RhaiResult<InterpRef> {
+        if self.interpreters.iter().any(|s| s.name == name) {
+            return Err(exists("interpreter", name));
+        }
+        self.interpreters.push(InterpSpec {
+            name: name.to_string(),
+            process,
+            gil,
+        });
+        Ok(InterpRef {
+            name: name.to_string(),
+        })
+    }
+
+    /// `app.add_thread(name, steps, options)`.
+    pub fn thread(&mut self, name: &str, steps: Array, opts: Map) -> RhaiResult<ThreadRef> {
+        check_name("thread", name)?;
+        let what = format!("add_thread(\"{name}\")");
+        let mut o = Opts::new(&what, opts, &["autostart", "process", "interpreter"])?;
+        if self.threads.iter().any(|t| t.name == name) {
+            return Err(exists("thread", name));
+        }
+        if self.threads.len() >= self.max_threads {
+            return Err(format!(
+                "{what}: a program may have at most {} threads",
+                self.max_threads
+            )
+            .into());
+        }
+        let autostart = o.bool("autostart")?.unwrap_or(true);
+        let process = o.custom::<ProcessRef>("process", "a Process from app.add_process(...)")?;
+        let interp = o.custom::<InterpRef>(
+            "interpreter",
+            "an Interpreter from app.add_interpreter(...)",
+        )?;
+        let interp = match (process, interp) {
+            (Some(_), Some(_)) => {
+                return Err(format!("{what}: give `process` or `interpreter`, not both (an interpreter belongs to one process)").into())
+            }
+            (Some(p), None) => {
+                let p = self.process_index(&p)?;
+                self.interpreters.iter().position(|i| i.process == p).unwrap_or(0)
+            }
+            (None, Some(i)) => self.interp_index(&i)?,
+            (None, None) => 0,
+        };
+        let steps = workload::steps_from(&what, steps)?;
+        if steps.is_empty() {
+            return Err(format!("{what}: the program is empty; give at least one step").into());
+        }
+        self.threads.push(ThreadSpec {
+            name: name.to_string(),
+            interp,
+            autostart,
+            steps,
+        });
+        Ok(ThreadRef {
+            name: name.to_string(),
+        })
+    }
+
+    /// `app.add_process(name, options)`.
+    pub fn process(&mut self, name: &str, opts: Map) -> RhaiResult<ProcessRef> {
+        check_name("process", name)?;
+        let what = format!("add_process(\"{name}\")");
+        let mut o = Opts::new(&what, opts, &options_plus(GIL_OPTIONS, &["start_method"]))?;
+        if self.processes.iter().any(|p| p.name == name) {
+            return Err(exists("process", name));
+        }
+        let start_method = start_method_from(&mut o)?;
+        let gil = gil_from(&mut o, &self.main_gil().clone())?;
+        self.add_interp(name, self.processes.len(), gil)?;
+        self.processes.push(ProcessSpec {
+            name: name.to_string(),
+            start_method: Some(start_method),
+        });
+        Ok(ProcessRef {
+            name: name.to_string(),
+        })
+    }
+
+    /// `app.add_interpreter(name, options)`.
+    pub fn interpreter(&mut self, name: &str, opts: Map) -> RhaiResult<InterpRef> {
+        check_name("interpreter", name)?;
+        let what = format!("add_interpreter(\"{name}\")");
+        let mut o = Opts::new(&what, opts, &options_plus(GIL_OPTIONS, &["process"]))?;
+        let process =
+            match o.custom::<ProcessRef>("process", "a Process from app.add_process(...)")? {
+                Some(p) => self.process_index(&p)?,
+                None => 0,
+            };
+        let gil = gil_from(&mut o, &self.main_gil().clone())?;
+        self.add_interp(name, process, gil)
+    }
+
+    /// `app.add_device(name, options)`.
+    pub fn device(&mut self, name: &str, opts: Map) -> RhaiResult<DeviceRef> {
+        check_name("device", name)?;
+        let mut o = Opts::new(&format!("add_device(\"{name}\")"), opts, &["concurrency"])?;
+        if self.devices.iter().any(|d| d.name == name) {
+            return Err(exists("device", name));
+        }
+        let concurrency = o
+            .int_in("concurrency", 1, i64::from(u32::MAX))?
+            .map(|c| c as u32);
+        self.devices.push(DeviceConfig {
+            name: name.to_string(),
+            concurrency,
+        });
+        Ok(DeviceRef {
+            name: name.to_string(),
+        })
+    }
+
+    /// `app.add_lock(name)`.
+    pub fn lock(&mut self, name: &str) -> RhaiResult<LockRef> {
+        check_name("lock", name)?;
+        if self.locks.iter().any(|l| l == name) {
+            return Err(exists("lock", name));
+        }
+        self.locks.push(name.to_string());
+        Ok(LockRef {
+            name: name.to_string(),
+        })
+    }
+
+    /// `app.add_queue(name, options)`.
+    pub fn queue(&mut self, name: &str, opts: Map) -> RhaiResult<QueueRef> {
+        check_name("queue", name)?;
+        let mut o = Opts::new(&format!("add_queue(\"{name}\")"), opts, &["ipc"])?;
+        if self.queues.iter().any(|q| q.name == name) {
+            return Err(exists("queue", name));
+        }
+        let ipc = o.bool("ipc")?.unwrap_or(false);
+        self.queues.push(QueueConfig {
+            name: name.to_string(),
+            ipc,
+        });
+        Ok(QueueRef {
+            name: name.to_string(),
+        })
+    }
+
+    fn pool(
+        &mut self,
+        name: &str,
+        workers: INT,
+        tasks: Array,
+        kind: &str,
+        opts: Map,
+    ) -> RhaiResult<PoolRef> {
+        check_name("pool", name)?;
+        let what = format!("add_{kind}(\"{name}\", ...)");
+        if self.pools.iter().any(|p| p.name == name) {
+            return Err(exists("pool", name));
+        }
+        if !(1..=100_000).contains(&workers) {
+            return Err(
+                format!("{what}: workers must be between 1 and 100000, got {workers}").into(),
+            );
+        }
+        let mut list = Vec::with_capacity(tasks.len());
+        for (i, t) in tasks.into_iter().enumerate() {
+            let t = t.flatten();
+            match t.clone().try_cast::<Task>() {
+                Some(task) => list.push(task),
+                None => {
+                    return Err(format!(
+                    "{what}: tasks[{i}] must be a Task from task([...]) or tasks(n, [...]), got {}",
+                    describe(&t)
+                )
+                    .into())
+                }
+            }
+        }
+        let (kind, worker_gil) = if kind == "thread_pool" {
+            (PoolKind::Threads, self.main_gil().clone())
+        } else {
+            let mut o = Opts::new(&what, opts, &options_plus(GIL_OPTIONS, &["start_method"]))?;
+            let method = start_method_from(&mut o)?;
+            (
+                PoolKind::Processes(method),
+                gil_from(&mut o, &self.main_gil().clone())?,
+            )
+        };
+        self.pools.push(PoolSpec {
+            name: name.to_string(),
+            kind,
+            workers: workers as u32,
+            tasks: list,
+            worker_gil,
+        });
+        Ok(PoolRef {
+            name: name.to_string(),
+        })
+    }
+
+    /// `app.set_costs(options)`.
+    pub fn set_costs(&mut self, opts: Map) -> RhaiResult<()> {
+        let mut o = Opts::new("set_costs()", opts, COST_OPTIONS)?;
+        let c = &mut self.costs;
+        c.thread_start = o.duration("thread_start")?.unwrap_or(c.thread_start);
+        for (prefix, cost) in [
+            ("fork", &mut c.fork),
+            ("spawn", &mut c.spawn),
+            ("forkserver", &mut c.forkserver),
+        ] {
+            cost.parent = o
+                .duration(&format!("{prefix}_parent"))?
+                .unwrap_or(cost.parent);
+            cost.child = o
+                .duration(&format!("{prefix}_child"))?
+                .unwrap_or(cost.child);
+        }
+        for (key, rate) in [
+            ("pickle_bytes_per_sec", &mut c.pickle_bytes_per_sec),
+            ("pipe_bytes_per_sec", &mut c.pipe_bytes_per_sec),
+        ] {
+            if let Some(r) = o.float(key)? {
+                if r <= 0.0 {
+                    return Err(o.error(
+                        key,
+                        format!("expected a positive number of bytes per second, got {r}"),
+                    ));
+                }
+                *rate = r;
+            }
+        }
+        c.pipe_latency = o.duration("pipe_latency")?.unwrap_or(c.pipe_latency);
+        Ok(())
+    }
+}
+
+/// A program built for the engine, with the names of every process and
+/// interpreter the engine will create (pool workers included), by index.
+pub struct Built {
+    /// The engine config.
+    pub cfg: SimConfig,
+    /// Process names by engine index.
+    pub process_names: Vec<String>,
+    /// Interpreter (GIL) names by engine index.
+    pub interp_names: Vec<String>,
+}
+
+/// Builds the engine config of `program` on `machine` with `limits`.
+pub fn build(
+    program: &Program,
+    machine: &MachineConfig,
+    limits: RunLimits,
+) -> Result<Built, String> {
+    let index = |names: Vec<&String>| {
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect()
+    };
+    let ids = Ids {
+        devices: index(program.devices.iter().map(|d| &d.name).collect()),
+        locks: index(program.locks.iter().collect()),
+        queues: index(program.queues.iter().map(|q| &q.name).collect()),
+        threads: index(program.threads.iter().map(|t| &t.name).collect()),
+        processes: index(program.processes.iter().skip(1).map(|p| &p.name).collect())
+            .into_iter()
+            .map(|(n, i)| (n, i + 1))
+            .collect(),
+        pools: index(program.pools.iter().map(|p| &p.name).collect()),
+    };
+    let mut process_names: Vec<String> = program.processes.iter().map(|p| p.name.clone()).collect();
+    let mut interp_names: Vec<String> = program
+        .interpreters
+        .iter()
+        .map(|i| i.name.clone())
+        .collect();
+    // Mirrors the engine's pool set-up: every worker is a thread named
+    // `<pool>-worker<i>`; a process pool's worker also gets a process and an
+    // interpreter of that name, appended in pool order.
+    for pool in &program.pools {
+        for w in 0..pool.workers {
+            let name = format!("{}-worker{w}", pool.name);
+            if ids.threads.contains_key(&name) {
+                return Err(format!("thread \"{name}\" has the name of a worker of pool \"{}\"; rename the thread or the pool", pool.name));
+            }
+            if matches!(pool.kind, PoolKind::Processes(_)) {
+                process_names.push(name.clone());
+                interp_names.push(name);
+            }
+        }
+    }
+    let mut cfg = SimConfig::new(machine.clone(), program.main_gil().clone());
+    cfg.processes = program
+        .processes
+        .iter()
+        .map(|p| ProcessConfig {
+            name: p.name.clone(),
+            start_method: p.start_method,
+        })
+        .collect();
+    cfg.interpreters = program
+        .interpreters
+        .iter()
+        .map(|i| InterpreterConfig {
+            process: ProcessId(i.process as u32),
+            gil: i.gil.clone(),
+        })
+        .collect();
+    for t in &program.threads {
+        cfg.threads.push(ThreadConfig {
+            name: t.name.clone(),
+            interp: InterpId(t.interp as u32),
+            autostart: t.autostart,
+            program: workload::to_engine(&t.steps, &ids, &format!("thread \"{}\"", t.name))?,
+        });
+    }
+    for p in &program.pools {
+        let mut tasks = Vec::with_capacity(p.tasks.len());
+        for (k, t) in p.tasks.iter().enumerate() {
+            tasks.push(TaskConfig {
+                steps: workload::to_engine(
+                    &t.steps,
+                    &ids,
+                    &format!("pool \"{}\" task [{k}]", p.name),
+                )?,
+                arg_bytes: t.arg_bytes,
+                result_bytes: t.result_bytes,
+            });
+        }
+        cfg.pools.push(PoolConfig {
+            name: p.name.clone(),
+            kind: p.kind,
+            workers: p.workers,
+            tasks,
+            worker_gil: p.worker_gil.clone(),
+        });
+    }
+    cfg.devices = program.devices.clone();
+    cfg.locks = program.locks.clone();
+    cfg.queues = program.queues.clone();
+    cfg.costs = program.costs.clone();
+    cfg.limits = limits;
+    Ok(Built {
+        cfg,
+        process_names,
+        interp_names,
+    })
+}
+
+/// Registers `Machine`, `Program`, the handles and their functions.
+pub fn register(api: &mut Api, max_threads: usize) {
+    api.engine()
+        .register_type_with_name::<MachineConfig>("Machine")
+        .register_type_with_name::<Program>("Program")
+        .register_fn("to_string", |p: &mut Program| p.to_string())
+        .register_fn("to_debug", |p: &mut Program| p.to_string())
+        .register_fn("to_string", |m: &mut MachineConfig| {
+            format!("machine({} cores)", m.cores)
+        })
+        .register_fn("to_debug", |m: &mut MachineConfig| format!("{m:?}"));
+    ThreadRef::register(api);
+    ProcessRef::register(api);
+    InterpRef::register(api);
+    LockRef::register(api);
+    QueueRef::register(api);
+    DeviceRef::register(api);
+    PoolRef::register(api);
+
+    add!(api, "machine() -> Machine", || machine(Map::new()));
+    add!(api, "machine(options: map) -> Machine", machine);
+    add!(api, "python() -> Program", move || Program::new(
+        Map::new(),
+        max_threads
+    ));
+    add!(api, "python(options: map) -> Program", move |o: Map| {
+        Program::new(o, max_threads)
+    });
+    add!(
+        api,
+        "Program.add_thread(name: string, steps: array) -> Thread",
+        |p: &mut Program, name: &str, steps: Array| { p.thread(name, steps, Map::new()) }
+    );
+    add!(
+        api,
+        "Program.add_thread(name: string, steps: array, options: map) -> Thread",
+        |p: &mut Program, name: &str, steps: Array, o: Map| { p.thread(name, steps, o) }
+    );
+    add!(
+        api,
+        "Program.add_process(name: string) -> Process",
+        |p: &mut Program, name: &str| p.process(name, Map::new())
+    );
+    add!(
+        api,
+        "Program.add_process(name: string, options: map) -> Process",
+        |p: &mut Program, name: &str, o: Map| p.process(name, o)
+    );
+    add!(
+        api,
+        "Program.add_interpreter(name: string) -> Interpreter",
+        |p: &mut Program, name: &str| { p.interpreter(name, Map::new()) }
+    );
+    add!(
+        api,
+        "Program.add_interpreter(name: string, options: map) -> Interpreter",
+        |p: &mut Program, name: &str, o: Map| { p.interpreter(name, o) }
+    );
+    add!(
+        api,
+        "Program.add_device(name: string) -> Device",
+        |p: &mut Program, name: &str| p.device(name, Map::new())
+    );
+    add!(
+        api,
+        "Program.add_device(name: string, options: map) -> Device",
+        |p: &mut Program, name: &str, o: Map| p.device(name, o)
+    );
+    add!(
+        api,
+        "Program.add_lock(name: string) -> Lock",
+        |p: &mut Program, name: &str| p.lock(name)
+    );
+    add!(
+        api,
+        "Program.add_queue(name: string) -> Queue",
+        |p: &mut Program, name: &str| p.queue(name, Map::new())
+    );
+    add!(
+        api,
+        "Program.add_queue(name: string, options: map) -> Queue",
+        |p: &mut Program, name: &str, o: Map| p.queue(name, o)
+    );
+    add!(
+        api,
+        "Program.add_thread_pool(name: string, workers: int, tasks: array) -> Pool",
+        |p: &mut Program, name: &str, w: INT, t: Array| {
+            p.pool(name, w, t, "thread_pool", Map::new())
+        }
+    );
+    add!(
+        api,
+        "Program.add_process_pool(name: string, workers: int, tasks: array) -> Pool",
+        |p: &mut Program, name: &str, w: INT, t: Array| {
+            p.pool(name, w, t, "process_pool", Map::new())
+        }
+    );
+    add!(
+        api,
+        "Program.add_process_pool(name: string, workers: int, tasks: array, options: map) -> Pool",
+        |p: &mut Program, name: &str, w: INT, t: Array, o: Map| p.pool(
+            name,
+            w,
+            t,
+            "process_pool",
+            o
+        ),
+    );
+    add!(
+        api,
+        "Program.set_costs(options: map)",
+        |p: &mut Program, o: Map| p.set_costs(o)
+    );
+}

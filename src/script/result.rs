@@ -1,0 +1,649 @@
+//! Running a model and reading its report.
+//!
+//! `machine.run(app, options)` builds the engine config, runs it and returns
+//! a `Report`. Every metric of the engine's report has an accessor: the run
+//! (`makespan`, `end`, `stop_reason`, totals), each thread (`r.thread("io")`:
+//! state times, GIL counters, ops, latency percentiles), each core and each
+//! GIL. Times come back as `Duration`s, counts as integers, rates and
+//! fractions as floats. A run with `trace: true` also keeps its trace
+//! (`r.intervals()`, `r.handoffs()`).
+//!
+//! A report is shared, not copied, between the values that point into it
+//! (`ThreadReport`, `CoreReport`, `GilReport`), so reading metrics is cheap.
+
+use super::add;
+use super::context::RunContext;
+use super::model::{build, Program};
+use super::options::Opts;
+use super::{sweep, Api, RhaiResult};
+use gilsim_engine::{
+    EngineError, MachineConfig, Report, RunLimits, SimDuration, SimTime, StopReason, VecTrace,
+};
+use rhai::{Array, Dynamic, Map, FLOAT, INT};
+use std::sync::Arc;
+
+/// A finished run: the engine's report plus the names the script used.
+#[derive(Debug)]
+pub struct RunData {
+    /// The engine's report.
+    pub report: Report,
+    /// The trace, if recorded.
+    pub trace: Option<VecTrace>,
+    /// Process names by index.
+    pub process_names: Vec<String>,
+    /// Interpreter names by index.
+    pub interp_names: Vec<String>,
+    /// The seed it ran with.
+    pub seed: u64,
+}
+
+/// A run's report, as a script value (`Report`).
+#[derive(Clone, Debug)]
+pub struct RunReport(pub Arc<RunData>);
+
+/// One thread of a report (`ThreadReport`).
+#[derive(Clone, Debug)]
+pub struct ThreadResult(Arc<RunData>, usize);
+
+/// One core of a report (`CoreReport`).
+#[derive(Clone, Debug)]
+pub struct CoreResult(Arc<RunData>, usize);
+
+/// One GIL of a report (`GilReport`).
+#[derive(Clone, Debug)]
+pub struct GilResult(Arc<RunData>, usize);
+
+fn at(t: SimTime) -> SimDuration {
+    SimDuration(t.0)
+}
+
+fn count(n: u64) -> INT {
+    INT::try_from(n).unwrap_or(INT::MAX)
+}
+
+/// Options of `Machine.run`.
+const RUN_OPTIONS: &[&str] = &["stop_at", "max_events", "seed", "trace"];
+
+/// `machine.run(app, options)`.
+fn run(
+    ctx: &RunContext,
+    machine: &MachineConfig,
+    program: &Program,
+    opts: Map,
+) -> RhaiResult<RunReport> {
+    let mut o = Opts::new("run()", opts, RUN_OPTIONS)?;
+    let until = o.duration("stop_at")?.map(|d| SimTime(d.0));
+    let max_events = o
+        .int_in("max_events", 1, i64::MAX)?
+        .map_or(RunLimits::default().max_events, |n| n as u64);
+    let seed = o
+        .int_in("seed", 0, i64::MAX)?
+        .map_or_else(|| sweep::current_seed(ctx), |s| s as u64);
+    let trace = o.bool("trace")?.unwrap_or(false);
+    let built = build(
+        program,
+        machine,
+        RunLimits {
+            until,
+            max_events,
+            seed,
+        },
+    )
+    .map_err(|e| format!("run: {e}"))?;
+    let outcome = if trace {
+        gilsim_engine::run_traced(&built.cfg).map(|(r, t)| (r, Some(t)))
+    } else {
+        gilsim_engine::run(&built.cfg).map(|r| (r, None))
+    };
+    let (report, trace) = outcome.map_err(|e| match e {
+        EngineError::Config(c) => format!("run: the model is not valid: {c}"),
+        EngineError::Deadlock { .. } => format!("run: {e}"),
+        EngineError::EventLimit { limit, time } => format!(
+            "run: stopped after max_events = {limit} events at {time} without finishing; raise the run option max_events, or end the run earlier with stop_at"
+        ),
+    })?;
+    Ok(RunReport(Arc::new(RunData {
+        report,
+        trace,
+        process_names: built.process_names,
+        interp_names: built.interp_names,
+        seed,
+    })))
+}
+
+impl RunReport {
+    fn thread(&self, name: &str) -> RhaiResult<ThreadResult> {
+        match self.0.report.threads.iter().position(|t| t.name == name) {
+            Some(i) => Ok(ThreadResult(self.0.clone(), i)),
+            None => {
+                let names: Vec<String> = self
+                    .0
+                    .report
+                    .threads
+                    .iter()
+                    .take(20)
+                    .map(|t| format!("\"{}\"", t.name))
+                    .collect();
+                let more = if self.0.report.threads.len() > 20 {
+                    ", ..."
+                } else {
+                    ""
+                };
+                Err(format!(
+                    "the report has no thread \"{name}\"; its threads: {}{more}",
+                    names.join(", ")
+                )
+                .into())
+            }
+        }
+    }
+
+    fn gil(&self, name: &str) -> RhaiResult<GilResult> {
+        match self.0.interp_names.iter().position(|n| n == name) {
+            Some(i) if i < self.0.report.gils.len() => Ok(GilResult(self.0.clone(), i)),
+            _ => Err(format!(
+                "the report has no interpreter \"{name}\"; its interpreters: {}",
+                self.0.interp_names.join(", ")
+            )
+            .into()),
+        }
+    }
+
+    fn core(&self, i: INT) -> RhaiResult<CoreResult> {
+        let n = self.0.report.cores.len();
+        match usize::try_from(i) {
+            Ok(i) if i < n => Ok(CoreResult(self.0.clone(), i)),
+            _ => Err(format!("core({i}): the machine has cores 0 to {}", n - 1).into()),
+        }
+    }
+
+    fn utilisation(&self) -> FLOAT {
+        let cores = &self.0.report.cores;
+        cores.iter().map(|c| c.utilisation).sum::<f64>() / cores.len().max(1) as f64
+    }
+
+    fn stop_reason(&self) -> &'static str {
+        match self.0.report.stop {
+            StopReason::Completed => "completed",
+            StopReason::Until => "until",
+        }
+    }
+
+    fn summary(&self) -> Map {
+        let r = &self.0.report;
+        let mut m = Map::new();
+        m.insert(
+            "makespan_s".into(),
+            Dynamic::from_float(r.makespan.as_secs_f64()),
+        );
+        m.insert("end_s".into(), Dynamic::from_float(r.end.as_secs_f64()));
+        m.insert(
+            "gil_switches".into(),
+            Dynamic::from_int(count(r.totals.gil_switches)),
+        );
+        m.insert(
+            "failed_wakeups".into(),
+            Dynamic::from_int(count(r.totals.failed_wakeups)),
+        );
+        m.insert(
+            "drop_requests".into(),
+            Dynamic::from_int(count(r.totals.drop_requests)),
+        );
+        m.insert(
+            "context_switches".into(),
+            Dynamic::from_int(count(r.totals.context_switches)),
+        );
+        m.insert("events".into(), Dynamic::from_int(count(r.totals.events)));
+        m.insert(
+            "utilisation".into(),
+            Dynamic::from_float(self.utilisation()),
+        );
+        m
+    }
+
+    fn intervals(&self, limit: usize) -> RhaiResult<Array> {
+        let trace = self.trace()?;
+        if trace.intervals.len() > limit {
+            return Err(too_long("intervals", trace.intervals.len(), limit));
+        }
+        let names = &self.0.report.threads;
+        Ok(trace
+            .intervals
+            .iter()
+            .map(|iv| {
+                let mut m = Map::new();
+                m.insert(
+                    "thread_name".into(),
+                    names[iv.thread.index()].name.clone().into(),
+                );
+                m.insert("state".into(), iv.state.name().into());
+                m.insert("start".into(), Dynamic::from(at(iv.start)));
+                m.insert("end".into(), Dynamic::from(at(iv.end)));
+                Dynamic::from_map(m)
+            })
+            .collect())
+    }
+
+    fn handoffs(&self, limit: usize) -> RhaiResult<Array> {
+        let trace = self.trace()?;
+        if trace.handoffs.len() > limit {
+            return Err(too_long("hand-offs", trace.handoffs.len(), limit));
+        }
+        let names = &self.0.report.threads;
+        Ok(trace
+            .handoffs
+            .iter()
+            .map(|h| {
+                let mut m = Map::new();
+                let interp = self
+                    .0
+                    .interp_names
+                    .get(h.interp.index())
+                    .cloned()
+                    .unwrap_or_else(|| h.interp.to_string());
+                m.insert("interpreter".into(), interp.into());
+                m.insert("time".into(), Dynamic::from(at(h.time)));
+                m.insert(
+                    "from".into(),
+                    h.from
+                        .map_or(Dynamic::UNIT, |t| names[t.index()].name.clone().into()),
+                );
+                m.insert("to".into(), names[h.to.index()].name.clone().into());
+                Dynamic::from_map(m)
+            })
+            .collect())
+    }
+
+    fn trace(&self) -> RhaiResult<&VecTrace> {
+        self.0
+            .trace
+            .as_ref()
+            .ok_or_else(|| "this run kept no trace; run it with #{ trace: true }".into())
+    }
+}
+
+fn too_long(what: &str, n: usize, limit: usize) -> Box<rhai::EvalAltResult> {
+    format!("the trace has {n} {what}, more than the array limit of {limit}; record a shorter run (stop_at)").into()
+}
+
+impl ThreadResult {
+    fn get(&self) -> &gilsim_engine::ThreadReport {
+        &self.0.report.threads[self.1]
+    }
+
+    fn latency_p(&self, p: f64) -> RhaiResult<SimDuration> {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(format!("latency_p({p}): the percentile must be between 0 and 100").into());
+        }
+        Ok(self.get().latency.percentile(p))
+    }
+
+    fn ops_per_sec(&self) -> FLOAT {
+        let t = self.get();
+        let life = t.lifetime().as_secs_f64();
+        if life > 0.0 {
+            t.ops as f64 / life
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Registers `Machine.run`, `Report` and the per-thread, core and GIL reports.
+pub fn register(api: &mut Api, ctx: Arc<RunContext>) {
+    api.engine()
+        .register_type_with_name::<RunReport>("Report")
+        .register_type_with_name::<ThreadResult>("ThreadReport")
+        .register_type_with_name::<CoreResult>("CoreReport")
+        .register_type_with_name::<GilResult>("GilReport")
+        .register_fn("to_string", |r: &mut RunReport| {
+            format!(
+                "report({}, makespan {})",
+                r.stop_reason(),
+                r.0.report.makespan
+            )
+        })
+        .register_fn("to_debug", |r: &mut RunReport| {
+            format!(
+                "report({}, makespan {})",
+                r.stop_reason(),
+                r.0.report.makespan
+            )
+        })
+        .register_fn("to_string", |t: &mut ThreadResult| {
+            format!("thread report \"{}\"", t.get().name)
+        })
+        .register_fn("to_debug", |t: &mut ThreadResult| {
+            format!("thread report \"{}\"", t.get().name)
+        })
+        .register_fn("to_string", |c: &mut CoreResult| {
+            format!("core report {}", c.1)
+        })
+        .register_fn("to_debug", |c: &mut CoreResult| {
+            format!("core report {}", c.1)
+        })
+        .register_fn("to_string", |g: &mut GilResult| {
+            format!("GIL report \"{}\"", g.0.interp_names[g.1])
+        })
+        .register_fn("to_debug", |g: &mut GilResult| {
+            format!("GIL report \"{}\"", g.0.interp_names[g.1])
+        });
+
+    let c = ctx.clone();
+    add!(
+        api,
+        "Machine.run(app: Program) -> Report",
+        move |m: &mut MachineConfig, p: Program| run(&c, m, &p, Map::new())
+    );
+    add!(
+        api,
+        "Machine.run(app: Program, options: map) -> Report",
+        move |m: &mut MachineConfig, p: Program, o: Map| { run(&ctx, m, &p, o) }
+    );
+
+    // The run.
+    add!(api, "Report.makespan() -> Duration", |r: &mut RunReport| r
+        .0
+        .report
+        .makespan);
+    add!(api, "Report.end() -> Duration", |r: &mut RunReport| at(r
+        .0
+        .report
+        .end));
+    add!(
+        api,
+        "Report.stop_reason() -> string",
+        |r: &mut RunReport| r.stop_reason()
+    );
+    add!(api, "Report.seed() -> int", |r: &mut RunReport| r.0.seed
+        as INT);
+    add!(api, "Report.gil_switches() -> int", |r: &mut RunReport| {
+        count(r.0.report.totals.gil_switches)
+    });
+    add!(
+        api,
+        "Report.failed_wakeups() -> int",
+        |r: &mut RunReport| count(r.0.report.totals.failed_wakeups)
+    );
+    add!(api, "Report.drop_requests() -> int", |r: &mut RunReport| {
+        count(r.0.report.totals.drop_requests)
+    });
+    add!(
+        api,
+        "Report.context_switches() -> int",
+        |r: &mut RunReport| count(r.0.report.totals.context_switches)
+    );
+    add!(api, "Report.events() -> int", |r: &mut RunReport| count(
+        r.0.report.totals.events
+    ));
+    add!(api, "Report.utilisation() -> float", |r: &mut RunReport| r
+        .utilisation());
+    add!(api, "Report.summary() -> map", |r: &mut RunReport| r
+        .summary());
+    add!(
+        api,
+        "Report.thread_report(name: string) -> ThreadReport",
+        |r: &mut RunReport, name: &str| r.thread(name)
+    );
+    add!(
+        api,
+        "Report.threads() -> array of ThreadReport",
+        |r: &mut RunReport| {
+            (0..r.0.report.threads.len())
+                .map(|i| Dynamic::from(ThreadResult(r.0.clone(), i)))
+                .collect::<Array>()
+        }
+    );
+    add!(
+        api,
+        "Report.core(i: int) -> CoreReport",
+        |r: &mut RunReport, i: INT| r.core(i)
+    );
+    add!(
+        api,
+        "Report.cores() -> array of CoreReport",
+        |r: &mut RunReport| {
+            (0..r.0.report.cores.len())
+                .map(|i| Dynamic::from(CoreResult(r.0.clone(), i)))
+                .collect::<Array>()
+        }
+    );
+    add!(api, "Report.gil() -> GilReport", |r: &mut RunReport| {
+        GilResult(r.0.clone(), 0)
+    });
+    add!(
+        api,
+        "Report.gil(interpreter: string) -> GilReport",
+        |r: &mut RunReport, name: &str| r.gil(name)
+    );
+    add!(
+        api,
+        "Report.gils() -> array of GilReport",
+        |r: &mut RunReport| {
+            (0..r.0.report.gils.len())
+                .map(|i| Dynamic::from(GilResult(r.0.clone(), i)))
+                .collect::<Array>()
+        }
+    );
+    let limit = api.limits().max_array_size;
+    add!(
+        api,
+        "Report.intervals() -> array of map",
+        move |r: &mut RunReport| r.intervals(limit)
+    );
+    add!(
+        api,
+        "Report.handoffs() -> array of map",
+        move |r: &mut RunReport| r.handoffs(limit)
+    );
+
+    // One thread.
+    add!(
+        api,
+        "ThreadReport.name() -> string",
+        |t: &mut ThreadResult| t.get().name.clone()
+    );
+    add!(
+        api,
+        "ThreadReport.process() -> string",
+        |t: &mut ThreadResult| {
+            t.0.process_names
+                .get(t.get().process.index())
+                .cloned()
+                .unwrap_or_default()
+        }
+    );
+    add!(
+        api,
+        "ThreadReport.interpreter() -> string",
+        |t: &mut ThreadResult| {
+            t.0.interp_names
+                .get(t.get().interp.index())
+                .cloned()
+                .unwrap_or_default()
+        }
+    );
+    add!(
+        api,
+        "ThreadReport.started() -> Duration or ()",
+        |t: &mut ThreadResult| {
+            t.get()
+                .started
+                .map_or(Dynamic::UNIT, |s| Dynamic::from(at(s)))
+        }
+    );
+    add!(
+        api,
+        "ThreadReport.finished() -> Duration or ()",
+        |t: &mut ThreadResult| {
+            t.get()
+                .finished
+                .map_or(Dynamic::UNIT, |s| Dynamic::from(at(s)))
+        }
+    );
+    add!(
+        api,
+        "ThreadReport.lifetime() -> Duration",
+        |t: &mut ThreadResult| t.get().lifetime()
+    );
+    add!(
+        api,
+        "ThreadReport.python() -> Duration",
+        |t: &mut ThreadResult| t.get().times.python
+    );
+    add!(
+        api,
+        "ThreadReport.native_holding_gil() -> Duration",
+        |t: &mut ThreadResult| t.get().times.native_holding_gil
+    );
+    add!(
+        api,
+        "ThreadReport.native_released_gil() -> Duration",
+        |t: &mut ThreadResult| t.get().times.native_released_gil
+    );
+    add!(
+        api,
+        "ThreadReport.waiting_gil() -> Duration",
+        |t: &mut ThreadResult| t.get().times.waiting_gil
+    );
+    add!(
+        api,
+        "ThreadReport.runnable() -> Duration",
+        |t: &mut ThreadResult| t.get().times.runnable
+    );
+    add!(
+        api,
+        "ThreadReport.blocked() -> Duration",
+        |t: &mut ThreadResult| t.get().times.blocked
+    );
+    add!(
+        api,
+        "ThreadReport.cpu() -> Duration",
+        |t: &mut ThreadResult| t.get().times.cpu()
+    );
+    add!(
+        api,
+        "ThreadReport.py_work() -> Duration",
+        |t: &mut ThreadResult| t.get().py_work
+    );
+    add!(
+        api,
+        "ThreadReport.gil_acquisitions() -> int",
+        |t: &mut ThreadResult| count(t.get().gil_acquisitions)
+    );
+    add!(
+        api,
+        "ThreadReport.forced_drops() -> int",
+        |t: &mut ThreadResult| count(t.get().forced_drops)
+    );
+    add!(
+        api,
+        "ThreadReport.drop_requests() -> int",
+        |t: &mut ThreadResult| count(t.get().drop_requests)
+    );
+    add!(
+        api,
+        "ThreadReport.failed_wakeups() -> int",
+        |t: &mut ThreadResult| count(t.get().failed_wakeups)
+    );
+    add!(api, "ThreadReport.ops() -> int", |t: &mut ThreadResult| {
+        count(t.get().ops)
+    });
+    add!(
+        api,
+        "ThreadReport.tasks() -> int",
+        |t: &mut ThreadResult| count(t.get().tasks)
+    );
+    add!(
+        api,
+        "ThreadReport.ops_per_sec() -> float",
+        |t: &mut ThreadResult| t.ops_per_sec()
+    );
+    add!(
+        api,
+        "ThreadReport.latency_p(p: int|float) -> Duration",
+        |t: &mut ThreadResult, p: FLOAT| t.latency_p(p)
+    );
+    api.engine()
+        .register_fn("latency_p", |t: &mut ThreadResult, p: INT| {
+            t.latency_p(p as f64)
+        });
+    add!(
+        api,
+        "ThreadReport.latency_mean() -> Duration",
+        |t: &mut ThreadResult| t.get().latency.mean()
+    );
+    add!(
+        api,
+        "ThreadReport.latency_min() -> Duration",
+        |t: &mut ThreadResult| t.get().latency.min()
+    );
+    add!(
+        api,
+        "ThreadReport.latency_max() -> Duration",
+        |t: &mut ThreadResult| t.get().latency.max()
+    );
+    add!(
+        api,
+        "ThreadReport.latency_count() -> int",
+        |t: &mut ThreadResult| count(t.get().latency.count())
+    );
+
+    // One core.
+    add!(api, "CoreReport.index() -> int", |c: &mut CoreResult| c.1
+        as INT);
+    add!(
+        api,
+        "CoreReport.busy() -> Duration",
+        |c: &mut CoreResult| c.0.report.cores[c.1].busy
+    );
+    add!(
+        api,
+        "CoreReport.utilisation() -> float",
+        |c: &mut CoreResult| c.0.report.cores[c.1].utilisation
+    );
+    add!(
+        api,
+        "CoreReport.context_switches() -> int",
+        |c: &mut CoreResult| count(c.0.report.cores[c.1].context_switches)
+    );
+
+    // One GIL.
+    add!(api, "GilReport.name() -> string", |g: &mut GilResult| g
+        .0
+        .interp_names
+        .get(g.1)
+        .cloned()
+        .unwrap_or_default());
+    add!(api, "GilReport.model() -> string", |g: &mut GilResult| g
+        .0
+        .report
+        .gils[g.1]
+        .model);
+    add!(api, "GilReport.switches() -> int", |g: &mut GilResult| {
+        count(g.0.report.gils[g.1].switches)
+    });
+    add!(
+        api,
+        "GilReport.acquisitions() -> int",
+        |g: &mut GilResult| count(g.0.report.gils[g.1].acquisitions)
+    );
+    add!(
+        api,
+        "GilReport.drop_requests() -> int",
+        |g: &mut GilResult| count(g.0.report.gils[g.1].drop_requests)
+    );
+    add!(
+        api,
+        "GilReport.forced_drops() -> int",
+        |g: &mut GilResult| count(g.0.report.gils[g.1].forced_drops)
+    );
+    add!(
+        api,
+        "GilReport.failed_wakeups() -> int",
+        |g: &mut GilResult| count(g.0.report.gils[g.1].failed_wakeups)
+    );
+    add!(api, "GilReport.checks() -> int", |g: &mut GilResult| count(
+        g.0.report.gils[g.1].checks
+    ));
+}

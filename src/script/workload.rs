@@ -1,0 +1,426 @@
+//! Workloads: the `Step`s of a thread's program and the `Task`s of a pool.
+//!
+//! Steps name the things they use (a lock, a queue, a thread) by the handle
+//! the program returned when it declared them; the names are resolved to the
+//! engine's ids when the program runs, so a step list can be written once (in
+//! a module, say) and used in several programs. A step list may contain
+//! nested lists, which are flattened: recipes can return lists of steps.
+
+use super::add;
+use super::dist;
+use super::model::{DeviceRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
+use super::options::Opts;
+use super::{describe, Api, RhaiResult};
+use gilsim_engine::{Dist, SimDuration, MAX_NESTING};
+use rhai::{Array, Dynamic, Map, INT};
+use std::collections::HashMap;
+use std::fmt;
+
+/// Deepest nesting of lists inside a step list.
+const MAX_LIST_NESTING: usize = 16;
+/// Most tasks `tasks(n, ...)` makes at once.
+const MAX_TASKS: INT = 1_000_000;
+
+/// What a step does (names instead of ids).
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// Python bytecode.
+    Py(SimDuration),
+    /// Native code.
+    C {
+        /// CPU time.
+        dur: SimDuration,
+        /// Whether it releases the GIL.
+        releases_gil: bool,
+    },
+    /// Blocking I/O.
+    Io {
+        /// Latency.
+        latency: Dist,
+        /// Device name.
+        device: Option<String>,
+    },
+    /// `time.sleep`.
+    Sleep(SimDuration),
+    /// A counted loop.
+    Repeat {
+        /// Iterations.
+        times: u64,
+        /// Body.
+        body: Vec<Step>,
+    },
+    /// A timed loop.
+    LoopFor {
+        /// How long.
+        dur: SimDuration,
+        /// Body.
+        body: Vec<Step>,
+    },
+    /// Lock acquire.
+    Acquire(String),
+    /// Lock release.
+    Release(String),
+    /// Queue put.
+    Put {
+        /// Queue name.
+        queue: String,
+        /// Pickled size.
+        bytes: u64,
+    },
+    /// Queue get.
+    Get(String),
+    /// Start a thread.
+    StartThread(String),
+    /// Join a thread.
+    JoinThread(String),
+    /// Start a process.
+    StartProcess(String),
+    /// Join a process.
+    JoinProcess(String),
+    /// Run a pool's tasks.
+    MapPool(String),
+}
+
+/// One step of a program, as a script value (`Step`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// What it does.
+    pub kind: StepKind,
+    /// Loop nesting below it (0 for a plain step).
+    depth: usize,
+}
+
+impl Step {
+    fn leaf(kind: StepKind) -> Step {
+        Step { kind, depth: 0 }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |body: &[Step]| {
+            body.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match &self.kind {
+            StepKind::Py(d) => write!(f, "py({d})"),
+            StepKind::C { dur, releases_gil } => write!(f, "c({dur}, {releases_gil})"),
+            StepKind::Io {
+                latency,
+                device: None,
+            } => write!(f, "io({})", dist::show(latency)),
+            StepKind::Io {
+                latency,
+                device: Some(d),
+            } => write!(f, "io({}, device(\"{d}\"))", dist::show(latency)),
+            StepKind::Sleep(d) => write!(f, "sleep({d})"),
+            StepKind::Repeat { times, body } => write!(f, "repeat({times}, [{}])", list(body)),
+            StepKind::LoopFor { dur, body } => write!(f, "loop_for({dur}, [{}])", list(body)),
+            StepKind::Acquire(l) => write!(f, "acquire(lock(\"{l}\"))"),
+            StepKind::Release(l) => write!(f, "release(lock(\"{l}\"))"),
+            StepKind::Put { queue, bytes } => write!(f, "put(queue(\"{queue}\"), {bytes})"),
+            StepKind::Get(q) => write!(f, "get(queue(\"{q}\"))"),
+            StepKind::StartThread(t) => write!(f, "start(thread(\"{t}\"))"),
+            StepKind::JoinThread(t) => write!(f, "join(thread(\"{t}\"))"),
+            StepKind::StartProcess(p) => write!(f, "start(process(\"{p}\"))"),
+            StepKind::JoinProcess(p) => write!(f, "join(process(\"{p}\"))"),
+            StepKind::MapPool(p) => write!(f, "map_pool(pool(\"{p}\"))"),
+        }
+    }
+}
+
+/// A pool task, as a script value (`Task`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    /// What it does.
+    pub steps: Vec<Step>,
+    /// Pickled argument size.
+    pub arg_bytes: u64,
+    /// Pickled result size.
+    pub result_bytes: u64,
+}
+
+/// Flattens a script list of steps (nested lists allowed). `what` says whose
+/// steps they are, for errors.
+pub fn steps_from(what: &str, list: Array) -> RhaiResult<Vec<Step>> {
+    let mut out = Vec::with_capacity(list.len());
+    flatten(what, list, &mut out, "", 0)?;
+    Ok(out)
+}
+
+fn flatten(
+    what: &str,
+    list: Array,
+    out: &mut Vec<Step>,
+    path: &str,
+    depth: usize,
+) -> RhaiResult<()> {
+    if depth > MAX_LIST_NESTING {
+        return Err(format!("{what}: step lists nested more than {MAX_LIST_NESTING} deep").into());
+    }
+    for (i, item) in list.into_iter().enumerate() {
+        let item = item.flatten();
+        let here = format!("{path}[{i}]");
+        if item.is_array() {
+            let inner = item.into_array().unwrap_or_default();
+            flatten(what, inner, out, &here, depth + 1)?;
+        } else if let Some(step) = item.clone().try_cast::<Step>() {
+            out.push(step);
+        } else {
+            return Err(format!(
+                "{what}: item {here} must be a step like py(ms(1)) or io(exp(us(50))), got {}",
+                describe(&item)
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A loop body: its steps and the nesting depth of a loop around them.
+fn loop_body(what: &str, body: Array) -> RhaiResult<(Vec<Step>, usize)> {
+    let body = steps_from(what, body)?;
+    if body.is_empty() {
+        return Err(format!("{what}: the body is empty; give at least one step").into());
+    }
+    let depth = 1 + body.iter().map(|s| s.depth).max().unwrap_or(0);
+    if depth > MAX_NESTING {
+        return Err(format!("{what}: loops nested more than {MAX_NESTING} deep").into());
+    }
+    Ok((body, depth))
+}
+
+fn repeat(n: INT, body: Array) -> RhaiResult<Step> {
+    if n < 0 {
+        return Err(format!("repeat({n}, ...): the count cannot be negative").into());
+    }
+    let (body, depth) = loop_body(&format!("repeat({n}, ...)"), body)?;
+    Ok(Step {
+        kind: StepKind::Repeat {
+            times: n as u64,
+            body,
+        },
+        depth,
+    })
+}
+
+fn loop_for(dur: SimDuration, body: Array) -> RhaiResult<Step> {
+    let (body, depth) = loop_body(&format!("loop_for({dur}, ...)"), body)?;
+    Ok(Step {
+        kind: StepKind::LoopFor { dur, body },
+        depth,
+    })
+}
+
+fn io(latency: Dynamic, device: Option<String>) -> RhaiResult<Step> {
+    match dist::from_dynamic(&latency) {
+        Some(latency) => Ok(Step::leaf(StepKind::Io { latency, device })),
+        None => Err(format!(
+            "io(...): the latency must be a Dist like exp(us(50)) or a Duration, got {}",
+            describe(&latency)
+        )
+        .into()),
+    }
+}
+
+fn put(q: QueueRef, bytes: INT) -> RhaiResult<Step> {
+    if bytes < 0 {
+        return Err(format!("put({q}, {bytes}): the size cannot be negative").into());
+    }
+    Ok(Step::leaf(StepKind::Put {
+        queue: q.name,
+        bytes: bytes as u64,
+    }))
+}
+
+fn task(steps: Array, opts: Map) -> RhaiResult<Task> {
+    let steps = steps_from("task(...)", steps)?;
+    let mut o = Opts::new("task()", opts, &["arg_bytes", "result_bytes"])?;
+    let bytes = |v: Option<i64>| v.map_or(0, |b| b as u64);
+    Ok(Task {
+        steps,
+        arg_bytes: bytes(o.int_in("arg_bytes", 0, i64::MAX)?),
+        result_bytes: bytes(o.int_in("result_bytes", 0, i64::MAX)?),
+    })
+}
+
+fn tasks(n: INT, steps: Array, opts: Map) -> RhaiResult<Array> {
+    if !(0..=MAX_TASKS).contains(&n) {
+        return Err(format!("tasks({n}, ...): the count must be between 0 and {MAX_TASKS}").into());
+    }
+    let t = task(steps, opts)?;
+    Ok((0..n).map(|_| Dynamic::from(t.clone())).collect())
+}
+
+/// Names of the things steps refer to, mapped to engine ids.
+#[derive(Default)]
+pub struct Ids {
+    /// Devices.
+    pub devices: HashMap<String, u32>,
+    /// Locks.
+    pub locks: HashMap<String, u32>,
+    /// Queues.
+    pub queues: HashMap<String, u32>,
+    /// Threads.
+    pub threads: HashMap<String, u32>,
+    /// Processes (the main process is never started or joined).
+    pub processes: HashMap<String, u32>,
+    /// Pools.
+    pub pools: HashMap<String, u32>,
+}
+
+fn lookup(map: &HashMap<String, u32>, kind: &str, name: &str) -> Result<u32, String> {
+    map.get(name).copied().ok_or_else(|| {
+        let mut known: Vec<&str> = map.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        let known = if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        };
+        format!("no {kind} named \"{name}\" in this program (its {kind}s: {known})")
+    })
+}
+
+/// Converts steps to the engine's, resolving names. `what` locates them in errors.
+pub fn to_engine(
+    steps: &[Step],
+    ids: &Ids,
+    what: &str,
+) -> Result<Vec<gilsim_engine::Step>, String> {
+    use gilsim_engine::{DeviceId, LockId, PoolId, ProcessId, QueueId, Step as E, ThreadId};
+    let mut out = Vec::with_capacity(steps.len());
+    for (i, s) in steps.iter().enumerate() {
+        let at = |e: String| format!("{what}, step [{i}] {s}: {e}");
+        out.push(match &s.kind {
+            StepKind::Py(d) => E::Py(*d),
+            StepKind::C { dur, releases_gil } => E::C {
+                dur: *dur,
+                releases_gil: *releases_gil,
+            },
+            StepKind::Io { latency, device } => E::Io {
+                device: match device {
+                    Some(d) => Some(DeviceId(lookup(&ids.devices, "device", d).map_err(at)?)),
+                    None => None,
+                },
+                latency: latency.clone(),
+            },
+            StepKind::Sleep(d) => E::Sleep(*d),
+            StepKind::Repeat { times, body } => E::Repeat {
+                times: *times,
+                body: to_engine(body, ids, &format!("{what}, step [{i}] repeat"))?,
+            },
+            StepKind::LoopFor { dur, body } => E::LoopFor {
+                dur: *dur,
+                body: to_engine(body, ids, &format!("{what}, step [{i}] loop_for"))?,
+            },
+            StepKind::Acquire(l) => E::Acquire(LockId(lookup(&ids.locks, "lock", l).map_err(at)?)),
+            StepKind::Release(l) => E::Release(LockId(lookup(&ids.locks, "lock", l).map_err(at)?)),
+            StepKind::Put { queue, bytes } => E::Put {
+                queue: QueueId(lookup(&ids.queues, "queue", queue).map_err(at)?),
+                bytes: *bytes,
+            },
+            StepKind::Get(q) => E::Get(QueueId(lookup(&ids.queues, "queue", q).map_err(at)?)),
+            StepKind::StartThread(t) => {
+                E::StartThread(ThreadId(lookup(&ids.threads, "thread", t).map_err(at)?))
+            }
+            StepKind::JoinThread(t) => {
+                E::Join(ThreadId(lookup(&ids.threads, "thread", t).map_err(at)?))
+            }
+            StepKind::StartProcess(p) => {
+                E::StartProcess(ProcessId(lookup(&ids.processes, "process", p).map_err(at)?))
+            }
+            StepKind::JoinProcess(p) => {
+                E::JoinProcess(ProcessId(lookup(&ids.processes, "process", p).map_err(at)?))
+            }
+            StepKind::MapPool(p) => E::MapPool(PoolId(lookup(&ids.pools, "pool", p).map_err(at)?)),
+        });
+    }
+    Ok(out)
+}
+
+/// Registers `Step`, `Task` and the step constructors.
+pub fn register(api: &mut Api) {
+    api.engine()
+        .register_type_with_name::<Step>("Step")
+        .register_type_with_name::<Task>("Task");
+    let e = api.engine();
+    e.register_fn("to_string", |s: &mut Step| s.to_string());
+    e.register_fn("to_debug", |s: &mut Step| s.to_string());
+    e.register_fn("==", |a: Step, b: Step| a == b);
+    e.register_fn("!=", |a: Step, b: Step| a != b);
+    e.register_fn("to_string", |t: &mut Task| {
+        format!("task({} steps)", t.steps.len())
+    });
+    e.register_fn("to_debug", |t: &mut Task| {
+        format!("task({} steps)", t.steps.len())
+    });
+
+    add!(api, "py(d: Duration) -> Step", |d: SimDuration| Step::leaf(
+        StepKind::Py(d)
+    ));
+    add!(
+        api,
+        "c(d: Duration, releases_gil: bool) -> Step",
+        |dur: SimDuration, releases_gil: bool| { Step::leaf(StepKind::C { dur, releases_gil }) }
+    );
+    add!(api, "io(latency: Dist|Duration) -> Step", |l: Dynamic| io(
+        l, None
+    ));
+    add!(
+        api,
+        "io(latency: Dist|Duration, device: Device) -> Step",
+        |l: Dynamic, d: DeviceRef| io(l, Some(d.name))
+    );
+    add!(api, "sleep(d: Duration) -> Step", |d: SimDuration| {
+        Step::leaf(StepKind::Sleep(d))
+    });
+    add!(api, "repeat(n: int, steps: array) -> Step", repeat);
+    add!(api, "loop_for(d: Duration, steps: array) -> Step", loop_for);
+    add!(api, "acquire(lock: Lock) -> Step", |l: LockRef| Step::leaf(
+        StepKind::Acquire(l.name)
+    ));
+    add!(api, "release(lock: Lock) -> Step", |l: LockRef| Step::leaf(
+        StepKind::Release(l.name)
+    ));
+    add!(api, "put(queue: Queue) -> Step", |q: QueueRef| put(q, 0));
+    add!(api, "put(queue: Queue, bytes: int) -> Step", put);
+    add!(api, "get(queue: Queue) -> Step", |q: QueueRef| Step::leaf(
+        StepKind::Get(q.name)
+    ));
+    add!(api, "start(thread: Thread) -> Step", |t: ThreadRef| {
+        Step::leaf(StepKind::StartThread(t.name))
+    });
+    add!(api, "join(thread: Thread) -> Step", |t: ThreadRef| {
+        Step::leaf(StepKind::JoinThread(t.name))
+    });
+    add!(api, "start(process: Process) -> Step", |p: ProcessRef| {
+        Step::leaf(StepKind::StartProcess(p.name))
+    });
+    add!(api, "join(process: Process) -> Step", |p: ProcessRef| {
+        Step::leaf(StepKind::JoinProcess(p.name))
+    });
+    add!(
+        api,
+        "map_pool(pool: Pool) -> Step",
+        |p: PoolRef| Step::leaf(StepKind::MapPool(p.name))
+    );
+
+    add!(api, "task(steps: array) -> Task", |steps: Array| task(
+        steps,
+        Map::new()
+    ));
+    add!(api, "task(steps: array, options: map) -> Task", task);
+    add!(
+        api,
+        "tasks(n: int, steps: array) -> array of Task",
+        |n: INT, steps: Array| tasks(n, steps, Map::new())
+    );
+    add!(
+        api,
+        "tasks(n: int, steps: array, options: map) -> array of Task",
+        tasks
+    );
+}

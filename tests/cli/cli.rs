@@ -1,0 +1,100 @@
+//! The command line itself: help, version, `check`, usage errors, `--set`.
+
+use crate::util::Dir;
+
+#[test]
+fn every_command_has_help_with_examples() {
+    let d = Dir::new();
+    for args in [&["--help"][..], &["run", "--help"], &["check", "--help"]] {
+        let out = d.gilsim(args).ok();
+        assert!(out.contains("Examples:"), "{args:?}:\n{out}");
+    }
+    let v = d.gilsim(&["--version"]).ok();
+    assert_eq!(v.trim(), format!("gilsim {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let d = Dir::new();
+    d.write("a.rhai", "print(1);");
+    for args in [
+        &["run"][..],
+        &["run", "a.rhai", "--jobs", "0"],
+        &["run", "a.rhai", "--seed", "-1"],
+        &["frobnicate"],
+    ] {
+        assert_eq!(d.gilsim(args).code(), 2, "{args:?}");
+    }
+}
+
+#[test]
+fn check_compiles_and_resolves_imports_without_running() {
+    let d = Dir::new();
+    d.write("scripts/helpers.rhai", "fn one() { 1 }\n");
+    d.write("good.rhai", "import \"helpers\" as h;\nimport \"workloads\" as w;\nlet t = table(\"t\");\nt.add(#{ a: h::one() });\nt.save();\nthrow \"not run\";\n");
+    let out = d.gilsim(&["check", "good.rhai"]).ok();
+    assert!(out.contains("good.rhai: ok"), "{out}");
+    assert!(!d.exists("out"));
+
+    let cases = [
+        (
+            "import \"missing\" as m;\n",
+            "error: typo.rhai:1:1: module \"missing\" not found",
+        ),
+        ("let a = 1;\nlet b = a +* 2;\n", "error: typo.rhai:2:"),
+        (
+            "let a = 1;\nprint(aa);\n",
+            "error: typo.rhai:2:7: variable `aa` is not defined",
+        ),
+    ];
+    for (script, want) in cases {
+        d.write("typo.rhai", script);
+        let r = d.gilsim(&["check", "typo.rhai"]);
+        assert_eq!(r.code(), 1, "{script}");
+        assert!(r.stderr().starts_with(want), "{script}: {}", r.stderr());
+    }
+}
+
+#[test]
+fn a_missing_script_is_an_error() {
+    let d = Dir::new();
+    let r = d.gilsim(&["run", "nope.rhai"]);
+    assert_eq!(r.code(), 1);
+    assert!(
+        r.stderr()
+            .starts_with("error: cannot read script nope.rhai"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn set_overrides_parameters_and_unread_ones_warn() {
+    let d = Dir::new();
+    d.write(
+        "p.rhai",
+        "let n = param(\"n\", 2);\nlet d = param(\"d\", ms(5));\nlet x = param(\"x\", 0.5);\nlet on = param(\"on\", false);\nlet name = param(\"name\", \"a\");\nprint(`${n} ${d} ${x} ${on} ${name} ${seed()}`);",
+    );
+    let r = d.gilsim(&[
+        "run", "p.rhai", "--seed", "9", "--set", "n=8", "--set", "d=250us", "--set", "x=2",
+        "--set", "on=true", "--set", "name=42", "--set", "typo=1",
+    ]);
+    let out = r.ok();
+    assert!(out.starts_with("8 250 µs 2.0 true 42 9\n"), "{out}");
+    assert!(
+        r.stderr()
+            .contains("warning: --set typo=... was never read"),
+        "{}",
+        r.stderr()
+    );
+
+    let r = d.gilsim(&["run", "p.rhai", "--set", "n"]);
+    assert_eq!(r.code(), 1);
+    assert!(r.stderr().contains("expected NAME=VALUE"), "{}", r.stderr());
+    let r = d.gilsim(&["run", "p.rhai", "--set", "d=5"]);
+    assert!(
+        r.stderr().contains("expects a duration with a unit"),
+        "{}",
+        r.stderr()
+    );
+}

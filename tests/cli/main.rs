@@ -1,0 +1,10 @@
+//! Integration tests of the `gilsim` binary: one test binary, one module per
+//! area (as ripgrep does), each running the built binary on scripts written
+//! into temporary folders.
+
+mod bad_input;
+mod cli;
+mod determinism;
+mod docs;
+mod outputs;
+mod util;
