@@ -50,7 +50,7 @@ pub enum EngineError {
         blocked: Vec<BlockedThread>,
     },
     /// The run processed `limit` events without finishing.
-    #[error("the run stopped after max_events = {limit} events at {time}; raise max_events or set until")]
+    #[error("the run stopped after max_events = {limit} events at {time}; raise max_events or give the run a stop time")]
     EventLimit {
         /// The limit.
         limit: u64,

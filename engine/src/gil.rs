@@ -143,8 +143,10 @@ impl Gil {
         !matches!(self.kind, Kind::None { .. })
     }
 
-    pub fn report(&self) -> GilReport {
+    pub fn report(&self, name: String, process: crate::ids::ProcessId) -> GilReport {
         GilReport {
+            name,
+            process,
             model: match self.kind {
                 Kind::New { .. } => "new",
                 Kind::Old { .. } => "old",

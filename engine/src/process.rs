@@ -100,6 +100,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                             &pc.worker_gil,
                             crate::rng::stream(cfg.limits.seed, "gil-waiter", g as u64),
                         ));
+                        self.gil_names.push(name.clone());
+                        self.gil_process.push(p);
                         pool.procs.push(p);
                         (InterpId(g as u32), p)
                     }

@@ -97,9 +97,24 @@ pub struct CoreReport {
     pub context_switches: u64,
 }
 
+/// One process of the run (config processes first, then pool worker processes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessReport {
+    /// Its name (pool worker processes: `<pool>-worker<i>`).
+    pub name: String,
+    /// How it was started (`None`: the main process).
+    pub start_method: Option<crate::config::StartMethod>,
+    /// Whether it was started during the run.
+    pub started: bool,
+}
+
 /// Metrics of one GIL (one interpreter).
 #[derive(Clone, Debug, PartialEq)]
 pub struct GilReport {
+    /// Name of its interpreter (`main`, `interp<i>`, or the pool worker's name).
+    pub name: String,
+    /// The process it lives in.
+    pub process: ProcessId,
     /// The model: `new`, `old` or `none`.
     pub model: &'static str,
     /// Times the holder changed (`switch_number`).
@@ -146,8 +161,10 @@ pub struct Report {
     pub threads: Vec<ThreadReport>,
     /// Per core.
     pub cores: Vec<CoreReport>,
-    /// Per interpreter.
+    /// Per interpreter (config interpreters first, then pool worker interpreters).
     pub gils: Vec<GilReport>,
+    /// Per process (config processes first, then pool worker processes).
+    pub processes: Vec<ProcessReport>,
     /// Totals.
     pub totals: Totals,
 }

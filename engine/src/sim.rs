@@ -251,6 +251,9 @@ pub(crate) struct Sim<'a, S: TraceSink> {
     pub cores: Vec<Core>,
     pub sched: Scheduler,
     pub gils: Vec<Gil>,
+    /// Interpreter names and processes, parallel to `gils`.
+    pub gil_names: Vec<String>,
+    pub gil_process: Vec<ProcessId>,
     pub processes: Vec<Process>,
     pub devices: Vec<Device>,
     pub locks: Vec<Lock>,
@@ -300,6 +303,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             cores,
             sched: Scheduler::new(cfg.machine.os.policy.clone()),
             gils: Vec::new(),
+            gil_names: Vec::new(),
+            gil_process: Vec::new(),
             processes: cfg.processes.iter().map(Process::new).collect(),
             devices: cfg.devices.iter().map(Device::new).collect(),
             locks: cfg.locks.iter().map(|_| Lock::default()).collect(),
@@ -315,6 +320,12 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         for (i, it) in cfg.interpreters.iter().enumerate() {
             sim.gils
                 .push(Gil::new(&it.gil, stream(seed, "gil-waiter", i as u64)));
+            sim.gil_names.push(if i == 0 {
+                "main".to_string()
+            } else {
+                format!("interp{i}")
+            });
+            sim.gil_process.push(it.process);
         }
         for t in &cfg.threads {
             let p = cfg.interpreters[t.interp.index()].process;
@@ -903,7 +914,21 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 context_switches: c.context_switches,
             })
             .collect();
-        let gils: Vec<GilReport> = self.gils.iter().map(|g| g.report()).collect();
+        let gils: Vec<GilReport> = self
+            .gils
+            .iter()
+            .enumerate()
+            .map(|(i, g)| g.report(self.gil_names[i].clone(), self.gil_process[i]))
+            .collect();
+        let processes: Vec<ProcessReport> = self
+            .processes
+            .iter()
+            .map(|p| ProcessReport {
+                name: p.name.clone(),
+                start_method: p.method,
+                started: p.started,
+            })
+            .collect();
         let totals = Totals {
             gil_switches: gils.iter().map(|g| g.switches).sum(),
             failed_wakeups: gils.iter().map(|g| g.failed_wakeups).sum(),
@@ -919,6 +944,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             threads: self.threads.into_iter().map(|t| t.report).collect(),
             cores,
             gils,
+            processes,
             totals,
         }
     }
