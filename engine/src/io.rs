@@ -37,6 +37,21 @@ impl<S: TraceSink> Sim<'_, S> {
     /// stream, so the n-th call of a thread has the same latency in every variant.
     pub(crate) fn start_io(&mut self, t: ThreadId, dev: Option<DeviceId>, dist: &Dist) {
         let lat = dist.sample(&mut self.threads[t.index()].rng_io);
+        let device_free = dev.is_none_or(|d| {
+            let device = &self.devices[d.index()];
+            device.limit.is_none_or(|l| device.busy < l)
+        });
+        if lat.0 == 0 && device_free {
+            // The call completes at once (a send into a socket buffer, a recv
+            // with data waiting): the thread never leaves its core, so it
+            // usually re-takes the GIL before the waiter it just woke can run
+            // (research notes §5.3, bpo-7946: "a thread quickly releases and
+            // then almost immediately reacquires the GIL").
+            let th = &mut self.threads[t.index()];
+            th.report.ops += 1;
+            th.io_return = Some(self.now);
+            return;
+        }
         self.block(t, Wait::Io);
         match dev {
             Some(d) => {

@@ -144,3 +144,41 @@ fn variants_see_the_same_io_latencies() {
     );
     assert_ne!(base, run(&c).unwrap().thread("io").unwrap().times.blocked);
 }
+
+/// A call that completes at once keeps its core: the thread re-takes the GIL
+/// before the waiter it woke arrives (barging), so a send next to a CPU-bound
+/// thread costs no switch interval, while a blocking recv costs one.
+#[test]
+fn immediate_calls_barge_back_blocking_calls_wait() {
+    let rate = |send: Dist| {
+        let mut c = machine(2, GilModel::new_gil());
+        c.limits.until = Some(SimTime::ZERO + secs(1));
+        cpu(&mut c, "cpu", secs(2));
+        c.add_thread(
+            "client",
+            InterpId(0),
+            vec![Step::LoopFor {
+                dur: secs(2),
+                body: vec![
+                    Step::py(us(2)),
+                    Step::io(send),
+                    Step::io(Dist::Fixed(us(50))),
+                ],
+            }],
+        );
+        let r = run(&c).unwrap();
+        r.thread("client").unwrap().ops as f64 / 2.0
+    };
+    // One interval (5 ms + slack) per round trip when the send returns at once…
+    let immediate = rate(Dist::Fixed(SimDuration::ZERO));
+    assert!(
+        (180.0..200.0).contains(&immediate),
+        "{immediate} round trips/s"
+    );
+    // …two when the send blocks too.
+    let blocking = rate(Dist::Fixed(us(1)));
+    assert!(
+        (90.0..100.0).contains(&blocking),
+        "{blocking} round trips/s"
+    );
+}
