@@ -12,6 +12,9 @@ use crate::error::ConfigError;
 use crate::ids::*;
 use crate::time::{SimDuration, SimTime};
 
+/// Smallest fraction of the timer slack by which a timed wait expires late.
+pub const TIMER_SLACK_MIN_FRACTION: f64 = 0.8;
+
 /// The OS scheduler's policy for threads that compete for cores.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Policy {
@@ -66,8 +69,10 @@ pub struct OsConfig {
     /// the old GIL's race between a woken waiter and the re-acquiring holder
     /// would be decided identically every time.
     pub wake_jitter: f64,
-    /// A timed wait (a sleep, the GIL's timed condition wait) expires this much
-    /// after its deadline. Default 50 µs: Linux's default `timer_slack_ns`.
+    /// A timed wait (a sleep, the GIL's timed condition wait) expires between
+    /// [`TIMER_SLACK_MIN_FRACTION`] of this and all of it after its deadline
+    /// (an hrtimer fires at the end of its slack range unless something else
+    /// wakes the core first). Default 50 µs: Linux's default `timer_slack_ns`.
     pub timer_slack: SimDuration,
     /// CPU time of a futex wake system call that wakes a waiter
     /// (`pthread_cond_signal` with a sleeper, `sem_post`). Default 1.5 µs,

@@ -235,7 +235,7 @@ impl<S: TraceSink> Sim<'_, S> {
         self.block(t, Wait::Gil);
         if let Kind::New { interval, .. } = kind {
             let gen = self.threads[t.index()].wait_gen;
-            let at = self.now + interval + self.cfg.machine.os.timer_slack;
+            let at = self.now + interval + self.timer_lateness(t);
             self.queue.push(at, Event::Timer(t, gen));
         }
         self.old_gil_waiter_arrived(g);

@@ -13,6 +13,7 @@ use crate::ids::{DeviceId, ThreadId};
 use crate::sim::{Event, Run, Sim, Wait};
 use crate::time::SimDuration;
 use crate::trace::TraceSink;
+use rand_distr::Distribution;
 use std::collections::VecDeque;
 
 /// Runtime state of a device.
@@ -88,8 +89,23 @@ impl<S: TraceSink> Sim<'_, S> {
     pub(crate) fn sleep(&mut self, t: ThreadId, d: SimDuration) {
         self.block(t, Wait::Sleep);
         let gen = self.threads[t.index()].wait_gen;
-        let at = self.now + d + self.cfg.machine.os.timer_slack;
+        let at = self.now + d + self.timer_lateness(t);
         self.queue.push(at, Event::Timer(t, gen));
+    }
+
+    /// How late a timed wait of `t` expires: uniformly between 80% and 100% of
+    /// the timer slack. An hrtimer with slack fires at the end of its range
+    /// unless another timer or interrupt comes due first, so on a mostly idle
+    /// core it is nearly the whole slack; the spread keeps threads whose waits
+    /// start together from staying phase-locked forever.
+    pub(crate) fn timer_lateness(&mut self, t: ThreadId) -> SimDuration {
+        let slack = self.cfg.machine.os.timer_slack;
+        if slack.0 == 0 {
+            return slack;
+        }
+        let u: f64 = rand_distr::StandardUniform.sample(&mut self.threads[t.index()].rng_timer);
+        let lo = crate::config::TIMER_SLACK_MIN_FRACTION;
+        slack.mul_f64(lo + (1.0 - lo) * u)
     }
 
     /// A timed wait expired.

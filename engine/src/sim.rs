@@ -202,6 +202,7 @@ pub(crate) struct Thread<'a> {
     pub joiners: Vec<ThreadId>,
     pub rng_io: StreamRng,
     pub rng_wake: StreamRng,
+    pub rng_timer: StreamRng,
     pub report: ThreadReport,
 }
 
@@ -391,6 +392,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             joiners: Vec::new(),
             rng_io: stream(seed, "io", u64::from(id.0)),
             rng_wake: stream(seed, "wake", u64::from(id.0)),
+            rng_timer: stream(seed, "timer", u64::from(id.0)),
         });
         self.processes[process.index()].threads.push(id);
         id
