@@ -3,17 +3,19 @@
 //! The scripting side of gilsim: experiments are Rhai scripts that describe a
 //! machine and a Python program, run the engine ([`gilsim_engine`]), record
 //! results in tables and sweep parameters in parallel. A run writes tidy CSV
-//! files and a manifest into its output folder, and only if it succeeds.
+//! files, figures (SVG and PNG), Chrome traces and a manifest into its output
+//! folder, and only if it succeeds.
 //!
 //! - [`run()`] and [`check()`]: what `gilsim run` and `gilsim check` do.
 //! - [`script`]: the Rhai API (one module per area) and error rendering.
-//! - [`table`], [`sweep`], [`manifest`], [`output`], [`params`]: the
-//!   pieces behind it, usable without Rhai.
+//! - [`table`], [`sweep`], [`manifest`], [`output`], [`params`],
+//!   [`chrome_trace`], [`trace_files`]: the pieces behind it, usable without Rhai.
 //!
 //! The scripting API is documented for script authors in `docs/scripting.md`.
 
 #![warn(missing_docs)]
 
+pub mod chrome_trace;
 pub mod manifest;
 pub mod output;
 pub mod params;
@@ -21,5 +23,6 @@ mod run;
 pub mod script;
 pub mod sweep;
 pub mod table;
+pub mod trace_files;
 
 pub use run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, DEFAULT_MAX_OPS};

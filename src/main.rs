@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use gilsim::script::Limits;
+use gilsim::trace_files::DEFAULT_MAX_TRACE_EVENTS;
 use gilsim::{RunOptions, DEFAULT_MAX_OPS};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -22,9 +23,12 @@ Examples:
   gilsim run scaling.rhai --jobs 1 --seed 42   same CSV bytes as with any other --jobs
   gilsim run convoy.rhai --set interval=500us --set cores=4
       (the script reads them with param(\"interval\", ms(5)) and param(\"cores\", 2))
+  gilsim run convoy.rhai --trace convoy.json   open convoy.json in ui.perfetto.dev
+      (the trace of the script's first machine.run outside a sweep)
 
-Outputs are written only when the whole script succeeds: each CSV atomically,
-then manifest.json (script hash, seed, parameters, version, wall time, files).
+Outputs are written only when the whole script succeeds: each CSV, figure and
+trace atomically, then manifest.json (script hash, seed, parameters, version,
+wall time, files, findings).
 Exit status: 0 on success, 1 if the script or a write failed, 2 on a usage error.";
 
 const CHECK_EXAMPLES: &str = "\
@@ -45,7 +49,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run an experiment script: simulate, then write its CSV files and manifest.
+    /// Run an experiment script: simulate, then write its CSV files, figures and manifest.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// Check a script without running it: syntax and imports.
@@ -72,6 +76,14 @@ struct RunArgs {
     /// Stop the script after this many operations (guards against endless loops).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_OPS, value_parser = clap::value_parser!(u64).range(1..))]
     max_ops: u64,
+    /// Stream the Chrome trace (Perfetto, chrome://tracing) of the script's first machine.run
+    /// outside a sweep to FILE; written only if the whole script succeeds.
+    #[arg(long, value_name = "FILE.json")]
+    trace: Option<PathBuf>,
+    /// Most events in one trace file (--trace or the run option chrome_trace); a trace
+    /// that would be longer fails the run instead of filling the disk.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_TRACE_EVENTS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_trace_events: u64,
 }
 
 #[derive(Args)]
@@ -88,8 +100,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     opts.sets = args.sets;
     opts.limits = Limits {
         max_ops: args.max_ops,
+        max_trace_events: args.max_trace_events,
         ..Limits::default()
     };
+    opts.trace = args.trace;
     opts.progress = std::io::stderr().is_terminal();
     let outcome = gilsim::run(&opts)?;
     for name in &outcome.unread_sets {
@@ -99,6 +113,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .files
         .iter()
         .chain([&outcome.manifest])
+        .chain(&outcome.trace_file)
         .map(|f| {
             f.strip_prefix(&outcome.out_dir)
                 .unwrap_or(f)

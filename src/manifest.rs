@@ -4,8 +4,8 @@
 //! succeeded, so a manifest always describes complete results. It records
 //! the script (path and SHA-256, and those of every module it imported), the
 //! seed, the parameters (the `--set` overrides as given and the value of every
-//! `param()` the script read), the gilsim version, the wall time and each file
-//! written with its SHA-256.
+//! `param()` the script read), the gilsim version, the wall time, each file
+//! written with its SHA-256, and the script's findings (`finding(text)`).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -70,8 +70,14 @@ pub struct Manifest {
     pub started_unix_s: u64,
     /// Wall time of the run, seconds.
     pub wall_time_s: f64,
-    /// Output files, relative to the output folder, sorted.
+    /// Output files, relative to the output folder, sorted (CSV files,
+    /// figures and `chrome_trace` files).
     pub files: Vec<FileEntry>,
+    /// The `--trace FILE` written, with its path as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_file: Option<FileEntry>,
+    /// The sentences of `finding(text)`, in call order.
+    pub findings: Vec<String>,
 }
 
 impl Manifest {

@@ -206,6 +206,21 @@ pub fn prepare_destination(root: &Path, rel: &Path) -> Result<PathBuf, OutputErr
     Ok(path)
 }
 
+/// Creates a temporary file `.gilsim-*.tmp` in `dir`, deleted when dropped
+/// unless persisted. On Unix it is created with mode 0666 less the umask, as
+/// an ordinary file would be, so the renamed result is readable by others
+/// when the umask allows (tempfile's default is 0600).
+pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".gilsim-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a
 /// rename, so `path` holds either its old contents or all of the new ones.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
@@ -217,11 +232,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".gilsim-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let mut tmp = temp_file_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;

@@ -9,6 +9,7 @@ use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME};
 use crate::output::{prepare_destination, write_atomically, OutputError};
 use crate::params::{Params, SetError, Source};
 use crate::script::{Host, Limits, RunContext, ScriptError};
+use crate::trace_files::slashed;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -46,6 +47,9 @@ pub enum Error {
     /// An output could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// `--trace` could not be honoured.
+    #[error("{0}")]
+    Trace(String),
     /// The evaluation thread could not start or crashed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -68,6 +72,9 @@ pub struct RunOptions {
     pub limits: Limits,
     /// Draw progress bars on stderr.
     pub progress: bool,
+    /// `--trace FILE`: stream the trace of the first `machine.run` outside a
+    /// sweep to this file (written only if the script succeeds).
+    pub trace: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -81,6 +88,7 @@ impl RunOptions {
             sets: Vec::new(),
             limits: Limits::default(),
             progress: false,
+            trace: None,
         }
     }
 }
@@ -90,8 +98,11 @@ impl RunOptions {
 pub struct RunOutcome {
     /// The output folder.
     pub out_dir: PathBuf,
-    /// The output files written (the manifest not included).
+    /// The output files written (the manifest not included; `chrome_trace`
+    /// files included).
     pub files: Vec<PathBuf>,
+    /// The `--trace` file written, if any.
+    pub trace_file: Option<PathBuf>,
     /// The manifest.
     pub manifest: PathBuf,
     /// `--set` names the script never read.
@@ -178,13 +189,16 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let ctx = Arc::new(RunContext::new(
-        opts.seed,
-        jobs,
-        opts.progress,
-        opts.limits.clone(),
-        params,
-    ));
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&opts.script));
+    let ctx = RunContext::new(opts.seed, jobs, opts.progress, opts.limits.clone(), params)
+        .with_out_dir(out_dir.clone());
+    if let Some(file) = &opts.trace {
+        lock(&ctx.traces)?.start_cli(file, opts.limits.max_trace_events)?;
+    }
+    let ctx = Arc::new(ctx);
     let main = opts.script.display().to_string();
     let dir = script_dir(&opts.script);
     let path = opts.script.clone();
@@ -196,19 +210,20 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         Ok(host.sources())
     })??;
 
-    let out_dir = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out_dir(&opts.script));
-    let outputs = ctx
-        .outputs
-        .lock()
-        .map_err(|_| Error::Internal("the outputs lock is poisoned".into()))?;
-    let files = outputs.commit(&out_dir)?;
-    let entries: Vec<FileEntry> = outputs
+    let mut traces = lock(&ctx.traces)?;
+    traces.check_cli().map_err(Error::Trace)?;
+    let outputs = lock(&ctx.outputs)?;
+    let mut files = outputs.commit(&out_dir)?;
+    files.extend(traces.staged_paths().map(|rel| out_dir.join(rel)));
+    let (trace_entries, trace_file) = traces.commit()?;
+    let mut entries: Vec<FileEntry> = outputs
         .files()
         .map(|(rel, bytes)| FileEntry::of(slashed(rel), bytes))
+        .chain(trace_entries)
         .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    files.sort();
+    let findings = lock(&ctx.findings)?.clone();
     let main_name = opts.script.display().to_string();
     let imports = sources
         .iter()
@@ -235,6 +250,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         })
         .collect();
     let wall_time_s = started.elapsed().as_secs_f64();
+    let manifest_has_trace = trace_file.is_some();
     let manifest = Manifest {
         status: "ok",
         gilsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -248,22 +264,22 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         started_unix_s,
         wall_time_s,
         files: entries,
+        trace_file,
+        findings,
     };
     let manifest_path = prepare_destination(&out_dir, Path::new(FILE_NAME))?;
     write_atomically(&manifest_path, &manifest.to_json())?;
     Ok(RunOutcome {
         out_dir,
         files,
+        trace_file: opts.trace.clone().filter(|_| manifest_has_trace),
         manifest: manifest_path,
         unread_sets: ctx.params.unread(),
         wall_time_s,
     })
 }
 
-/// A relative path with `/` separators on every platform.
-fn slashed(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, Error> {
+    m.lock()
+        .map_err(|_| Error::Internal("a lock of the run context is poisoned".into()))
 }

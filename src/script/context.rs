@@ -8,6 +8,7 @@
 
 use crate::output::{check_relative, OutputError, Outputs};
 use crate::params::Params;
+use crate::trace_files::TraceOutputs;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +31,8 @@ pub struct Limits {
     pub max_modules: usize,
     /// Threads in one program (not counting pool workers).
     pub max_threads: usize,
+    /// Events in one Chrome trace file (`--max-trace-events`).
+    pub max_trace_events: u64,
 }
 
 impl Default for Limits {
@@ -43,6 +46,7 @@ impl Default for Limits {
             max_map_size: 10_000,
             max_modules: 256,
             max_threads: 100_000,
+            max_trace_events: crate::trace_files::DEFAULT_MAX_TRACE_EVENTS,
         }
     }
 }
@@ -62,6 +66,10 @@ pub struct RunContext {
     pub params: Params,
     /// Files staged for the output folder.
     pub outputs: Mutex<Outputs>,
+    /// Chrome trace files streamed during the run, committed with the outputs.
+    pub traces: Mutex<TraceOutputs>,
+    /// The sentences of `finding(text)`, in call order.
+    pub findings: Mutex<Vec<String>>,
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
 }
 
@@ -79,8 +87,17 @@ impl RunContext {
             limits,
             params,
             outputs: Mutex::new(Outputs::default()),
+            traces: Mutex::new(TraceOutputs::default()),
+            findings: Mutex::new(Vec::new()),
             pool: Mutex::new(None),
         }
+    }
+
+    /// The same context writing into `out_dir` (where `chrome_trace` files
+    /// are streamed while the script runs).
+    pub fn with_out_dir(mut self, out_dir: PathBuf) -> Self {
+        self.traces = Mutex::new(TraceOutputs::new(Some(out_dir)));
+        self
     }
 
     /// The sweep worker pool, created on first use with `jobs` threads.

@@ -10,6 +10,8 @@
 //! | `model.rs` | `Machine`, `Program` and handles: `machine()`, `python()`, `app.thread()` ... |
 //! | `result.rs` | `Machine.run`, `Report`, `ThreadReport`, `CoreReport`, `GilReport` |
 //! | `table.rs` | `Table`: `table()`, `add`, `save` |
+//! | `figure.rs` | `Table.plot`, `Report.timeline`: SVG and PNG figures |
+//! | `findings.rs` | `finding()`, `fmt()`: sentences for the report |
 //! | `sweep.rs` | `sweep()`, `Sweep`, `seed()` |
 //! | `param.rs` | `param()` |
 //! | `resolver.rs` | `import "name" as x;` |
@@ -22,6 +24,8 @@ pub mod context;
 mod dist;
 mod duration;
 pub mod errors;
+mod figure;
+mod findings;
 mod model;
 mod options;
 mod param;
@@ -275,6 +279,8 @@ fn register_api(engine: &mut Engine, ctx: Arc<RunContext>) -> Vec<Signature> {
     model::register(&mut api, ctx.limits.max_threads);
     result::register(&mut api, ctx.clone());
     table::register(&mut api, ctx.clone());
+    figure::register(&mut api, ctx.clone());
+    findings::register(&mut api, ctx.clone());
     sweep::register(&mut api, ctx.clone());
     param::register(&mut api, ctx);
     api.signatures

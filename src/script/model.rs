@@ -653,14 +653,13 @@ impl Program {
     }
 }
 
-/// A program built for the engine, with the names of every process and
-/// interpreter the engine will create (pool workers included), by index.
+/// A program built for the engine, with the script's names of the
+/// interpreters it declares (the engine names them only by index).
 pub struct Built {
     /// The engine config.
     pub cfg: SimConfig,
-    /// Process names by engine index.
-    pub process_names: Vec<String>,
-    /// Interpreter (GIL) names by engine index.
+    /// Names of the declared interpreters, by engine index; pool worker
+    /// interpreters follow them in the report, named by the engine.
     pub interp_names: Vec<String>,
 }
 
@@ -688,27 +687,11 @@ pub fn build(
             .collect(),
         pools: index(program.pools.iter().map(|p| &p.name).collect()),
     };
-    let mut process_names: Vec<String> = program.processes.iter().map(|p| p.name.clone()).collect();
-    let mut interp_names: Vec<String> = program
+    let interp_names: Vec<String> = program
         .interpreters
         .iter()
         .map(|i| i.name.clone())
         .collect();
-    // Mirrors the engine's pool set-up: every worker is a thread named
-    // `<pool>-worker<i>`; a process pool's worker also gets a process and an
-    // interpreter of that name, appended in pool order.
-    for pool in &program.pools {
-        for w in 0..pool.workers {
-            let name = format!("{}-worker{w}", pool.name);
-            if ids.threads.contains_key(&name) {
-                return Err(format!("thread \"{name}\" has the name of a worker of pool \"{}\"; rename the thread or the pool", pool.name));
-            }
-            if matches!(pool.kind, PoolKind::Processes(_)) {
-                process_names.push(name.clone());
-                interp_names.push(name);
-            }
-        }
-    }
     let mut cfg = SimConfig::new(machine.clone(), program.main_gil().clone());
     cfg.processes = program
         .processes
@@ -760,11 +743,7 @@ pub fn build(
     cfg.queues = program.queues.clone();
     cfg.costs = program.costs.clone();
     cfg.limits = limits;
-    Ok(Built {
-        cfg,
-        process_names,
-        interp_names,
-    })
+    Ok(Built { cfg, interp_names })
 }
 
 /// Registers `Machine`, `Program`, the handles and their functions.

@@ -114,6 +114,45 @@ impl Opts {
         }
     }
 
+    /// A string.
+    pub fn string(&mut self, key: &str) -> RhaiResult<Option<String>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => match v.clone().into_string() {
+                Ok(s) => Ok(Some(s)),
+                Err(_) => Err(self.wrong_type(key, &v, "a string")),
+            },
+        }
+    }
+
+    /// A string or a list of strings (given as one string: a list of one).
+    pub fn strings(&mut self, key: &str) -> RhaiResult<Option<Vec<String>>> {
+        let Some(v) = self.take(key) else {
+            return Ok(None);
+        };
+        if let Ok(s) = v.clone().into_string() {
+            return Ok(Some(vec![s]));
+        }
+        let expected = "a string or a list of strings";
+        let list = v
+            .clone()
+            .into_array()
+            .map_err(|_| self.wrong_type(key, &v, expected))?;
+        let mut out = Vec::with_capacity(list.len());
+        for (i, item) in list.iter().enumerate() {
+            match item.clone().flatten().into_string() {
+                Ok(s) => out.push(s),
+                Err(_) => {
+                    return Err(self.error(
+                        key,
+                        format!("item [{i}] must be a string, got {}", describe(item)),
+                    ))
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// A value of a custom type, e.g. a `Process` handle.
     pub fn custom<T: Clone + Send + Sync + 'static>(
         &mut self,

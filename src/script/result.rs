@@ -6,20 +6,30 @@
 //! state times, GIL counters, ops, latency percentiles), each core and each
 //! GIL. Times come back as `Duration`s, counts as integers, rates and
 //! fractions as floats. A run with `trace: true` also keeps its trace
-//! (`r.intervals()`, `r.handoffs()`).
+//! (`r.intervals()`, `r.handoffs()`, `r.timeline(...)` in `figure.rs`), one
+//! with `trace_window: [from, to]` only that part of it (a `WindowTrace`, so
+//! memory does not grow with the run); `chrome_trace: "name"` and the command
+//! line's `--trace FILE` stream the trace to disk as it is made
+//! (`crate::trace_files`). Every sink a run needs is fed at once.
 //!
 //! A report is shared, not copied, between the values that point into it
 //! (`ThreadReport`, `CoreReport`, `GilReport`), so reading metrics is cheap.
 
 use super::add;
 use super::context::RunContext;
+use super::describe;
 use super::model::{build, Program};
 use super::options::Opts;
 use super::{sweep, Api, RhaiResult};
+use crate::manifest::FILE_NAME as MANIFEST;
+use crate::output::check_relative;
+use crate::trace_files::StreamingTrace;
 use gilsim_engine::{
-    EngineError, MachineConfig, Report, RunLimits, SimDuration, SimTime, StopReason, VecTrace,
+    run_with_sink, EngineError, InterpId, MachineConfig, ProcessId, Report, RunLimits, SimDuration,
+    SimTime, StopReason, ThreadId, ThreadState, TraceSink, VecTrace, WindowTrace,
 };
 use rhai::{Array, Dynamic, Map, FLOAT, INT};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A finished run: the engine's report plus the names the script used.
@@ -27,11 +37,12 @@ use std::sync::Arc;
 pub struct RunData {
     /// The engine's report.
     pub report: Report,
-    /// The trace, if recorded.
+    /// The trace, if recorded (clipped to `window` if there is one).
     pub trace: Option<VecTrace>,
-    /// Process names by index.
-    pub process_names: Vec<String>,
-    /// Interpreter names by index.
+    /// The window the trace was recorded in (`trace_window`), if any.
+    pub window: Option<(SimTime, SimTime)>,
+    /// Interpreter names by index: the script's names for the interpreters it
+    /// declared, the engine's for pool workers.
     pub interp_names: Vec<String>,
     /// The seed it ran with.
     pub seed: u64,
@@ -62,7 +73,151 @@ fn count(n: u64) -> INT {
 }
 
 /// Options of `Machine.run`.
-const RUN_OPTIONS: &[&str] = &["stop_at", "max_events", "seed", "trace"];
+const RUN_OPTIONS: &[&str] = &[
+    "stop_at",
+    "max_events",
+    "seed",
+    "trace",
+    "trace_window",
+    "chrome_trace",
+];
+
+/// Every trace sink a run may feed at once.
+#[derive(Default)]
+struct Sinks {
+    /// `trace: true`.
+    keep: Option<VecTrace>,
+    /// `trace_window: [from, to]`.
+    window: Option<WindowTrace>,
+    /// `chrome_trace: "name"`.
+    named: Option<StreamingTrace>,
+    /// `--trace FILE`.
+    cli: Option<StreamingTrace>,
+}
+
+impl Sinks {
+    fn is_empty(&self) -> bool {
+        self.keep.is_none() && self.window.is_none() && self.named.is_none() && self.cli.is_none()
+    }
+}
+
+impl TraceSink for Sinks {
+    fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
+        if let Some(k) = &mut self.keep {
+            k.interval(thread, state, start, end);
+        }
+        if let Some(w) = &mut self.window {
+            w.interval(thread, state, start, end);
+        }
+        if let Some(n) = &mut self.named {
+            n.writer.interval(thread, state, start, end);
+        }
+        if let Some(c) = &mut self.cli {
+            c.writer.interval(thread, state, start, end);
+        }
+    }
+
+    fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
+        if let Some(k) = &mut self.keep {
+            k.handoff(interp, time, from, to);
+        }
+        if let Some(w) = &mut self.window {
+            w.handoff(interp, time, from, to);
+        }
+        if let Some(n) = &mut self.named {
+            n.writer.handoff(interp, time, from, to);
+        }
+        if let Some(c) = &mut self.cli {
+            c.writer.handoff(interp, time, from, to);
+        }
+    }
+
+    fn thread_started(
+        &mut self,
+        time: SimTime,
+        thread: ThreadId,
+        name: &str,
+        process: ProcessId,
+        process_name: &str,
+    ) {
+        if let Some(n) = &mut self.named {
+            n.writer
+                .thread_started(time, thread, name, process, process_name);
+        }
+        if let Some(c) = &mut self.cli {
+            c.writer
+                .thread_started(time, thread, name, process, process_name);
+        }
+    }
+}
+
+/// The file a `chrome_trace` name is written to, relative to the output folder.
+fn json_path(name: &str) -> String {
+    if name.ends_with(".json") {
+        name.to_string()
+    } else {
+        format!("{name}.json")
+    }
+}
+
+/// The `trace_window` option: `[from, to]`, two Durations with `from < to`.
+fn trace_window(o: &mut Opts) -> RhaiResult<Option<(SimTime, SimTime)>> {
+    let Some(v) = o.raw("trace_window") else {
+        return Ok(None);
+    };
+    let bad = |o: &Opts| {
+        o.error(
+            "trace_window",
+            format!(
+                "expected [from, to], two Durations like [ms(10), ms(50)], got {}",
+                describe(&v)
+            ),
+        )
+    };
+    let list = v.clone().into_array().map_err(|_| bad(o))?;
+    let ends: Vec<SimDuration> = list
+        .iter()
+        .filter_map(|d| d.clone().flatten().try_cast::<SimDuration>())
+        .collect();
+    match ends[..] {
+        [from, to] if list.len() == 2 => {
+            if from >= to {
+                return Err(o.error(
+                    "trace_window",
+                    format!("[{from}, {to}] is empty; it needs from < to"),
+                ));
+            }
+            Ok(Some((SimTime(from.0), SimTime(to.0))))
+        }
+        _ => Err(bad(o)),
+    }
+}
+
+/// The `chrome_trace` option: the checked relative path of its file.
+fn chrome_trace_path(o: &mut Opts) -> RhaiResult<Option<PathBuf>> {
+    let Some(name) = o.string("chrome_trace")? else {
+        return Ok(None);
+    };
+    let rel = check_relative(&json_path(&name)).map_err(|e| o.error("chrome_trace", e))?;
+    if rel == Path::new(MANIFEST) {
+        return Err(o.error(
+            "chrome_trace",
+            "manifest.json is the run's manifest; choose another name",
+        ));
+    }
+    if sweep::in_point() {
+        return Err(o.error(
+            "chrome_trace",
+            "cannot be used inside a sweep point (points run in parallel and would all write traces); trace one configuration with a run outside the sweep",
+        ));
+    }
+    Ok(Some(rel))
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> RhaiResult<std::sync::MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| "internal error: a lock is poisoned".into())
+}
 
 /// `machine.run(app, options)`.
 fn run(
@@ -79,7 +234,15 @@ fn run(
     let seed = o
         .int_in("seed", 0, i64::MAX)?
         .map_or_else(|| sweep::current_seed(ctx), |s| s as u64);
-    let trace = o.bool("trace")?.unwrap_or(false);
+    let keep = o.bool("trace")?.unwrap_or(false);
+    let window = trace_window(&mut o)?;
+    if keep && window.is_some() {
+        return Err(o.error(
+            "trace_window",
+            "give trace: true (the whole run) or trace_window (a part of it), not both",
+        ));
+    }
+    let chrome = chrome_trace_path(&mut o)?;
     let built = build(
         program,
         machine,
@@ -90,25 +253,107 @@ fn run(
         },
     )
     .map_err(|e| format!("run: {e}"))?;
-    let outcome = if trace {
-        gilsim_engine::run_traced(&built.cfg).map(|(r, t)| (r, Some(t)))
-    } else {
-        gilsim_engine::run(&built.cfg).map(|r| (r, None))
+
+    let limit = ctx.limits.max_trace_events;
+    let mut sinks = Sinks {
+        keep: keep.then(VecTrace::default),
+        window: window.map(|(from, to)| WindowTrace::new(from, to)),
+        ..Sinks::default()
     };
-    let (report, trace) = outcome.map_err(|e| match e {
+    if let Some(rel) = &chrome {
+        let trace = lock(&ctx.traces)?
+            .open(rel, limit)
+            .map_err(|e| o.error("chrome_trace", e))?;
+        sinks.named = Some(trace);
+    }
+    let mut cli_name = None;
+    if !sweep::in_point() {
+        if let Some((name, trace)) = lock(&ctx.traces)?.take_cli() {
+            cli_name = Some(name);
+            sinks.cli = Some(trace);
+        }
+    }
+
+    let outcome = if sinks.is_empty() {
+        gilsim_engine::run(&built.cfg)
+    } else {
+        run_with_sink(&built.cfg, &mut sinks)
+    };
+    let Sinks {
+        keep,
+        window: window_trace,
+        named,
+        cli,
+    } = sinks;
+    let report = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = engine_error(&e);
+            if cli.is_some() {
+                lock(&ctx.traces)?.cli_finished(Err(msg.clone()));
+            }
+            return Err(msg.into());
+        }
+    };
+    if let Some(trace) = cli {
+        let finished = trace.finish();
+        let failure = finished.as_ref().err().cloned();
+        lock(&ctx.traces)?.cli_finished(finished);
+        if let (Some(e), Some(name)) = (failure, &cli_name) {
+            return Err(format!("run: --trace {name}: {e}").into());
+        }
+    }
+    if let (Some(trace), Some(rel)) = (named, chrome) {
+        let finished = trace
+            .finish()
+            .map_err(|e| format!("run: chrome_trace \"{}\": {e}", rel.display()))?;
+        lock(&ctx.traces)?.stage(rel, finished);
+    }
+    check_unique_threads(&report)?;
+    let interp_names = (0..report.gils.len())
+        .map(|i| {
+            built
+                .interp_names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| report.gils[i].name.clone())
+        })
+        .collect();
+    let trace = keep.or(window_trace.map(|w| w.trace));
+    Ok(RunReport(Arc::new(RunData {
+        report,
+        trace,
+        window,
+        interp_names,
+        seed,
+    })))
+}
+
+/// The message of an engine error, for scripts.
+fn engine_error(e: &EngineError) -> String {
+    match e {
         EngineError::Config(c) => format!("run: the model is not valid: {c}"),
         EngineError::Deadlock { .. } => format!("run: {e}"),
         EngineError::EventLimit { limit, time } => format!(
             "run: stopped after max_events = {limit} events at {time} without finishing; raise the run option max_events, or end the run earlier with stop_at"
         ),
-    })?;
-    Ok(RunReport(Arc::new(RunData {
-        report,
-        trace,
-        process_names: built.process_names,
-        interp_names: built.interp_names,
-        seed,
-    })))
+    }
+}
+
+/// Thread names must be unique, so `r.thread_report(name)` is never ambiguous
+/// (a pool's workers are named by the engine, e.g. `pool-worker0`).
+fn check_unique_threads(report: &Report) -> RhaiResult<()> {
+    let mut seen = std::collections::HashSet::with_capacity(report.threads.len());
+    for t in &report.threads {
+        if !seen.insert(t.name.as_str()) {
+            return Err(format!(
+                "run: two threads are named \"{}\" (a pool's workers are named <pool>-worker0, <pool>-worker1, ...); rename the thread or the pool",
+                t.name
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 impl RunReport {
@@ -254,16 +499,17 @@ impl RunReport {
             .collect())
     }
 
-    fn trace(&self) -> RhaiResult<&VecTrace> {
-        self.0
-            .trace
-            .as_ref()
-            .ok_or_else(|| "this run kept no trace; run it with #{ trace: true }".into())
+    /// The run's trace, or an error saying how to keep one.
+    pub(crate) fn trace(&self) -> RhaiResult<&VecTrace> {
+        self.0.trace.as_ref().ok_or_else(|| {
+            "this run kept no trace; run it with #{ trace: true } or #{ trace_window: [from, to] }"
+                .into()
+        })
     }
 }
 
 fn too_long(what: &str, n: usize, limit: usize) -> Box<rhai::EvalAltResult> {
-    format!("the trace has {n} {what}, more than the array limit of {limit}; record a shorter run (stop_at)").into()
+    format!("the trace has {n} {what}, more than the array limit of {limit}; record a shorter run (stop_at) or a window of it (trace_window)").into()
 }
 
 impl ThreadResult {
@@ -447,9 +693,10 @@ pub fn register(api: &mut Api, ctx: Arc<RunContext>) {
         api,
         "ThreadReport.process() -> string",
         |t: &mut ThreadResult| {
-            t.0.process_names
+            t.0.report
+                .processes
                 .get(t.get().process.index())
-                .cloned()
+                .map(|p| p.name.clone())
                 .unwrap_or_default()
         }
     );

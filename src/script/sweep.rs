@@ -56,7 +56,8 @@ pub fn capture_print(line: &str) -> bool {
     })
 }
 
-fn in_point() -> bool {
+/// Whether a sweep point runs on this thread.
+pub fn in_point() -> bool {
     POINT.with(|p| p.borrow().is_some())
 }
 

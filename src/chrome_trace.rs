@@ -1,0 +1,272 @@
+//! Chrome trace-event JSON, streamed to disk as the run goes, so a run opens
+//! in Perfetto (ui.perfetto.dev) or chrome://tracing.
+//!
+//! One process track per simulated process, one thread track per thread;
+//! each state interval is a complete event (`"ph":"X"`) named by the state;
+//! each GIL hand-off is a flow arrow (`"s"` on the previous holder, `"f"` on
+//! the new one) plus an instant event (`"i"`) on the new holder. Metadata
+//! events (`"M"`) name processes and threads. Timestamps are microseconds
+//! with nanosecond decimals, printed exactly (no float rounding).
+//! Format: <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>.
+
+use gilsim_engine::{InterpId, ProcessId, SimTime, ThreadId, ThreadState, TraceSink};
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+/// Streams trace events to `W`. I/O errors are kept and returned by [`finish`](Self::finish).
+pub struct ChromeTraceWriter<W: Write> {
+    out: W,
+    first: bool,
+    error: Option<io::Error>,
+    pid_of: Vec<u32>,
+    named_pids: BTreeSet<u32>,
+    flows: u64,
+    limit: u64,
+    events: u64,
+}
+
+fn ts(t: SimTime) -> String {
+    let ns = t.as_nanos();
+    format!("{}.{:03}", ns / 1000, ns % 1000)
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".into())
+}
+
+impl<W: Write> ChromeTraceWriter<W> {
+    /// Starts the JSON document; at most `limit` events are written (then the
+    /// writer fails with a clear error instead of filling the disk).
+    pub fn new(mut out: W, limit: u64) -> io::Result<Self> {
+        out.write_all(b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")?;
+        Ok(ChromeTraceWriter {
+            out,
+            first: true,
+            error: None,
+            pid_of: Vec::new(),
+            named_pids: BTreeSet::new(),
+            flows: 0,
+            limit,
+            events: 0,
+        })
+    }
+
+    fn emit(&mut self, event: &str) {
+        if self.error.is_some() {
+            return;
+        }
+        if self.events >= self.limit {
+            self.error = Some(io::Error::other(format!(
+                "the trace reached its limit of {} events; raise --max-trace-events or trace a shorter run",
+                self.limit
+            )));
+            return;
+        }
+        self.events += 1;
+        let sep: &[u8] = if self.first { b"" } else { b",\n" };
+        self.first = false;
+        if let Err(e) = self
+            .out
+            .write_all(sep)
+            .and_then(|_| self.out.write_all(event.as_bytes()))
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn pid(&self, t: ThreadId) -> u32 {
+        self.pid_of.get(t.index()).copied().unwrap_or(0)
+    }
+
+    /// Closes the JSON document and returns the writer, or the first error.
+    pub fn finish(mut self) -> io::Result<W> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.write_all(b"\n]}\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    /// Number of events written so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+}
+
+impl<W: Write> TraceSink for ChromeTraceWriter<W> {
+    fn thread_started(
+        &mut self,
+        _time: SimTime,
+        thread: ThreadId,
+        name: &str,
+        process: ProcessId,
+        process_name: &str,
+    ) {
+        let pid = process.0;
+        if self.pid_of.len() <= thread.index() {
+            self.pid_of.resize(thread.index() + 1, 0);
+        }
+        self.pid_of[thread.index()] = pid;
+        if self.named_pids.insert(pid) {
+            self.emit(&format!(
+                "{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{pid},\"tid\":0,\"args\":{{\"name\":{}}}}}",
+                json_str(process_name)
+            ));
+        }
+        let tid = thread.0;
+        self.emit(&format!(
+            "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":{}}}}}",
+            json_str(name)
+        ));
+        self.emit(&format!(
+            "{{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"sort_index\":{tid}}}}}"
+        ));
+    }
+
+    fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
+        let pid = self.pid(thread);
+        let dur = ts(SimTime(end.as_nanos() - start.as_nanos()));
+        self.emit(&format!(
+            "{{\"ph\":\"X\",\"name\":\"{}\",\"cat\":\"state\",\"pid\":{pid},\"tid\":{},\"ts\":{},\"dur\":{dur}}}",
+            state.label(),
+            thread.0,
+            ts(start)
+        ));
+    }
+
+    fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
+        let t = ts(time);
+        let (pid_to, tid_to) = (self.pid(to), to.0);
+        if let Some(f) = from {
+            self.flows += 1;
+            let id = self.flows;
+            let (pid_from, tid_from) = (self.pid(f), f.0);
+            self.emit(&format!(
+                "{{\"ph\":\"s\",\"name\":\"GIL hand-off\",\"cat\":\"gil\",\"id\":{id},\"pid\":{pid_from},\"tid\":{tid_from},\"ts\":{t}}}"
+            ));
+            self.emit(&format!(
+                "{{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"GIL hand-off\",\"cat\":\"gil\",\"id\":{id},\"pid\":{pid_to},\"tid\":{tid_to},\"ts\":{t}}}"
+            ));
+        }
+        self.emit(&format!(
+            "{{\"ph\":\"i\",\"s\":\"t\",\"name\":\"takes GIL of interpreter {}\",\"cat\":\"gil\",\"pid\":{pid_to},\"tid\":{tid_to},\"ts\":{t}}}",
+            interp.0
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gilsim_engine::*;
+
+    fn traced_json() -> serde_json::Value {
+        let mut c = SimConfig::new(
+            MachineConfig::with_cores(2),
+            GilModel::new_with_interval(SimDuration::ms(1)),
+        );
+        c.add_thread(
+            "cpu \"quoted\"",
+            InterpId(0),
+            vec![Step::py(SimDuration::ms(20))],
+        );
+        c.add_thread(
+            "io",
+            InterpId(0),
+            vec![Step::Repeat {
+                times: 20,
+                body: vec![
+                    Step::py(SimDuration::us(50)),
+                    Step::io(Dist::Exp {
+                        mean: SimDuration::us(500),
+                    }),
+                ],
+            }],
+        );
+        let (p, i) = c.add_process("child", StartMethod::Fork, GilModel::new_gil());
+        c.add_thread("child-main", i, vec![Step::py(SimDuration::ms(2))]);
+        c.threads[0].program.insert(0, Step::StartProcess(p));
+        let mut w = ChromeTraceWriter::new(Vec::new(), 1_000_000).unwrap();
+        run_with_sink(&c, &mut w).unwrap();
+        serde_json::from_slice(&w.finish().unwrap()).expect("the trace is valid JSON")
+    }
+
+    #[test]
+    fn every_event_has_the_fields_its_phase_requires() {
+        let v = traced_json();
+        let events = v["traceEvents"].as_array().unwrap();
+        assert!(events.len() > 100);
+        let required: &[(&str, &[&str])] = &[
+            ("X", &["name", "pid", "tid", "ts", "dur"]),
+            ("M", &["name", "pid", "args"]),
+            ("s", &["name", "id", "pid", "tid", "ts"]),
+            ("f", &["name", "id", "pid", "tid", "ts", "bp"]),
+            ("i", &["name", "pid", "tid", "ts", "s"]),
+        ];
+        let mut seen = BTreeSet::new();
+        for e in events {
+            let ph = e["ph"].as_str().unwrap();
+            let fields = required
+                .iter()
+                .find(|(p, _)| *p == ph)
+                .map(|(_, f)| *f)
+                .expect("known phase");
+            for f in fields {
+                assert!(!e[*f].is_null(), "{ph} event without {f}: {e}");
+            }
+            seen.insert(ph.to_string());
+        }
+        assert_eq!(
+            seen.len(),
+            required.len(),
+            "every kind of event appears: {seen:?}"
+        );
+        let names: Vec<&str> = events
+            .iter()
+            .filter(|e| e["name"] == "process_name")
+            .map(|e| e["args"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["main", "child"]);
+    }
+
+    #[test]
+    fn slices_of_a_thread_do_not_overlap() {
+        let v = traced_json();
+        let mut by_thread: std::collections::BTreeMap<(u64, u64), Vec<(f64, f64)>> =
+            Default::default();
+        for e in v["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["ph"] == "X")
+        {
+            let key = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
+            let (s, d) = (e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap());
+            by_thread.entry(key).or_default().push((s, s + d));
+        }
+        assert_eq!(by_thread.len(), 3);
+        for (k, mut v) in by_thread {
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for w in v.windows(2) {
+                assert!(
+                    w[0].1 <= w[1].0 + 1e-9,
+                    "thread {k:?}: {:?} overlaps {:?}",
+                    w[0],
+                    w[1]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_event_limit_is_an_error_not_a_full_disk() {
+        let mut c = SimConfig::new(MachineConfig::with_cores(1), GilModel::new_gil());
+        c.add_thread("a", InterpId(0), vec![Step::py(SimDuration::ms(100))]);
+        c.add_thread("b", InterpId(0), vec![Step::py(SimDuration::ms(100))]);
+        let mut w = ChromeTraceWriter::new(Vec::new(), 10).unwrap();
+        run_with_sink(&c, &mut w).unwrap();
+        let e = w.finish().unwrap_err();
+        assert!(e.to_string().contains("limit of 10 events"), "{e}");
+    }
+}
