@@ -15,14 +15,18 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod chrome_trace;
 pub mod manifest;
 pub mod output;
 pub mod params;
+pub mod profile;
+pub mod report;
 mod run;
 pub mod script;
 pub mod sweep;
 pub mod table;
 pub mod trace_files;
+pub mod validation;
 
 pub use run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, DEFAULT_MAX_OPS};

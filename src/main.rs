@@ -55,6 +55,99 @@ enum Command {
     /// Check a script without running it: syntax and imports.
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Run every experiment and write the report: out/report/index.html.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
+    /// Predict the measured CPython scenarios and write docs/validation.md.
+    #[command(after_help = VALIDATE_EXAMPLES)]
+    Validate(ValidateArgs),
+    /// Measure the engine's speed on the canonical scenarios.
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
+}
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  gilsim report                          every experiments/*.rhai -> out/report/index.html
+  gilsim report --only e4 --only e9      just those experiments
+  gilsim report --profile calibration/profiles/myhost.json --out out/myhost
+
+Each experiment writes its CSV files, figures and manifest into out/report/<experiment>/;
+index.html shows each claim with its figures, data and what this run's numbers say.
+Exit status: 0 if every experiment succeeded, 1 otherwise (the page still shows the errors).";
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  gilsim validate                         reference profile and measurements -> docs/validation.md
+  gilsim validate --profile calibration/profiles/myhost.json --measured calibration/measured/myhost.json \\
+                  --out out/validation.md --figure out/validation
+
+Measure a machine first: python3 calibration/measure_profile.py && python3 calibration/measure_validation.py";
+
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  gilsim bench                            scenarios A-D, 10 simulated seconds each
+  gilsim bench --scenario A --repeat 20
+
+Reports events per second, simulated seconds per wall second, and the bare event-queue
+rate at the same queue size measured in the same run (the physical limit).";
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Output folder.
+    #[arg(long, short, value_name = "DIR", default_value = "out/report")]
+    out: PathBuf,
+    /// Folder of the experiment scripts.
+    #[arg(long, value_name = "DIR", default_value = "experiments")]
+    experiments: PathBuf,
+    /// Master seed.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    seed: u64,
+    /// Experiments run in parallel on this many threads [default: all cores].
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    jobs: Option<u64>,
+    /// Override a parameter in every experiment. Repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+    /// Only experiments whose file name contains this. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    only: Vec<String>,
+    /// Calibration profile whose measurements become the model's defaults.
+    #[arg(long, value_name = "FILE.json")]
+    profile: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// Calibration profile [default: the shipped reference profile].
+    #[arg(long, value_name = "FILE.json")]
+    profile: Option<PathBuf>,
+    /// Measured multi-thread outcomes.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/measured/reference.json"
+    )]
+    measured: PathBuf,
+    /// The Markdown page to write.
+    #[arg(long, value_name = "FILE.md", default_value = "docs/validation.md")]
+    out: PathBuf,
+    /// The figure to write (FILE.svg and FILE.png).
+    #[arg(long, value_name = "FILE", default_value = "docs/figures/validation")]
+    figure: PathBuf,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Only this canonical scenario (A, B, C or D). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    scenario: Vec<String>,
+    /// Simulated seconds per run.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    seconds: u64,
+    /// Runs per scenario (the median is reported).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    repeat: u64,
 }
 
 #[derive(Args)]
@@ -80,6 +173,10 @@ struct RunArgs {
     /// outside a sweep to FILE; written only if the whole script succeeds.
     #[arg(long, value_name = "FILE.json")]
     trace: Option<PathBuf>,
+    /// Calibration profile (calibration/measure_profile.py) whose measurements become the
+    /// defaults of machine() and python().
+    #[arg(long, value_name = "FILE.json")]
+    profile: Option<PathBuf>,
     /// Most events in one trace file (--trace or the run option chrome_trace); a trace
     /// that would be longer fails the run instead of filling the disk.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_TRACE_EVENTS, value_parser = clap::value_parser!(u64).range(1..))]
@@ -104,6 +201,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         ..Limits::default()
     };
     opts.trace = args.trace;
+    opts.profile = args
+        .profile
+        .as_deref()
+        .map(gilsim::profile::Profile::load)
+        .transpose()?;
     opts.progress = std::io::stderr().is_terminal();
     let outcome = gilsim::run(&opts)?;
     for name in &outcome.unread_sets {
@@ -136,11 +238,56 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn report(args: ReportArgs) -> anyhow::Result<()> {
+    let profile = args
+        .profile
+        .as_deref()
+        .map(gilsim::profile::Profile::load)
+        .transpose()?;
+    let opts = gilsim::report::ReportOptions {
+        experiments: args.experiments,
+        out: args.out,
+        seed: args.seed,
+        jobs: args.jobs.map(|j| j as usize),
+        sets: args.sets,
+        only: args.only,
+        profile,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let t0 = std::time::Instant::now();
+    let results = gilsim::report::report(&opts)?;
+    println!(
+        "wrote {} ({} experiments, {:.1} s)",
+        opts.out.join("index.html").display(),
+        results.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn validate(args: ValidateArgs) -> anyhow::Result<()> {
+    let profile = match &args.profile {
+        Some(p) => gilsim::profile::Profile::load(p)?,
+        None => gilsim::profile::Profile::reference(),
+    };
+    let summary =
+        gilsim::validation::write_validation(&profile, &args.measured, &args.out, &args.figure)?;
+    println!(
+        "wrote {} and {}.svg/.png: {summary}",
+        args.out.display(),
+        args.figure.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => run(a),
         Command::Check(a) => check(a),
+        Command::Report(a) => report(a),
+        Command::Validate(a) => validate(a),
+        Command::Bench(a) => gilsim::bench::bench(&a.scenario, a.seconds, a.repeat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

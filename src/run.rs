@@ -75,6 +75,8 @@ pub struct RunOptions {
     /// `--trace FILE`: stream the trace of the first `machine.run` outside a
     /// sweep to this file (written only if the script succeeds).
     pub trace: Option<PathBuf>,
+    /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
+    pub profile: Option<crate::profile::Profile>,
 }
 
 impl RunOptions {
@@ -89,6 +91,7 @@ impl RunOptions {
             limits: Limits::default(),
             progress: false,
             trace: None,
+            profile: None,
         }
     }
 }
@@ -194,7 +197,8 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         .clone()
         .unwrap_or_else(|| default_out_dir(&opts.script));
     let ctx = RunContext::new(opts.seed, jobs, opts.progress, opts.limits.clone(), params)
-        .with_out_dir(out_dir.clone());
+        .with_out_dir(out_dir.clone())
+        .with_profile(opts.profile.clone());
     if let Some(file) = &opts.trace {
         lock(&ctx.traces)?.start_cli(file, opts.limits.max_trace_events)?;
     }

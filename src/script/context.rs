@@ -70,6 +70,8 @@ pub struct RunContext {
     pub traces: Mutex<TraceOutputs>,
     /// The sentences of `finding(text)`, in call order.
     pub findings: Mutex<Vec<String>>,
+    /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
+    pub profile: Option<Arc<crate::profile::Profile>>,
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
 }
 
@@ -89,8 +91,15 @@ impl RunContext {
             outputs: Mutex::new(Outputs::default()),
             traces: Mutex::new(TraceOutputs::default()),
             findings: Mutex::new(Vec::new()),
+            profile: None,
             pool: Mutex::new(None),
         }
+    }
+
+    /// The same context with `profile` as the defaults of `machine()` and `python()`.
+    pub fn with_profile(mut self, profile: Option<crate::profile::Profile>) -> Self {
+        self.profile = profile.map(Arc::new);
+        self
     }
 
     /// The same context writing into `out_dir` (where `chrome_trace` files

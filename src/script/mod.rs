@@ -29,6 +29,7 @@ mod findings;
 mod model;
 mod options;
 mod param;
+mod profile;
 pub mod resolver;
 mod result;
 mod sweep;
@@ -276,7 +277,8 @@ fn register_api(engine: &mut Engine, ctx: Arc<RunContext>) -> Vec<Signature> {
     duration::register(&mut api);
     dist::register(&mut api);
     workload::register(&mut api);
-    model::register(&mut api, ctx.limits.max_threads);
+    model::register(&mut api, ctx.limits.max_threads, ctx.profile.clone());
+    profile::register(&mut api, ctx.profile.clone());
     result::register(&mut api, ctx.clone());
     table::register(&mut api, ctx.clone());
     figure::register(&mut api, ctx.clone());

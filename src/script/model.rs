@@ -14,9 +14,11 @@ use super::add;
 use super::options::Opts;
 use super::workload::{self, Ids, Task};
 use super::{describe, Api, RhaiResult};
+use crate::profile::Profile;
 use gilsim_engine::*;
 use rhai::{Array, Map, INT};
 use std::fmt;
+use std::sync::Arc;
 
 macro_rules! handle {
     ($(#[$doc:meta])* $name:ident, $script:literal, $kind:literal) => {
@@ -124,10 +126,13 @@ fn options_plus<'a>(options: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// `machine(options)`.
-pub fn machine(opts: Map) -> RhaiResult<MachineConfig> {
+pub fn machine(opts: Map, profile: Option<&Profile>) -> RhaiResult<MachineConfig> {
     let mut o = Opts::new("machine()", opts, MACHINE_OPTIONS)?;
     let cores = o.int_in("cores", 1, i64::from(MAX_CORES))?.unwrap_or(1) as u32;
     let mut m = MachineConfig::with_cores(cores);
+    if let Some(p) = profile {
+        p.apply_os(&mut m.os);
+    }
     m.core_speed = core_speeds(&mut o, cores)?;
     m.os.policy = policy(&mut o)?;
     let os = &mut m.os;
@@ -379,9 +384,13 @@ fn exists(kind: &str, name: &str) -> Box<rhai::EvalAltResult> {
 
 impl Program {
     /// `python(options)`.
-    pub fn new(opts: Map, max_threads: usize) -> RhaiResult<Program> {
+    pub fn new(opts: Map, max_threads: usize, profile: Option<&Profile>) -> RhaiResult<Program> {
         let mut o = Opts::new("python()", opts, GIL_OPTIONS)?;
         let gil = gil_from(&mut o, &GilModel::new_gil())?;
+        let mut costs = Costs::default();
+        if let Some(p) = profile {
+            p.apply_costs(&mut costs);
+        }
         Ok(Program {
             processes: vec![ProcessSpec {
                 name: "main".into(),
@@ -397,7 +406,7 @@ impl Program {
             locks: Vec::new(),
             queues: Vec::new(),
             pools: Vec::new(),
-            costs: Costs::default(),
+            costs,
             max_threads,
         })
     }
@@ -747,7 +756,7 @@ pub fn build(
 }
 
 /// Registers `Machine`, `Program`, the handles and their functions.
-pub fn register(api: &mut Api, max_threads: usize) {
+pub fn register(api: &mut Api, max_threads: usize, profile: Option<Arc<Profile>>) {
     api.engine()
         .register_type_with_name::<MachineConfig>("Machine")
         .register_type_with_name::<Program>("Program")
@@ -765,14 +774,21 @@ pub fn register(api: &mut Api, max_threads: usize) {
     DeviceRef::register(api);
     PoolRef::register(api);
 
-    add!(api, "machine() -> Machine", || machine(Map::new()));
-    add!(api, "machine(options: map) -> Machine", machine);
+    let (p1, p2, p3, p4) = (profile.clone(), profile.clone(), profile.clone(), profile);
+    add!(api, "machine() -> Machine", move || machine(
+        Map::new(),
+        p1.as_deref()
+    ));
+    add!(api, "machine(options: map) -> Machine", move |o: Map| {
+        machine(o, p2.as_deref())
+    });
     add!(api, "python() -> Program", move || Program::new(
         Map::new(),
-        max_threads
+        max_threads,
+        p3.as_deref()
     ));
     add!(api, "python(options: map) -> Program", move |o: Map| {
-        Program::new(o, max_threads)
+        Program::new(o, max_threads, p4.as_deref())
     });
     add!(
         api,
