@@ -62,6 +62,8 @@ pub(crate) struct Gil {
     pub waiters: VecDeque<(ThreadId, u64)>,
     /// Tickets handed out to waits.
     pub tickets: u64,
+    /// Entries of `waiters` whose wait is still current.
+    pub live_waiters: usize,
     /// The forced dropper waiting on `switch_cond`.
     pub switch_waiters: Vec<ThreadId>,
     /// Woken waiters on their way back to try.
@@ -112,6 +114,7 @@ impl Gil {
             drop_request: false,
             waiters: VecDeque::new(),
             tickets: 0,
+            live_waiters: 0,
             switch_waiters: Vec::new(),
             inflight: 0,
             rng,
@@ -177,14 +180,15 @@ impl Gil {
                 }
             };
             if live(entry.0, entry.1) {
+                self.live_waiters -= 1;
                 return Some(entry.0);
             }
         }
     }
 
-    /// True if a thread waits on the condition (stale entries aside).
+    /// True if a thread waits on the condition.
     pub fn has_waiters(&self) -> bool {
-        !self.waiters.is_empty()
+        self.live_waiters > 0
     }
 }
 
@@ -226,6 +230,7 @@ impl<S: TraceSink> Sim<'_, S> {
         gil.tickets += 1;
         let ticket = gil.tickets;
         gil.waiters.push_back((t, ticket));
+        gil.live_waiters += 1;
         let sw = gil.switch_number;
         let kind = gil.kind;
         let th = &mut self.threads[t.index()];
@@ -237,6 +242,10 @@ impl<S: TraceSink> Sim<'_, S> {
             let gen = self.threads[t.index()].wait_gen;
             let at = self.now + interval + self.timer_lateness(t);
             self.queue.push(at, Event::Timer(t, gen));
+        }
+        let gil = &self.gils[g];
+        if gil.waiters.len() > 2 * gil.live_waiters + 16 {
+            self.drop_stale_waiters(g);
         }
         self.old_gil_waiter_arrived(g);
     }
@@ -303,6 +312,16 @@ impl<S: TraceSink> Sim<'_, S> {
         if let Some(ret) = th.io_return.take() {
             th.report.latency.record(now - ret);
         }
+    }
+
+    /// Timed-out waits leave stale entries; drop them when they outnumber the
+    /// live ones, so the list stays as long as the waiters are many.
+    fn drop_stale_waiters(&mut self, g: usize) {
+        let threads = &self.threads;
+        self.gils[g].waiters.retain(|&(w, ticket)| {
+            let th = &threads[w.index()];
+            th.gil_ticket == ticket && th.run == Run::Blocked(Wait::Gil)
+        });
     }
 
     /// `drop_gil`, as a micro-operation of the running thread.
@@ -380,7 +399,7 @@ impl<S: TraceSink> Sim<'_, S> {
         let g = self.gil_of(t);
         // Its entry in the waiters goes stale: this wait is over.
         self.threads[t.index()].gil_ticket = 0;
-        let _ = g;
+        self.gils[g].live_waiters -= 1;
         self.threads[t.index()].timed_out = true;
         self.wake(t);
     }
