@@ -64,6 +64,13 @@ pub struct OsConfig {
     /// C-state exit). Default 5 µs: C1/C1E exit latencies are 1–10 µs in
     /// `drivers/idle/intel_idle.c` [§5.5, §6].
     pub wake_latency: SimDuration,
+    /// A core idle for less than this still sits in a shallow C-state and
+    /// wakes in [`shallow_wake_latency`](Self::shallow_wake_latency). Default
+    /// 100 µs: cpuidle governors pick a deep state only for long idle periods.
+    pub shallow_idle: SimDuration,
+    /// Wake-up delay of a core that went idle less than `shallow_idle` ago.
+    /// Default 2 µs: C1 exit latency in `intel_idle.c` [§5.5].
+    pub shallow_wake_latency: SimDuration,
     /// Relative spread of the wake latency: each wake-up draws uniformly from
     /// `wake_latency × [1 − jitter, 1 + jitter]`. Default 0.5. Without spread
     /// the old GIL's race between a woken waiter and the re-acquiring holder
@@ -86,6 +93,8 @@ impl Default for OsConfig {
             policy: Policy::fair(),
             ctx_switch: SimDuration::us(2),
             wake_latency: SimDuration::us(5),
+            shallow_idle: SimDuration::us(100),
+            shallow_wake_latency: SimDuration::us(2),
             wake_jitter: 0.5,
             timer_slack: SimDuration::us(50),
             signal_cost: SimDuration::ns(1_500),

@@ -369,8 +369,9 @@ impl<S: TraceSink> Sim<'_, S> {
             Some(w) => {
                 self.gils[g].inflight += 1;
                 self.threads[w.index()].gil_woken = true;
-                self.wake(w);
-                let cost = self.cfg.machine.os.signal_cost.0;
+                let signal = self.cfg.machine.os.signal_cost;
+                self.wake_after(w, signal);
+                let cost = signal.0;
                 if cost > 0 {
                     self.threads[t.index()]
                         .micro

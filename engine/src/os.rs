@@ -108,13 +108,13 @@ impl<S: TraceSink> Sim<'_, S> {
     /// `t` wants a core: take an idle one (waking it costs the wake latency),
     /// or wait in the run queue, preempting a thread that is far ahead in
     /// virtual runtime if `woken` under the fair policy.
-    pub(crate) fn make_runnable(&mut self, t: ThreadId, woken: bool) {
+    pub(crate) fn make_runnable_after(&mut self, t: ThreadId, woken: bool, syscall: SimDuration) {
         self.threads[t.index()].run = Run::Ready;
         if self.sched.is_fair() && woken {
             self.place_sleeper(t);
         }
         if let Some(c) = self.idle_core_for(t) {
-            let delay = self.wake_latency(t);
+            let delay = self.wake_latency(t, c) + syscall;
             self.dispatch(c, t, delay);
             return;
         }
@@ -213,15 +213,21 @@ impl<S: TraceSink> Sim<'_, S> {
             .map(|(_, c)| c)
     }
 
-    /// Delay before an idle core runs a thread it was woken for.
-    fn wake_latency(&mut self, t: ThreadId) -> SimDuration {
+    /// Delay before idle core `c` runs a thread it was woken for: short if
+    /// the core went idle only recently (still in a shallow C-state).
+    fn wake_latency(&mut self, t: ThreadId, c: CoreId) -> SimDuration {
         let os = &self.cfg.machine.os;
-        if os.wake_jitter == 0.0 || os.wake_latency.0 == 0 {
-            return os.wake_latency;
+        let idle = self.now - self.cores[c.index()].idle_since;
+        let base = if self.now > SimTime::ZERO && idle < os.shallow_idle {
+            os.shallow_wake_latency.min(os.wake_latency)
+        } else {
+            os.wake_latency
+        };
+        if os.wake_jitter == 0.0 || base.0 == 0 {
+            return base;
         }
         let u: f64 = rand_distr::StandardUniform.sample(&mut self.threads[t.index()].rng_wake);
-        os.wake_latency
-            .mul_f64(1.0 - os.wake_jitter + 2.0 * os.wake_jitter * u)
+        base.mul_f64(1.0 - os.wake_jitter + 2.0 * os.wake_jitter * u)
     }
 
     /// Core `c` starts switching to `t`; it runs after `extra` plus a context
@@ -353,6 +359,7 @@ impl<S: TraceSink> Sim<'_, S> {
             core.busy += now - s;
         }
         core.thread = None;
+        core.idle_since = now;
         core.running = false;
         core.slice_armed = false;
         core.gen = core.gen.wrapping_add(1);

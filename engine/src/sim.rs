@@ -217,6 +217,8 @@ pub(crate) struct Core {
     pub speed: f64,
     pub busy: SimDuration,
     pub busy_since: Option<SimTime>,
+    /// When the core last went idle.
+    pub idle_since: SimTime,
     pub context_switches: u64,
 }
 
@@ -293,6 +295,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 speed: speed(i),
                 busy: SimDuration::ZERO,
                 busy_since: None,
+                idle_since: SimTime::ZERO,
                 context_switches: 0,
             })
             .collect();
@@ -430,7 +433,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             p,
             &self.processes[p.index()].name,
         );
-        self.make_runnable(t, true);
+        self.make_runnable_after(t, true, SimDuration::ZERO);
     }
 
     fn event_loop(&mut self) -> Result<StopReason, EngineError> {
@@ -855,10 +858,16 @@ impl<'a, S: TraceSink> Sim<'a, S> {
 
     /// A blocked `t` is woken (futex wake, I/O completion, timer).
     pub(crate) fn wake(&mut self, t: ThreadId) {
+        self.wake_after(t, SimDuration::ZERO);
+    }
+
+    /// Wakes `t` by a futex wake that takes `syscall` of the waker's CPU: the
+    /// woken thread can run only once that system call has done its work.
+    pub(crate) fn wake_after(&mut self, t: ThreadId, syscall: SimDuration) {
         if matches!(self.threads[t.index()].run, Run::Blocked(_)) {
             self.threads[t.index()].wait_gen += 1;
             self.set_state(t, ThreadState::Runnable);
-            self.make_runnable(t, true);
+            self.make_runnable_after(t, true, syscall);
         }
     }
 

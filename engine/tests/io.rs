@@ -105,9 +105,10 @@ fn sleep_overshoots_by_timer_slack() {
     let r = run(&c).unwrap();
     let per = r.makespan.as_nanos() as f64 / 200.0;
     let os = &c.machine.os;
-    let expected = 50e3
-        + os.timer_slack.as_nanos() as f64 * (1.0 + TIMER_SLACK_MIN_FRACTION) / 2.0
-        + os.wake_latency.as_nanos() as f64;
+    let lateness = os.timer_slack.as_nanos() as f64 * (1.0 + TIMER_SLACK_MIN_FRACTION) / 2.0;
+    // The core went idle only ~95 µs before: still in a shallow C-state.
+    assert!(SimDuration::from_secs_f64((50e3 + lateness) / 1e9).unwrap() < os.shallow_idle);
+    let expected = 50e3 + lateness + os.shallow_wake_latency.as_nanos() as f64;
     assert!(
         (per - expected).abs() / expected < 0.03,
         "each sleep(50 µs) took {per} ns, expected {expected}"
@@ -185,7 +186,7 @@ fn immediate_calls_barge_back_blocking_calls_wait() {
     // …two when the send blocks too.
     let blocking = rate(Dist::Fixed(us(1)));
     assert!(
-        (90.0..100.0).contains(&blocking),
+        (90.0..105.0).contains(&blocking),
         "{blocking} round trips/s"
     );
 }
