@@ -57,8 +57,9 @@ impl<W: Write> ChromeTraceWriter<W> {
         }
         if self.events >= self.limit {
             self.error = Some(io::Error::other(format!(
-                "the trace reached its limit of {} events; raise --max-trace-events or trace a shorter run",
-                self.limit
+                "the trace reached its limit of {} events; {}, or trace a shorter run",
+                self.limit,
+                crate::script::context::raise_hint("trace-events", self.limit, None)
             )));
             return;
         }

@@ -10,6 +10,8 @@
 //! - [`script`]: the Rhai API (one module per area) and error rendering.
 //! - [`table`], [`sweep`], [`manifest`], [`output`], [`params`],
 //!   [`chrome_trace`], [`trace_files`]: the pieces behind it, usable without Rhai.
+//! - [`interrupt`] and [`journal`]: Ctrl-C and SIGTERM stop a run cleanly,
+//!   and finished sweep runs survive it (`--resume`).
 //!
 //! The scripting API is documented for script authors in `docs/scripting.md`.
 
@@ -17,6 +19,8 @@
 
 pub mod bench;
 pub mod chrome_trace;
+pub mod interrupt;
+pub mod journal;
 pub mod manifest;
 pub mod output;
 pub mod params;
@@ -29,4 +33,4 @@ pub mod table;
 pub mod trace_files;
 pub mod validation;
 
-pub use run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, DEFAULT_MAX_OPS};
+pub use run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, DEFAULT_MAX_OPS, GRACE};

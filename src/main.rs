@@ -1,9 +1,9 @@
 //! The `gilsim` command line: parses arguments and hands over to the library.
 
 use clap::{Args, Parser, Subcommand};
+use gilsim::interrupt::Interrupt;
 use gilsim::script::Limits;
-use gilsim::trace_files::DEFAULT_MAX_TRACE_EVENTS;
-use gilsim::{RunOptions, DEFAULT_MAX_OPS};
+use gilsim::RunOptions;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,11 +25,36 @@ Examples:
       (the script reads them with param(\"interval\", ms(5)) and param(\"cores\", 2))
   gilsim run convoy.rhai --trace convoy.json   open convoy.json in ui.perfetto.dev
       (the trace of the script's first machine.run outside a sweep)
+  gilsim run big.rhai --limit ops=1G --limit threads=500000
+  gilsim run sweep.rhai --resume               after Ctrl-C: reuse the finished sweep runs
 
 Outputs are written only when the whole script succeeds: each CSV, figure and
 trace atomically, then manifest.json (script hash, seed, parameters, version,
 wall time, files, findings).
-Exit status: 0 on success, 1 if the script or a write failed, 2 on a usage error.";
+Ctrl-C or SIGTERM stops the run: no output is written, manifest.json says
+\"status\": \"interrupted\", and the sweep runs already finished stay in
+<out>/.gilsim-journal/ for --resume.
+Exit status: 0 on success, 1 if the script or a write failed, 2 on a usage error,
+130 after Ctrl-C (SIGINT), 143 after SIGTERM.";
+
+/// Help of `--limit`: every limit with its default (checked by tests/cli/cli.rs).
+const LIMIT_HELP: &str = "\
+Raise or lower a limit on what the script may do; repeatable. VALUE is a count:
+digits, optionally with _ separators and a k, M or G suffix (2_000_000, 2M).
+Each error caused by a limit names it. Limits and defaults:
+  ops=100000000          script operations (a sweep point gets what is left)
+  call-depth=64          nested function calls (at most 1000)
+  expr-depth=64          nesting of expressions and blocks (at most 1000)
+  string=1048576         bytes in one string
+  array=1000000          items in one array, nested arrays counted in
+  map=10000              properties in one map, nested maps counted in
+  modules=256            modules imported
+  threads=100000         threads in one program, pool workers included
+  processes=10000        processes and interpreters in one program
+  events=100000000       events of one machine.run (default and cap of max_events)
+  trace-events=10000000  events in one trace (file or kept in memory)
+  sweep-runs=1000000     runs of one sweep (points × replicates)
+  script-time=600        seconds the script computes by itself (machine.run not counted)";
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
@@ -166,9 +191,16 @@ struct RunArgs {
     /// Override a parameter the script reads with param("NAME", default). Repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
-    /// Stop the script after this many operations (guards against endless loops).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_OPS, value_parser = clap::value_parser!(u64).range(1..))]
-    max_ops: u64,
+    /// A limit on what the script may do, like ops=1G or threads=200000 (see --help).
+    #[arg(long = "limit", value_name = "NAME=VALUE", long_help = LIMIT_HELP, value_parser = limit_arg)]
+    limits: Vec<String>,
+    /// Reuse the sweep runs an interrupted run of the same script, seed and overrides
+    /// journaled in the output folder; compute only the rest.
+    #[arg(long)]
+    resume: bool,
+    /// Same as --limit ops=N.
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    max_ops: Option<u64>,
     /// Stream the Chrome trace (Perfetto, chrome://tracing) of the script's first machine.run
     /// outside a sweep to FILE; written only if the whole script succeeds.
     #[arg(long, value_name = "FILE.json")]
@@ -177,29 +209,53 @@ struct RunArgs {
     /// defaults of machine() and python().
     #[arg(long, value_name = "FILE.json")]
     profile: Option<PathBuf>,
-    /// Most events in one trace file (--trace or the run option chrome_trace); a trace
-    /// that would be longer fails the run instead of filling the disk.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_TRACE_EVENTS, value_parser = clap::value_parser!(u64).range(1..))]
-    max_trace_events: u64,
+    /// Same as --limit trace-events=N.
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    max_trace_events: Option<u64>,
 }
 
 #[derive(Args)]
 struct CheckArgs {
     /// The script to check.
     script: PathBuf,
+    /// A limit on what the script may do, like expr-depth=128 (see `gilsim run --help`).
+    #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = limit_arg)]
+    limits: Vec<String>,
 }
 
-fn run(args: RunArgs) -> anyhow::Result<()> {
+/// Validates one `--limit NAME=VALUE`.
+fn limit_arg(s: &str) -> Result<String, String> {
+    Limits::default().set_arg(s).map(|_| s.to_string())
+}
+
+/// The limits: defaults, then the old single-limit flags, then `--limit`s in order.
+fn limits(
+    args: &[String],
+    max_ops: Option<u64>,
+    max_trace_events: Option<u64>,
+) -> anyhow::Result<Limits> {
+    let mut l = Limits::default();
+    if let Some(n) = max_ops {
+        l.set("ops", n).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(n) = max_trace_events {
+        l.set("trace-events", n).map_err(anyhow::Error::msg)?;
+    }
+    for a in args {
+        l.set_arg(a).map_err(anyhow::Error::msg)?;
+    }
+    Ok(l)
+}
+
+fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     let mut opts = RunOptions::new(&args.script);
     opts.out = args.out;
     opts.seed = args.seed;
     opts.jobs = args.jobs.map(|j| j as usize);
     opts.sets = args.sets;
-    opts.limits = Limits {
-        max_ops: args.max_ops,
-        max_trace_events: args.max_trace_events,
-        ..Limits::default()
-    };
+    opts.limits = limits(&args.limits, args.max_ops, args.max_trace_events)?;
+    opts.resume = args.resume;
+    opts.interrupt = interrupt;
     opts.trace = args.trace;
     opts.profile = args
         .profile
@@ -223,8 +279,16 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
                 .to_string()
         })
         .collect();
+    let resumed = if outcome.resumed_runs > 0 {
+        format!(
+            ", {} sweep runs reused from the journal",
+            outcome.resumed_runs
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "wrote {}: {} ({:.2} s)",
+        "wrote {}: {} ({:.2} s{resumed})",
         outcome.out_dir.display(),
         names.join(", "),
         outcome.wall_time_s
@@ -233,7 +297,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
-    gilsim::check(&args.script, Limits::default())?;
+    gilsim::check(&args.script, limits(&args.limits, None, None)?)?;
     println!("{}: ok", args.script.display());
     Ok(())
 }
@@ -283,7 +347,10 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(a) => run(a),
+        Command::Run(a) => match Interrupt::install() {
+            Ok(i) => run(a, i),
+            Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
+        },
         Command::Check(a) => check(a),
         Command::Report(a) => report(a),
         Command::Validate(a) => validate(a),
@@ -293,7 +360,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<gilsim::Error>() {
+                Some(gilsim::Error::Interrupted { signal, .. }) => {
+                    ExitCode::from(gilsim::interrupt::exit_status(*signal))
+                }
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

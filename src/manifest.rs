@@ -1,7 +1,10 @@
 //! The run manifest: `manifest.json` beside the outputs, saying what produced them.
 //!
-//! It is written last, after every output file, and only when the run
-//! succeeded, so a manifest always describes complete results. It records
+//! It is written last, after every output file. A run that succeeded writes
+//! one with `"status": "ok"`, describing complete results; a run stopped by
+//! Ctrl-C or SIGTERM writes one with `"status": "interrupted"`, which lists no
+//! output file (it wrote none) and names the sweep journal that keeps its
+//! finished sweep runs; a run that failed writes none. It records
 //! the script (path and SHA-256, and those of every module it imported), the
 //! seed, the parameters (the `--set` overrides as given and the value of every
 //! `param()` the script read), the gilsim version, the wall time, each file
@@ -48,8 +51,11 @@ pub struct ParamEntry {
 /// Everything the manifest records.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Manifest {
-    /// Always `ok`: a failed run writes no manifest.
+    /// `ok`, or `interrupted` (a failed run writes no manifest).
     pub status: &'static str,
+    /// The signal that interrupted the run (`SIGINT`, `SIGTERM`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
     /// `gilsim` and its version.
     pub gilsim_version: String,
     /// The script as given on the command line, with its hash.
@@ -60,8 +66,8 @@ pub struct Manifest {
     pub seed: u64,
     /// Worker threads for sweeps (does not change any result).
     pub jobs: usize,
-    /// The operations limit.
-    pub max_ops: u64,
+    /// Every limit (`--limit NAME=VALUE`), by name.
+    pub limits: BTreeMap<String, u64>,
     /// `--set` overrides as given on the command line.
     pub overrides: BTreeMap<String, String>,
     /// Every parameter the script read, with its value.
@@ -78,6 +84,13 @@ pub struct Manifest {
     pub trace_file: Option<FileEntry>,
     /// The sentences of `finding(text)`, in call order.
     pub findings: Vec<String>,
+    /// Sweep runs (point × replicate) this run computed.
+    pub computed_runs: u64,
+    /// Sweep runs taken from the journal of an earlier run (`--resume`).
+    pub resumed_runs: u64,
+    /// An interrupted run's sweep journal files, with the runs each holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub journal: Vec<crate::journal::JournalEntry>,
 }
 
 impl Manifest {

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use tempfile::TempPath;
 use thiserror::Error;
 
 /// A path a script may not write, or a file that could not be written.
@@ -130,13 +131,29 @@ impl Outputs {
         self.files.is_empty()
     }
 
-    /// Writes every staged file under `root` (created if missing), atomically
-    /// each; returns the written paths.
-    pub fn commit(&self, root: &Path) -> Result<Vec<PathBuf>, OutputError> {
-        let mut written = Vec::with_capacity(self.files.len());
+    /// Writes every staged file under `root` (created if missing) in full to
+    /// a temporary file beside its destination, flushed to disk; returns the
+    /// destinations and their temporary files, for [`persist`]. Nothing is
+    /// in place yet, so a full disk or any other write error leaves the old
+    /// files, all of them (the temporary files are deleted when dropped).
+    pub fn prepare(&self, root: &Path) -> Result<Vec<(PathBuf, TempPath)>, OutputError> {
+        let mut ready = Vec::with_capacity(self.files.len());
         for (rel, bytes) in &self.files {
             let path = prepare_destination(root, rel)?;
-            write_atomically(&path, bytes)?;
+            let temp = write_temp(&path, bytes)?;
+            ready.push((path, temp));
+        }
+        Ok(ready)
+    }
+
+    /// Writes every staged file under `root` (created if missing), atomically
+    /// each, all written in full before any is renamed into place; returns
+    /// the written paths.
+    pub fn commit(&self, root: &Path) -> Result<Vec<PathBuf>, OutputError> {
+        let ready = self.prepare(root)?;
+        let mut written = Vec::with_capacity(ready.len());
+        for (path, temp) in ready {
+            persist(temp, &path)?;
             written.push(path);
         }
         Ok(written)
@@ -221,9 +238,9 @@ pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     b.tempfile_in(dir)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a
-/// rename, so `path` holds either its old contents or all of the new ones.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+/// Writes `bytes` to a temporary file in the folder of `path`, flushed to
+/// disk and closed; it is deleted when dropped unless persisted.
+pub fn write_temp(path: &Path, bytes: &[u8]) -> Result<TempPath, OutputError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -235,8 +252,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let mut tmp = temp_file_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    Ok(tmp.into_temp_path())
+}
+
+/// Renames the temporary file `temp` to `path`.
+pub fn persist(temp: TempPath, path: &Path) -> Result<(), OutputError> {
+    temp.persist(path).map_err(|e| OutputError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a
+/// rename, so `path` holds either its old contents or all of the new ones.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    persist(write_temp(path, bytes)?, path)
 }
 
 #[cfg(test)]

@@ -4,15 +4,24 @@
 //! recurses on nested code), then — only if it succeeded — writes the staged
 //! outputs into the output folder and the manifest last. A failed run writes
 //! nothing, so the folder keeps the complete results of the last good run.
+//!
+//! While it runs, sweeps append each finished run to the sweep journal
+//! (`crate::journal`). A run interrupted by Ctrl-C or SIGTERM
+//! ([`crate::interrupt`]) stops the script, writes no output, keeps the
+//! journal and writes a manifest with `"status": "interrupted"`; if the
+//! script does not stop within [`GRACE`] (a long `machine.run` is not
+//! interruptible) or a second signal comes, the run is abandoned: its
+//! temporary files are deleted, the manifest written, and the caller exits.
 
+use crate::interrupt::{signal_name, Interrupt};
 use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME};
-use crate::output::{prepare_destination, write_atomically, OutputError};
+use crate::output::{persist, prepare_destination, write_atomically, write_temp, OutputError};
 use crate::params::{Params, SetError, Source};
 use crate::script::{Host, Limits, RunContext, ScriptError};
 use crate::trace_files::slashed;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 /// Default operations limit: far above what an experiment script does
@@ -26,6 +35,10 @@ const MAX_SCRIPT_BYTES: u64 = 4 << 20;
 
 /// Stack of the thread that evaluates the script.
 const SCRIPT_STACK: usize = 256 << 20;
+
+/// How long an interrupted run waits for the script to stop before it
+/// abandons it.
+pub const GRACE: Duration = Duration::from_secs(3);
 
 /// Why a run or check failed.
 #[derive(Debug, Error)]
@@ -53,6 +66,46 @@ pub enum Error {
     /// The evaluation thread could not start or crashed.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Ctrl-C or SIGTERM stopped the run.
+    #[error("{}", interrupted_message(*signal, manifest.as_deref(), *journal_runs, *abandoned))]
+    Interrupted {
+        /// The signal.
+        signal: i32,
+        /// The manifest written, if it could be.
+        manifest: Option<PathBuf>,
+        /// Finished sweep runs kept in the journal.
+        journal_runs: u64,
+        /// The script did not stop in time and was abandoned.
+        abandoned: bool,
+    },
+}
+
+fn interrupted_message(
+    signal: i32,
+    manifest: Option<&Path>,
+    journal_runs: u64,
+    abandoned: bool,
+) -> String {
+    let mut m = format!("interrupted by {}", signal_name(signal));
+    if abandoned {
+        m.push_str(&format!(
+            " (abandoned the run in progress: it did not stop within {} s, or a second signal came)",
+            GRACE.as_secs()
+        ));
+    }
+    m.push_str("; no output was written");
+    if let Some(p) = manifest {
+        m.push_str(&format!(
+            "; {} says \"status\": \"interrupted\"",
+            p.display()
+        ));
+    }
+    if journal_runs > 0 {
+        m.push_str(&format!(
+            "; {journal_runs} finished sweep runs are kept in its journal: rerun with --resume to reuse them"
+        ));
+    }
+    m
 }
 
 /// What to run and how.
@@ -77,6 +130,11 @@ pub struct RunOptions {
     pub trace: Option<PathBuf>,
     /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
     pub profile: Option<crate::profile::Profile>,
+    /// `--resume`: reuse the sweep runs journaled by an earlier run of the
+    /// same script, seed and overrides.
+    pub resume: bool,
+    /// Stops the run when set (Ctrl-C, SIGTERM).
+    pub interrupt: Interrupt,
 }
 
 impl RunOptions {
@@ -92,6 +150,8 @@ impl RunOptions {
             progress: false,
             trace: None,
             profile: None,
+            resume: false,
+            interrupt: Interrupt::new(),
         }
     }
 }
@@ -112,6 +172,10 @@ pub struct RunOutcome {
     pub unread_sets: Vec<String>,
     /// Wall time in seconds.
     pub wall_time_s: f64,
+    /// Sweep runs computed.
+    pub computed_runs: u64,
+    /// Sweep runs reused from the journal (`--resume`).
+    pub resumed_runs: u64,
 }
 
 /// `out/<script stem>`.
@@ -161,6 +225,44 @@ fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Re
     })
 }
 
+/// Runs `f` on a thread with a large stack and waits for it, unless
+/// `interrupt` is set and it does not finish within [`GRACE`] (or a second
+/// signal comes): then it returns `None` and leaves the thread behind.
+fn on_big_stack_until<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+    interrupt: &Interrupt,
+) -> Result<Option<T>, Error> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("gilsim-script".into())
+        .stack_size(SCRIPT_STACK)
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the script thread: {e}")))?;
+    let mut deadline = None;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(v) => return Ok(Some(v)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::Internal(
+                    "the script thread panicked; please report this with the script".into(),
+                ))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if interrupt.is_set() {
+            let end = *deadline.get_or_insert_with(|| {
+                interrupt.acknowledge();
+                Instant::now() + GRACE
+            });
+            if interrupt.again() || Instant::now() >= end {
+                return Ok(None);
+            }
+        }
+    }
+}
+
 /// Checks a script without running it: it must compile, and every
 /// `import "..."` must resolve (imported modules are loaded, which runs
 /// their top-level statements).
@@ -176,6 +278,14 @@ pub fn check(script: &Path, limits: Limits) -> Result<(), Error> {
         host.check_imports(&text)?;
         Ok(())
     })?
+}
+
+/// What the manifest needs besides the outputs.
+struct Started {
+    started: Instant,
+    started_unix_s: u64,
+    text: String,
+    jobs: usize,
 }
 
 /// Runs a script and, if it succeeds, writes its outputs and manifest.
@@ -198,6 +308,8 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         .unwrap_or_else(|| default_out_dir(&opts.script));
     let ctx = RunContext::new(opts.seed, jobs, opts.progress, opts.limits.clone(), params)
         .with_out_dir(out_dir.clone())
+        .with_journal(out_dir.clone(), opts.resume)
+        .with_interrupt(opts.interrupt.clone())
         .with_profile(opts.profile.clone());
     if let Some(file) = &opts.trace {
         lock(&ctx.traces)?.start_cli(file, opts.limits.max_trace_events)?;
@@ -207,19 +319,75 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     let dir = script_dir(&opts.script);
     let path = opts.script.clone();
     let (c, t) = (ctx.clone(), text.clone());
-    let sources = on_big_stack(move || -> Result<_, Box<ScriptError>> {
-        let host = Host::new(c, &main, &dir);
-        let ast = host.compile(&path, &t)?;
-        host.run(&ast)?;
-        Ok(host.sources())
-    })??;
+    let outcome = on_big_stack_until(
+        move || -> Result<_, Box<ScriptError>> {
+            let host = Host::new(c, &main, &dir);
+            let ast = host.compile(&path, &t)?;
+            host.run(&ast)?;
+            Ok(host.sources())
+        },
+        &opts.interrupt,
+    );
+    let st = Started {
+        started,
+        started_unix_s,
+        text,
+        jobs,
+    };
+    let journal = ctx.journal.as_ref();
+    let sources = match outcome {
+        Ok(Some(r)) if !opts.interrupt.is_set() => r.map_err(Error::from),
+        Ok(finished) => {
+            let abandoned = finished.is_none();
+            return Err(interrupted(opts, &ctx, &out_dir, &st, abandoned));
+        }
+        Err(e) => Err(e),
+    };
+    let sources = match sources {
+        Ok(s) => s,
+        Err(e) => {
+            // Traces first: the journal's folders may hold the trace folders.
+            if let Ok(mut t) = ctx.traces.lock() {
+                t.remove_temp_files();
+            }
+            if let Some(j) = journal {
+                j.remove_created();
+            }
+            return Err(e);
+        }
+    };
+    let committed = commit(opts, &ctx, &out_dir, &st, sources);
+    if let Some(j) = journal {
+        match &committed {
+            Ok(_) => j.remove_all(),
+            Err(_) => {
+                if let Ok(mut t) = ctx.traces.lock() {
+                    t.remove_temp_files();
+                }
+                j.remove_created()
+            }
+        }
+    }
+    committed
+}
 
+/// Writes a successful run's outputs, traces and manifest.
+fn commit(
+    opts: &RunOptions,
+    ctx: &RunContext,
+    out_dir: &Path,
+    st: &Started,
+    sources: std::collections::BTreeMap<String, crate::script::resolver::SourceFile>,
+) -> Result<RunOutcome, Error> {
     let mut traces = lock(&ctx.traces)?;
     traces.check_cli().map_err(Error::Trace)?;
     let outputs = lock(&ctx.outputs)?;
-    let mut files = outputs.commit(&out_dir)?;
+    // Everything is written to temporary files first, the manifest included,
+    // and only then renamed into place: a full disk leaves the old files.
+    let ready = outputs.prepare(out_dir)?;
+    let (trace_entries, trace_file) = traces.entries();
+    let mut files: Vec<PathBuf> = ready.iter().map(|(p, _)| p.clone()).collect();
     files.extend(traces.staged_paths().map(|rel| out_dir.join(rel)));
-    let (trace_entries, trace_file) = traces.commit()?;
     let mut entries: Vec<FileEntry> = outputs
         .files()
         .map(|(rel, bytes)| FileEntry::of(slashed(rel), bytes))
@@ -228,6 +396,38 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     files.sort();
     let findings = lock(&ctx.findings)?.clone();
+    let manifest_has_trace = trace_file.is_some();
+    let mut manifest = manifest(opts, ctx, st, &sources);
+    manifest.files = entries;
+    manifest.trace_file = trace_file;
+    manifest.findings = findings;
+    let wall_time_s = manifest.wall_time_s;
+    let manifest_path = prepare_destination(out_dir, Path::new(FILE_NAME))?;
+    let manifest_temp = write_temp(&manifest_path, &manifest.to_json())?;
+    for (path, temp) in ready {
+        persist(temp, &path)?;
+    }
+    traces.commit()?;
+    persist(manifest_temp, &manifest_path)?;
+    Ok(RunOutcome {
+        out_dir: out_dir.to_path_buf(),
+        files,
+        trace_file: opts.trace.clone().filter(|_| manifest_has_trace),
+        manifest: manifest_path,
+        unread_sets: ctx.params.unread(),
+        wall_time_s,
+        computed_runs: manifest.computed_runs,
+        resumed_runs: manifest.resumed_runs,
+    })
+}
+
+/// The manifest of the run so far, without files and findings.
+fn manifest(
+    opts: &RunOptions,
+    ctx: &RunContext,
+    st: &Started,
+    sources: &std::collections::BTreeMap<String, crate::script::resolver::SourceFile>,
+) -> Manifest {
     let main_name = opts.script.display().to_string();
     let imports = sources
         .iter()
@@ -253,34 +453,63 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
             )
         })
         .collect();
-    let wall_time_s = started.elapsed().as_secs_f64();
-    let manifest_has_trace = trace_file.is_some();
-    let manifest = Manifest {
+    let (computed_runs, resumed_runs) = ctx
+        .journal
+        .as_ref()
+        .map_or((0, 0), |j| (j.computed(), j.resumed()));
+    Manifest {
         status: "ok",
+        interrupted_by: None,
         gilsim_version: env!("CARGO_PKG_VERSION").to_string(),
-        script: FileEntry::of(main_name, text.as_bytes()),
+        script: FileEntry::of(main_name, st.text.as_bytes()),
         imports,
         seed: opts.seed,
-        jobs,
-        max_ops: opts.limits.max_ops,
+        jobs: st.jobs,
+        limits: opts.limits.to_map(),
         overrides: ctx.params.overrides(),
         parameters,
-        started_unix_s,
-        wall_time_s,
-        files: entries,
-        trace_file,
-        findings,
-    };
-    let manifest_path = prepare_destination(&out_dir, Path::new(FILE_NAME))?;
-    write_atomically(&manifest_path, &manifest.to_json())?;
-    Ok(RunOutcome {
-        out_dir,
-        files,
-        trace_file: opts.trace.clone().filter(|_| manifest_has_trace),
-        manifest: manifest_path,
-        unread_sets: ctx.params.unread(),
-        wall_time_s,
-    })
+        started_unix_s: st.started_unix_s,
+        wall_time_s: st.started.elapsed().as_secs_f64(),
+        files: Vec::new(),
+        trace_file: None,
+        findings: Vec::new(),
+        computed_runs,
+        resumed_runs,
+        journal: Vec::new(),
+    }
+}
+
+/// An interrupted run: deletes its temporary files, keeps the journal,
+/// writes the manifest that says so, and returns the error to report.
+/// `abandoned`: the script thread is still running.
+fn interrupted(
+    opts: &RunOptions,
+    ctx: &RunContext,
+    out_dir: &Path,
+    st: &Started,
+    abandoned: bool,
+) -> Error {
+    let signal = opts.interrupt.signal().unwrap_or(crate::interrupt::SIGINT);
+    if let Ok(mut t) = ctx.traces.lock() {
+        t.remove_temp_files();
+    }
+    let mut m = manifest(opts, ctx, st, &ctx.sources());
+    m.status = "interrupted";
+    m.interrupted_by = Some(signal_name(signal));
+    m.journal = ctx
+        .journal
+        .as_ref()
+        .map(|j| j.entries())
+        .unwrap_or_default();
+    let journal_runs = m.journal.iter().map(|e| e.runs).sum();
+    let written = prepare_destination(out_dir, Path::new(FILE_NAME))
+        .and_then(|p| write_atomically(&p, &m.to_json()).map(|_| p));
+    Error::Interrupted {
+        signal,
+        manifest: written.ok(),
+        journal_runs,
+        abandoned,
+    }
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, Error> {

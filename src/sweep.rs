@@ -20,7 +20,8 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
 
-/// Largest number of tasks (points × replicates) one sweep may have.
+/// Default largest number of tasks (points × replicates) of one sweep (the
+/// `sweep-runs` limit).
 pub const MAX_TASKS: usize = 1_000_000;
 
 /// Names a sweep adds to every point; a grid axis or metric may not use them.
@@ -36,12 +37,14 @@ pub enum SweepError {
     #[error("the grid has no parameters; give at least one, like #{{ threads: [1, 2, 4] }}")]
     EmptyGrid,
     /// Too many tasks.
-    #[error("the sweep has {points} points × {replicates} replicates, more than the limit of {MAX_TASKS} runs")]
+    #[error("the sweep has {points} points × {replicates} replicates, more than {limit} runs; {hint}", hint = crate::script::context::raise_hint("sweep-runs", *limit, Some((*points as u64).saturating_mul(*replicates as u64))))]
     TooLarge {
         /// Grid points (saturated).
         points: usize,
         /// Replicates.
         replicates: usize,
+        /// The `sweep-runs` limit.
+        limit: u64,
     },
     /// A name the sweep adds itself.
     #[error(
@@ -188,15 +191,20 @@ impl Task {
 }
 
 impl Plan {
-    /// A plan; checks the number of tasks.
-    pub fn new(grid: Grid, replicates: i64, seed: u64) -> Result<Self, SweepError> {
+    /// A plan; checks that it has at most `max_runs` tasks.
+    pub fn new(grid: Grid, replicates: i64, seed: u64, max_runs: u64) -> Result<Self, SweepError> {
         if replicates < 1 {
             return Err(SweepError::NoReplicates(replicates));
         }
         let points = grid.len();
         let replicates = usize::try_from(replicates).unwrap_or(usize::MAX);
-        if points.saturating_mul(replicates) > MAX_TASKS {
-            return Err(SweepError::TooLarge { points, replicates });
+        let runs = points.saturating_mul(replicates);
+        if u64::try_from(runs).unwrap_or(u64::MAX) > max_runs {
+            return Err(SweepError::TooLarge {
+                points,
+                replicates,
+                limit: max_runs,
+            });
         }
         Ok(Plan {
             grid,
@@ -463,7 +471,7 @@ mod tests {
 
     #[test]
     fn every_point_of_a_replicate_shares_its_seed() {
-        let plan = Plan::new(grid(), 3, 42).unwrap();
+        let plan = Plan::new(grid(), 3, 42, 1000).unwrap();
         assert_eq!(plan.len(), 18);
         assert_eq!(plan.task(1).seed, plan.task(4).seed);
         assert_ne!(plan.task(0).seed, plan.task(1).seed);
@@ -509,7 +517,7 @@ mod tests {
 
     #[test]
     fn summary_has_mean_and_ci_columns() {
-        let plan = Plan::new(grid(), 2, 1).unwrap();
+        let plan = Plan::new(grid(), 2, 1, 1000).unwrap();
         let results: Vec<_> = (0..plan.len())
             .map(|i| vec![("makespan_s".to_string(), Cell::Float(i as f64))])
             .collect();

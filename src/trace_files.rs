@@ -97,6 +97,11 @@ impl StreamingTrace {
         })
     }
 
+    /// The temporary file being written.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
     /// Closes the document and flushes it to disk. The error explains the
     /// failure (e.g. the event limit).
     pub fn finish(self) -> Result<FinishedTrace, String> {
@@ -160,6 +165,8 @@ pub struct TraceOutputs {
     out_dir: Option<PathBuf>,
     /// Folders created for traces, outermost first; removed if empty on failure.
     created: Vec<PathBuf>,
+    /// Every temporary file started (for [`TraceOutputs::remove_temp_files`]).
+    temps: Vec<PathBuf>,
     /// `chrome_trace` files by path relative to the output folder.
     staged: BTreeMap<PathBuf, FinishedTrace>,
     cli: CliTrace,
@@ -187,6 +194,7 @@ impl TraceOutputs {
         TraceOutputs {
             out_dir,
             created: Vec::new(),
+            temps: Vec::new(),
             staged: BTreeMap::new(),
             cli: CliTrace::Off,
             committed: false,
@@ -205,6 +213,7 @@ impl TraceOutputs {
             return Err(io(io::Error::other("it is a folder")));
         }
         let trace = StreamingTrace::create(file, limit).map_err(io)?;
+        self.temps.push(trace.temp_path().to_path_buf());
         self.cli = CliTrace::Waiting(shown, Box::new(trace));
         Ok(())
     }
@@ -254,8 +263,22 @@ impl TraceOutputs {
             }
         }
         let dest = dest.map_err(|e| e.to_string())?;
-        StreamingTrace::create(&dest, limit)
-            .map_err(|e| format!("cannot write {}: {e}", dest.display()))
+        let trace = StreamingTrace::create(&dest, limit)
+            .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        self.temps.push(trace.temp_path().to_path_buf());
+        Ok(trace)
+    }
+
+    /// Deletes every temporary file this run started, even those still being
+    /// written by a run in progress on another thread (an interrupted run
+    /// that is not waited for), and the folders created for them if empty.
+    pub fn remove_temp_files(&mut self) {
+        for p in self.temps.drain(..) {
+            let _ = std::fs::remove_file(p);
+        }
+        for dir in self.created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 
     /// Keeps a finished `chrome_trace` file for the commit; one saved under
@@ -281,6 +304,21 @@ impl TraceOutputs {
                 "--trace {name}: the traced run (the first machine.run outside a sweep) failed: {e}"
             )),
         }
+    }
+
+    /// The manifest entries of the finished traces, before [`TraceOutputs::commit`]:
+    /// the `chrome_trace` files (relative paths) and the `--trace` file.
+    pub fn entries(&self) -> (Vec<FileEntry>, Option<FileEntry>) {
+        let named = self
+            .staged
+            .iter()
+            .map(|(rel, t)| t.entry(slashed(rel)))
+            .collect();
+        let cli = match &self.cli {
+            CliTrace::Done(name, t) => Some(t.entry(name.clone())),
+            _ => None,
+        };
+        (named, cli)
     }
 
     /// Renames every trace into place. Returns the manifest entries of the

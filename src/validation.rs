@@ -165,10 +165,17 @@ pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
             }
             // The measured round trip alone is Python glue + the wait for the echo
             // + the wake-up of the idle core; the wait is what remains.
+            // A core idle for less than `shallow_idle` wakes fast (a shallow C-state).
+            let os = &c.machine.os;
+            let wake = if profile.loopback_rtt < os.shallow_idle {
+                os.shallow_wake_latency
+            } else {
+                os.wake_latency
+            };
             let wait = profile
                 .loopback_rtt
                 .saturating_sub(CLIENT_PY)
-                .saturating_sub(c.machine.os.wake_latency);
+                .saturating_sub(wake);
             let recv = Dist::LogNormal {
                 mean: wait,
                 cv: profile.loopback_rtt_cv,

@@ -6,33 +6,54 @@
 //! what belongs to one sweep point (its seed, its printed lines) lives in a
 //! thread-local set by the sweep instead (see `script/sweep.rs`).
 
+use super::resolver::Sources;
+use crate::interrupt::Interrupt;
+use crate::journal::Journal;
 use crate::output::{check_relative, OutputError, Outputs};
 use crate::params::Params;
 use crate::trace_files::TraceOutputs;
+use rhai::Shared;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// Limits on what a script may make the host do.
+///
+/// Every limit has a name ([`LIMITS`]) and is set on the command line with
+/// `--limit NAME=VALUE`; every error that reports a limit names it and that
+/// flag ([`raise_hint`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limits {
-    /// Rhai operations (a runaway loop stops here).
+    /// Rhai operations (a runaway loop stops here). `ops`.
     pub max_ops: u64,
-    /// Nested function calls.
+    /// Nested function calls. `call-depth`.
     pub max_call_levels: usize,
-    /// Nesting of expressions (global, in functions).
+    /// Nesting of expressions (global, in functions). `expr-depth`.
     pub max_expr_depth: (usize, usize),
-    /// Characters in one string.
+    /// Bytes in one string. `string`.
     pub max_string_size: usize,
-    /// Elements in one array.
+    /// Elements in one array (nested arrays counted in). `array`.
     pub max_array_size: usize,
-    /// Properties in one object map.
+    /// Properties in one object map (nested maps counted in). `map`.
     pub max_map_size: usize,
-    /// Modules imported.
+    /// Modules imported. `modules`.
     pub max_modules: usize,
-    /// Threads in one program (not counting pool workers).
+    /// Threads in one program, pool workers included. `threads`.
     pub max_threads: usize,
-    /// Events in one Chrome trace file (`--max-trace-events`).
+    /// Processes and interpreters in one program, process-pool workers
+    /// included. `processes`.
+    pub max_processes: usize,
+    /// Events of one `machine.run`: the default and the cap of its
+    /// `max_events` option. `events`.
+    pub max_events: u64,
+    /// Events in one trace: a Chrome trace file (`--trace`, `chrome_trace`)
+    /// or a trace kept in memory (`trace`, `trace_window`). `trace-events`.
     pub max_trace_events: u64,
+    /// Runs (points × replicates) of one sweep. `sweep-runs`.
+    pub max_sweep_runs: u64,
+    /// Seconds of wall-clock time the script spends in its own operations,
+    /// summed over its threads; `machine.run` and waiting for sweeps are not
+    /// counted (see `script/guard.rs`). `script-time`.
+    pub max_script_time_s: u64,
 }
 
 impl Default for Limits {
@@ -46,8 +67,221 @@ impl Default for Limits {
             max_map_size: 10_000,
             max_modules: 256,
             max_threads: 100_000,
+            max_processes: 10_000,
+            max_events: 100_000_000,
             max_trace_events: crate::trace_files::DEFAULT_MAX_TRACE_EVENTS,
+            max_sweep_runs: crate::sweep::MAX_TASKS as u64,
+            max_script_time_s: DEFAULT_SCRIPT_TIME_S,
         }
+    }
+}
+
+/// Default `script-time`: far above what the operations limit lets a script
+/// compute (seconds), low enough to stop a script whose operations are slow
+/// because its values are huge or deeply nested.
+pub const DEFAULT_SCRIPT_TIME_S: u64 = 600;
+
+/// One limit as the command line names it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LimitInfo {
+    /// Its name in `--limit NAME=VALUE`.
+    pub name: &'static str,
+    /// What it bounds.
+    pub what: &'static str,
+    /// The largest value accepted.
+    pub max: u64,
+}
+
+/// Largest `call-depth` and `expr-depth`: Rhai recurses on the native stack
+/// (64 MiB on sweep workers), and deeper nesting could overflow it.
+pub const MAX_NESTING_LIMIT: u64 = 1_000;
+
+/// Every limit, in the order `--help` lists them.
+pub const LIMITS: &[LimitInfo] = &[
+    LimitInfo {
+        name: "ops",
+        what: "script operations (each sweep point gets what is left when the sweep starts)",
+        max: u64::MAX,
+    },
+    LimitInfo {
+        name: "call-depth",
+        what: "nested function calls",
+        max: MAX_NESTING_LIMIT,
+    },
+    LimitInfo {
+        name: "expr-depth",
+        what: "nesting of expressions and blocks",
+        max: MAX_NESTING_LIMIT,
+    },
+    LimitInfo {
+        name: "string",
+        what: "bytes in one string",
+        max: 1 << 32,
+    },
+    LimitInfo {
+        name: "array",
+        what: "items in one array, nested arrays counted in",
+        max: 1 << 32,
+    },
+    LimitInfo {
+        name: "map",
+        what: "properties in one map, nested maps counted in",
+        max: 1 << 32,
+    },
+    LimitInfo {
+        name: "modules",
+        what: "modules imported",
+        max: 1 << 20,
+    },
+    LimitInfo {
+        name: "threads",
+        what: "threads in one program, pool workers included",
+        max: 100_000_000,
+    },
+    LimitInfo {
+        name: "processes",
+        what: "processes and interpreters in one program, process-pool workers included",
+        max: 100_000_000,
+    },
+    LimitInfo {
+        name: "events",
+        what: "events of one machine.run (its default max_events, and the most it may ask for)",
+        max: i64::MAX as u64,
+    },
+    LimitInfo {
+        name: "trace-events",
+        what: "events in one trace (a Chrome trace file, or a trace kept in memory)",
+        max: u64::MAX,
+    },
+    LimitInfo {
+        name: "sweep-runs",
+        what: "runs of one sweep (points × replicates)",
+        max: 1 << 32,
+    },
+    LimitInfo {
+        name: "script-time",
+        what: "seconds the script computes by itself (summed over sweep workers; machine.run not counted)",
+        max: 1 << 32,
+    },
+];
+
+/// "raise the `NAME` limit (N) with --limit NAME=VALUE", suggesting `want`
+/// (or ten times the current value, when what is needed is not known).
+pub fn raise_hint(name: &str, current: u64, want: Option<u64>) -> String {
+    let max = LIMITS
+        .iter()
+        .find(|l| l.name == name)
+        .map_or(u64::MAX, |l| l.max);
+    if current >= max {
+        return format!("the `{name}` limit ({current}) is at its largest");
+    }
+    let suggest = want
+        .unwrap_or_else(|| current.saturating_mul(10))
+        .clamp(current + 1, max);
+    format!("raise the `{name}` limit ({current}) with --limit {name}={suggest}")
+}
+
+/// A `--limit` value: digits (with optional `_` separators), optionally
+/// followed by `k`, `M` or `G` (thousand, million, billion).
+fn parse_count(text: &str) -> Option<u64> {
+    let (digits, scale) = match text.strip_suffix(['k', 'M', 'G']) {
+        Some(d) => {
+            let scale: u64 = match text.chars().last() {
+                Some('k') => 1_000,
+                Some('M') => 1_000_000,
+                _ => 1_000_000_000,
+            };
+            (d, scale)
+        }
+        None => (text, 1),
+    };
+    let digits = digits.replace('_', "");
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(scale)
+}
+
+fn names() -> String {
+    LIMITS.iter().map(|l| l.name).collect::<Vec<_>>().join(", ")
+}
+
+impl Limits {
+    /// The value of the limit `name` (as in [`LIMITS`]).
+    pub fn get(&self, name: &str) -> Option<u64> {
+        let v = match name {
+            "ops" => self.max_ops,
+            "call-depth" => self.max_call_levels as u64,
+            "expr-depth" => self.max_expr_depth.0 as u64,
+            "string" => self.max_string_size as u64,
+            "array" => self.max_array_size as u64,
+            "map" => self.max_map_size as u64,
+            "modules" => self.max_modules as u64,
+            "threads" => self.max_threads as u64,
+            "processes" => self.max_processes as u64,
+            "events" => self.max_events,
+            "trace-events" => self.max_trace_events,
+            "sweep-runs" => self.max_sweep_runs,
+            "script-time" => self.max_script_time_s,
+            _ => return None,
+        };
+        Some(v)
+    }
+
+    /// Sets the limit `name` to `value` (at least 1, at most its maximum).
+    pub fn set(&mut self, name: &str, value: u64) -> Result<(), String> {
+        let name = name.replace('_', "-");
+        let Some(info) = LIMITS.iter().find(|l| l.name == name) else {
+            return Err(format!(
+                "unknown limit \"{name}\"; the limits are: {}",
+                names()
+            ));
+        };
+        if value == 0 || value > info.max {
+            return Err(format!(
+                "limit {name} must be between 1 and {}, got {value}",
+                info.max
+            ));
+        }
+        let n = usize::try_from(value).unwrap_or(usize::MAX);
+        match info.name {
+            "ops" => self.max_ops = value,
+            "call-depth" => self.max_call_levels = n,
+            "expr-depth" => self.max_expr_depth = (n, n),
+            "string" => self.max_string_size = n,
+            "array" => self.max_array_size = n,
+            "map" => self.max_map_size = n,
+            "modules" => self.max_modules = n,
+            "threads" => self.max_threads = n,
+            "processes" => self.max_processes = n,
+            "events" => self.max_events = value,
+            "trace-events" => self.max_trace_events = value,
+            "script-time" => self.max_script_time_s = value,
+            _ => self.max_sweep_runs = value,
+        }
+        Ok(())
+    }
+
+    /// Applies one `NAME=VALUE` of `--limit`.
+    pub fn set_arg(&mut self, arg: &str) -> Result<(), String> {
+        let Some((name, value)) = arg.split_once('=') else {
+            return Err(format!(
+                "expected NAME=VALUE, like ops=1G or threads=200000; the limits are: {}",
+                names()
+            ));
+        };
+        let value = parse_count(value.trim()).ok_or_else(|| {
+            format!("limit {name}: \"{value}\" is not a count; write digits, optionally with _ separators and a k, M or G suffix, like 2000000, 2_000_000 or 2M")
+        })?;
+        self.set(name.trim(), value)
+    }
+
+    /// The limits as `name: value` pairs, in [`LIMITS`] order (for the manifest).
+    pub fn to_map(&self) -> std::collections::BTreeMap<String, u64> {
+        LIMITS
+            .iter()
+            .map(|l| (l.name.to_string(), self.get(l.name).unwrap_or(0)))
+            .collect()
     }
 }
 
@@ -72,6 +306,12 @@ pub struct RunContext {
     pub findings: Mutex<Vec<String>>,
     /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
     pub profile: Option<Arc<crate::profile::Profile>>,
+    /// Set by Ctrl-C or SIGTERM: the script and sweeps stop.
+    pub interrupt: Interrupt,
+    /// The sweep journal (runs with an output folder only).
+    pub journal: Option<Journal>,
+    /// Every source read by the run (set by the `Host`).
+    sources: Mutex<Option<Shared<Sources>>>,
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
 }
 
@@ -92,8 +332,66 @@ impl RunContext {
             traces: Mutex::new(TraceOutputs::default()),
             findings: Mutex::new(Vec::new()),
             profile: None,
+            interrupt: Interrupt::new(),
+            journal: None,
+            sources: Mutex::new(None),
             pool: Mutex::new(None),
         }
+    }
+
+    /// The same context, stopped when `interrupt` is set.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = interrupt;
+        self
+    }
+
+    /// The same context journaling sweep runs into `out_dir` (reusing an
+    /// earlier run's if `resume`).
+    pub fn with_journal(mut self, out_dir: PathBuf, resume: bool) -> Self {
+        self.journal = Some(Journal::new(out_dir, resume));
+        self
+    }
+
+    /// Remembers where the run's sources are kept (called by the `Host`).
+    pub fn attach_sources(&self, sources: Shared<Sources>) {
+        if let Ok(mut s) = self.sources.lock() {
+            *s = Some(sources);
+        }
+    }
+
+    /// Every source read so far: name -> text.
+    pub fn sources(&self) -> std::collections::BTreeMap<String, super::resolver::SourceFile> {
+        self.sources
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| s.all()))
+            .unwrap_or_default()
+    }
+
+    /// A hash of everything a sweep's results depend on besides the sweep
+    /// itself: gilsim's version, the texts of the sources read so far (by
+    /// content, not path), the `--set` overrides, the master seed and the
+    /// calibration profile.
+    pub fn fingerprint(&self) -> String {
+        let mut texts: Vec<String> = self
+            .sources()
+            .values()
+            .map(|f| crate::manifest::sha256_hex(f.text.as_bytes()))
+            .collect();
+        texts.sort();
+        let overrides: Vec<String> = self
+            .params
+            .overrides()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        crate::journal::hash_parts(&[
+            env!("CARGO_PKG_VERSION").to_string(),
+            texts.join(","),
+            overrides.join("\n"),
+            self.seed.to_string(),
+            format!("{:?}", self.profile),
+        ])
     }
 
     /// The same context with `profile` as the defaults of `machine()` and `python()`.

@@ -7,9 +7,10 @@
 //! `ErrorInModule`. The position worth showing is the innermost one, in the
 //! file that holds it (a module's file, for an error inside a module), and the
 //! wrappers become "called from" notes. Messages of the common failures are
-//! rewritten to say what to do (raise `--max-ops`, which argument types a
+//! rewritten to say what to do (which `--limit` to raise, which argument types a
 //! function takes).
 
+use super::context::raise_hint;
 use super::resolver::Sources;
 use super::Signature;
 use rhai::{EvalAltResult, ParseErrorType, Position};
@@ -252,29 +253,80 @@ fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
         EvalAltResult::ErrorParsing(ParseErrorType::ModuleUndefined(m), _) => {
             format!("module `{m}` is not imported: add `import \"...\" as {m};` before this line")
         }
+        EvalAltResult::ErrorParsing(ParseErrorType::ExprTooDeep, _) => format!(
+            "an expression or block is nested more than {} deep; simplify it, or {}",
+            l.max_expr_depth.0,
+            raise_hint("expr-depth", l.max_expr_depth.0 as u64, None)
+        ),
+        EvalAltResult::ErrorParsing(ParseErrorType::LiteralTooLarge(what, max), _) => {
+            let name = data_limit(what);
+            format!(
+                "{what} is too large: more than {max}; {}",
+                raise_hint(name, *max as u64, None)
+            )
+        }
         EvalAltResult::ErrorParsing(p, _) => format!("syntax error: {p}"),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => function_not_found(sig, cx.signatures),
         EvalAltResult::ErrorTooManyOperations(_) => format!(
-            "the script ran more than {} operations and was stopped: if it loops forever, fix the loop; if it really needs more, raise the limit with --max-ops",
-            l.max_ops
+            "the script ran more than {} operations and was stopped: if it loops forever, fix the loop; if it really needs more, {}",
+            l.max_ops,
+            raise_hint("ops", l.max_ops, None)
         ),
-        EvalAltResult::ErrorStackOverflow(_) => {
-            format!("more than {} nested function calls: does a function call itself without end?", l.max_call_levels)
+        EvalAltResult::ErrorStackOverflow(_) => format!(
+            "more than {} nested function calls: does a function call itself without end? If it really nests that deep, {}",
+            l.max_call_levels,
+            raise_hint("call-depth", l.max_call_levels as u64, None)
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            let name = data_limit(what);
+            let (max, unit) = match name {
+                "string" => (l.max_string_size, "a string would be longer than {} bytes"),
+                "map" => (
+                    l.max_map_size,
+                    "a map would have more than {} properties (nested maps counted in)",
+                ),
+                _ => (
+                    l.max_array_size,
+                    "an array would have more than {} items (nested arrays counted in)",
+                ),
+            };
+            format!(
+                "{what} is too large: {}; {}",
+                unit.replace("{}", &max.to_string()),
+                raise_hint(name, max as u64, None)
+            )
         }
-        EvalAltResult::ErrorDataTooLarge(what, _) => format!(
-            "{what} is too large (limits: strings {} characters, arrays {} items, maps {} properties)",
-            l.max_string_size, l.max_array_size, l.max_map_size
+        EvalAltResult::ErrorTooManyModules(_) => format!(
+            "more than {} modules imported; {}",
+            l.max_modules,
+            raise_hint("modules", l.max_modules as u64, None)
         ),
-        EvalAltResult::ErrorTooManyModules(_) => format!("more than {} modules imported", l.max_modules),
         EvalAltResult::ErrorVariableNotFound(v, _) => format!("variable `{v}` is not defined"),
         EvalAltResult::ErrorPropertyNotFound(p, _) => format!("the map has no property `{p}`"),
         EvalAltResult::ErrorModuleNotFound(m, _) => format!("module \"{m}\" not found"),
+        EvalAltResult::ErrorTerminated(token, _) if super::guard::is_token(token) => format!(
+            "the script computed for more than {} s by itself and was stopped: operations on huge or deeply nested arrays and maps are slow (each one copies or measures the whole value); if it really needs longer, {}",
+            l.max_script_time_s,
+            raise_hint("script-time", l.max_script_time_s, None)
+        ),
         EvalAltResult::ErrorTerminated(..) => "the run was interrupted".to_string(),
         other => {
             let s = other.to_string();
             let suffix = format!(" ({})", other.position());
             script_types(s.strip_suffix(&suffix).unwrap_or(&s))
         }
+    }
+}
+
+/// The limit a Rhai size error is about: `string`, `array` or `map`.
+fn data_limit(what: &str) -> &'static str {
+    let w = what.to_ascii_lowercase();
+    if w.contains("string") {
+        "string"
+    } else if w.contains("map") {
+        "map"
+    } else {
+        "array"
     }
 }
 

@@ -26,6 +26,7 @@ mod duration;
 pub mod errors;
 mod figure;
 mod findings;
+pub mod guard;
 mod model;
 mod options;
 mod param;
@@ -183,6 +184,9 @@ impl Host {
     pub fn new(ctx: Arc<RunContext>, main: &str, dir: &Path) -> Host {
         let limits = ctx.limits.clone();
         let sources = Shared::new(Sources::default());
+        ctx.attach_sources(sources.clone());
+        let interrupt = ctx.interrupt.clone();
+        let clock = guard::ScriptClock::new(limits.max_script_time_s);
         let mut engine = Engine::new();
         engine
             .set_fail_on_invalid_map_property(true)
@@ -195,6 +199,15 @@ impl Host {
             .set_max_map_size(limits.max_map_size)
             .set_max_modules(limits.max_modules)
             .set_module_resolver(Resolver::new(dir, sources.clone()))
+            .on_progress(move |ops| {
+                if interrupt.is_set() {
+                    Some(Dynamic::UNIT)
+                } else if clock.tick(ops) {
+                    Some(guard::TOKEN.into())
+                } else {
+                    None
+                }
+            })
             .on_print(|s| {
                 if !sweep::capture_print(s) {
                     print_line(s)
@@ -277,7 +290,7 @@ fn register_api(engine: &mut Engine, ctx: Arc<RunContext>) -> Vec<Signature> {
     duration::register(&mut api);
     dist::register(&mut api);
     workload::register(&mut api);
-    model::register(&mut api, ctx.limits.max_threads, ctx.profile.clone());
+    model::register(&mut api, &ctx.limits, ctx.profile.clone());
     profile::register(&mut api, ctx.profile.clone());
     result::register(&mut api, ctx.clone());
     table::register(&mut api, ctx.clone());

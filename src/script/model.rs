@@ -362,6 +362,10 @@ pub struct Program {
     pools: Vec<PoolSpec>,
     costs: Costs,
     max_threads: usize,
+    max_processes: usize,
+    /// `kind\0name` -> index in its list, so adding and finding by name stay
+    /// fast with many threads, locks, ...
+    names: std::collections::HashMap<String, usize>,
 }
 
 impl fmt::Display for Program {
@@ -378,13 +382,21 @@ impl fmt::Display for Program {
     }
 }
 
+fn name_key(kind: &str, name: &str) -> String {
+    format!("{kind}\0{name}")
+}
+
 fn exists(kind: &str, name: &str) -> Box<rhai::EvalAltResult> {
     format!("a {kind} named \"{name}\" already exists in this program; names must be unique").into()
 }
 
 impl Program {
-    /// `python(options)`.
-    pub fn new(opts: Map, max_threads: usize, profile: Option<&Profile>) -> RhaiResult<Program> {
+    /// `python(options)`, with the `threads` and `processes` limits.
+    pub fn new(
+        opts: Map,
+        (max_threads, max_processes): (usize, usize),
+        profile: Option<&Profile>,
+    ) -> RhaiResult<Program> {
         let mut o = Opts::new("python()", opts, GIL_OPTIONS)?;
         let gil = gil_from(&mut o, &GilModel::new_gil())?;
         let mut costs = Costs::default();
@@ -408,7 +420,76 @@ impl Program {
             pools: Vec::new(),
             costs,
             max_threads,
+            max_processes,
+            names: [("process", 0), ("interpreter", 0)]
+                .into_iter()
+                .map(|(k, i)| (name_key(k, "main"), i))
+                .collect(),
         })
+    }
+
+    /// The index of the `kind` named `name`, if there is one.
+    fn find(&self, kind: &str, name: &str) -> Option<usize> {
+        self.names.get(&name_key(kind, name)).copied()
+    }
+
+    /// Fails if a `kind` named `name` exists.
+    fn free(&self, kind: &str, name: &str) -> RhaiResult<()> {
+        match self.find(kind, name) {
+            Some(_) => Err(exists(kind, name)),
+            None => Ok(()),
+        }
+    }
+
+    /// Records that the `kind` named `name` is at `index`.
+    fn claim(&mut self, kind: &str, name: &str, index: usize) {
+        self.names.insert(name_key(kind, name), index);
+    }
+
+    /// Threads (pool workers included) and processes plus interpreters
+    /// (process-pool workers included) the program has.
+    fn size(&self) -> (usize, usize) {
+        let mut threads = self.threads.len();
+        let mut processes = self.interpreters.len();
+        for p in &self.pools {
+            threads = threads.saturating_add(p.workers as usize);
+            if matches!(p.kind, PoolKind::Processes(_)) {
+                processes = processes.saturating_add(p.workers as usize);
+            }
+        }
+        (threads, processes)
+    }
+
+    /// Fails if adding `threads` threads and `processes` processes would
+    /// exceed the program's limits.
+    fn check_size(&self, what: &str, threads: usize, processes: usize) -> RhaiResult<()> {
+        let (t, p) = self.size();
+        for (have, add, max, name, unit) in [
+            (
+                t,
+                threads,
+                self.max_threads,
+                "threads",
+                "threads (pool workers included)",
+            ),
+            (
+                p,
+                processes,
+                self.max_processes,
+                "processes",
+                "processes and interpreters (process-pool workers included)",
+            ),
+        ] {
+            let want = have.saturating_add(add);
+            if add > 0 && want > max {
+                return Err(format!(
+                    "{what}: the program would have {want} {unit}, more than {max}; {}",
+                    super::context::raise_hint(name, max as u64, Some(want as u64))
+                )
+                .into());
+            }
+        }
+        Ok(())
     }
 
     fn main_gil(&self) -> &GilModel {
@@ -416,23 +497,18 @@ impl Program {
     }
 
     fn process_index(&self, p: &ProcessRef) -> RhaiResult<usize> {
-        self.processes
-            .iter()
-            .position(|s| s.name == p.name)
+        self.find("process", &p.name)
             .ok_or_else(|| format!("{p} does not belong to this program").into())
     }
 
     fn interp_index(&self, i: &InterpRef) -> RhaiResult<usize> {
-        self.interpreters
-            .iter()
-            .position(|s| s.name == i.name)
+        self.find("interpreter", &i.name)
             .ok_or_else(|| format!("{i} does not belong to this program").into())
     }
 
     fn add_interp(&mut self, name: &str, process: usize, gil: GilModel) -> RhaiResult<InterpRef> {
-        if self.interpreters.iter().any(|s| s.name == name) {
-            return Err(exists("interpreter", name));
-        }
+        self.free("interpreter", name)?;
+        self.claim("interpreter", name, self.interpreters.len());
         self.interpreters.push(InterpSpec {
             name: name.to_string(),
             process,
@@ -448,16 +524,8 @@ impl Program {
         check_name("thread", name)?;
         let what = format!("add_thread(\"{name}\")");
         let mut o = Opts::new(&what, opts, &["autostart", "process", "interpreter"])?;
-        if self.threads.iter().any(|t| t.name == name) {
-            return Err(exists("thread", name));
-        }
-        if self.threads.len() >= self.max_threads {
-            return Err(format!(
-                "{what}: a program may have at most {} threads",
-                self.max_threads
-            )
-            .into());
-        }
+        self.free("thread", name)?;
+        self.check_size(&what, 1, 0)?;
         let autostart = o.bool("autostart")?.unwrap_or(true);
         let process = o.custom::<ProcessRef>("process", "a Process from app.add_process(...)")?;
         let interp = o.custom::<InterpRef>(
@@ -470,7 +538,8 @@ impl Program {
             }
             (Some(p), None) => {
                 let p = self.process_index(&p)?;
-                self.interpreters.iter().position(|i| i.process == p).unwrap_or(0)
+                // A process's first interpreter has its name (add_process).
+                self.find("interpreter", &self.processes[p].name).unwrap_or(0)
             }
             (None, Some(i)) => self.interp_index(&i)?,
             (None, None) => 0,
@@ -479,6 +548,7 @@ impl Program {
         if steps.is_empty() {
             return Err(format!("{what}: the program is empty; give at least one step").into());
         }
+        self.claim("thread", name, self.threads.len());
         self.threads.push(ThreadSpec {
             name: name.to_string(),
             interp,
@@ -495,12 +565,12 @@ impl Program {
         check_name("process", name)?;
         let what = format!("add_process(\"{name}\")");
         let mut o = Opts::new(&what, opts, &options_plus(GIL_OPTIONS, &["start_method"]))?;
-        if self.processes.iter().any(|p| p.name == name) {
-            return Err(exists("process", name));
-        }
+        self.free("process", name)?;
+        self.check_size(&what, 0, 1)?;
         let start_method = start_method_from(&mut o)?;
         let gil = gil_from(&mut o, &self.main_gil().clone())?;
         self.add_interp(name, self.processes.len(), gil)?;
+        self.claim("process", name, self.processes.len());
         self.processes.push(ProcessSpec {
             name: name.to_string(),
             start_method: Some(start_method),
@@ -515,6 +585,7 @@ impl Program {
         check_name("interpreter", name)?;
         let what = format!("add_interpreter(\"{name}\")");
         let mut o = Opts::new(&what, opts, &options_plus(GIL_OPTIONS, &["process"]))?;
+        self.check_size(&what, 0, 1)?;
         let process =
             match o.custom::<ProcessRef>("process", "a Process from app.add_process(...)")? {
                 Some(p) => self.process_index(&p)?,
@@ -528,12 +599,11 @@ impl Program {
     pub fn device(&mut self, name: &str, opts: Map) -> RhaiResult<DeviceRef> {
         check_name("device", name)?;
         let mut o = Opts::new(&format!("add_device(\"{name}\")"), opts, &["concurrency"])?;
-        if self.devices.iter().any(|d| d.name == name) {
-            return Err(exists("device", name));
-        }
+        self.free("device", name)?;
         let concurrency = o
             .int_in("concurrency", 1, i64::from(u32::MAX))?
             .map(|c| c as u32);
+        self.claim("device", name, self.devices.len());
         self.devices.push(DeviceConfig {
             name: name.to_string(),
             concurrency,
@@ -546,9 +616,8 @@ impl Program {
     /// `app.add_lock(name)`.
     pub fn lock(&mut self, name: &str) -> RhaiResult<LockRef> {
         check_name("lock", name)?;
-        if self.locks.iter().any(|l| l == name) {
-            return Err(exists("lock", name));
-        }
+        self.free("lock", name)?;
+        self.claim("lock", name, self.locks.len());
         self.locks.push(name.to_string());
         Ok(LockRef {
             name: name.to_string(),
@@ -559,10 +628,9 @@ impl Program {
     pub fn queue(&mut self, name: &str, opts: Map) -> RhaiResult<QueueRef> {
         check_name("queue", name)?;
         let mut o = Opts::new(&format!("add_queue(\"{name}\")"), opts, &["ipc"])?;
-        if self.queues.iter().any(|q| q.name == name) {
-            return Err(exists("queue", name));
-        }
+        self.free("queue", name)?;
         let ipc = o.bool("ipc")?.unwrap_or(false);
+        self.claim("queue", name, self.queues.len());
         self.queues.push(QueueConfig {
             name: name.to_string(),
             ipc,
@@ -582,9 +650,7 @@ impl Program {
     ) -> RhaiResult<PoolRef> {
         check_name("pool", name)?;
         let what = format!("add_{kind}(\"{name}\", ...)");
-        if self.pools.iter().any(|p| p.name == name) {
-            return Err(exists("pool", name));
-        }
+        self.free("pool", name)?;
         if !(1..=100_000).contains(&workers) {
             return Err(
                 format!("{what}: workers must be between 1 and 100000, got {workers}").into(),
@@ -604,6 +670,12 @@ impl Program {
                 }
             }
         }
+        let processes = if kind == "thread_pool" {
+            0
+        } else {
+            workers as usize
+        };
+        self.check_size(&what, workers as usize, processes)?;
         let (kind, worker_gil) = if kind == "thread_pool" {
             (PoolKind::Threads, self.main_gil().clone())
         } else {
@@ -614,6 +686,7 @@ impl Program {
                 gil_from(&mut o, &self.main_gil().clone())?,
             )
         };
+        self.claim("pool", name, self.pools.len());
         self.pools.push(PoolSpec {
             name: name.to_string(),
             kind,
@@ -756,7 +829,8 @@ pub fn build(
 }
 
 /// Registers `Machine`, `Program`, the handles and their functions.
-pub fn register(api: &mut Api, max_threads: usize, profile: Option<Arc<Profile>>) {
+pub fn register(api: &mut Api, limits: &super::Limits, profile: Option<Arc<Profile>>) {
+    let max = (limits.max_threads, limits.max_processes);
     api.engine()
         .register_type_with_name::<MachineConfig>("Machine")
         .register_type_with_name::<Program>("Program")
@@ -784,11 +858,11 @@ pub fn register(api: &mut Api, max_threads: usize, profile: Option<Arc<Profile>>
     });
     add!(api, "python() -> Program", move || Program::new(
         Map::new(),
-        max_threads,
+        max,
         p3.as_deref()
     ));
     add!(api, "python(options: map) -> Program", move |o: Map| {
-        Program::new(o, max_threads, p4.as_deref())
+        Program::new(o, max, p4.as_deref())
     });
     add!(
         api,

@@ -10,7 +10,8 @@
 //!    made when gilsim was compiled, so `import "workloads"` works from any
 //!    folder, even after `cargo install`.
 //!
-//! Nothing else is searched: no absolute paths, no `..`. A module is loaded
+//! Nothing else is searched: no absolute paths, no `..`, and no symlink that
+//! leads out of the folder it was found in. A module is loaded
 //! once per run and shared (also by sweep workers); an import cycle is an
 //! error naming the cycle. Every file read is remembered ([`Sources`]) for
 //! error excerpts and the manifest.
@@ -241,6 +242,17 @@ impl ModuleResolver for Resolver {
                 continue;
             }
             let abs = std::fs::canonicalize(&candidate).unwrap_or(candidate.clone());
+            let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+            if !abs.starts_with(&root) {
+                return Err(fail(
+                    format!(
+                        "import \"{path}\": {} leads to {}, outside the folders modules are read from (the importing script's folder and scripts/); a module may not be a symlink to elsewhere: copy it into one of those folders",
+                        display_path(&candidate),
+                        display_path(&abs)
+                    ),
+                    pos,
+                ));
+            }
             let key = abs.display().to_string();
             let name = display_path(&abs);
             let size = std::fs::metadata(&abs).map(|m| m.len()).unwrap_or(0);

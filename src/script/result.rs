@@ -93,21 +93,60 @@ struct Sinks {
     named: Option<StreamingTrace>,
     /// `--trace FILE`.
     cli: Option<StreamingTrace>,
+    /// Most records `keep` and `window` may hold (`--limit trace-events`).
+    kept_limit: u64,
+    /// Records `keep` and `window` hold.
+    kept: u64,
+    /// A record was dropped because `kept` reached `kept_limit`.
+    kept_full: bool,
 }
 
 impl Sinks {
     fn is_empty(&self) -> bool {
         self.keep.is_none() && self.window.is_none() && self.named.is_none() && self.cli.is_none()
     }
+
+    /// Whether `keep` and `window` may take one more record.
+    fn room(&mut self) -> bool {
+        if self.keep.is_none() && self.window.is_none() {
+            return false;
+        }
+        if self.kept >= self.kept_limit {
+            self.kept_full = true;
+            return false;
+        }
+        true
+    }
+
+    fn count_kept(&mut self, before: usize) {
+        let after = self.kept_len();
+        self.kept += (after - before) as u64;
+    }
+
+    fn kept_len(&self) -> usize {
+        let k = self
+            .keep
+            .as_ref()
+            .map_or(0, |t| t.intervals.len() + t.handoffs.len());
+        let w = self
+            .window
+            .as_ref()
+            .map_or(0, |t| t.trace.intervals.len() + t.trace.handoffs.len());
+        k + w
+    }
 }
 
 impl TraceSink for Sinks {
     fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
-        if let Some(k) = &mut self.keep {
-            k.interval(thread, state, start, end);
-        }
-        if let Some(w) = &mut self.window {
-            w.interval(thread, state, start, end);
+        if self.room() {
+            let before = self.kept_len();
+            if let Some(k) = &mut self.keep {
+                k.interval(thread, state, start, end);
+            }
+            if let Some(w) = &mut self.window {
+                w.interval(thread, state, start, end);
+            }
+            self.count_kept(before);
         }
         if let Some(n) = &mut self.named {
             n.writer.interval(thread, state, start, end);
@@ -118,11 +157,15 @@ impl TraceSink for Sinks {
     }
 
     fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
-        if let Some(k) = &mut self.keep {
-            k.handoff(interp, time, from, to);
-        }
-        if let Some(w) = &mut self.window {
-            w.handoff(interp, time, from, to);
+        if self.room() {
+            let before = self.kept_len();
+            if let Some(k) = &mut self.keep {
+                k.handoff(interp, time, from, to);
+            }
+            if let Some(w) = &mut self.window {
+                w.handoff(interp, time, from, to);
+            }
+            self.count_kept(before);
         }
         if let Some(n) = &mut self.named {
             n.writer.handoff(interp, time, from, to);
@@ -228,9 +271,18 @@ fn run(
 ) -> RhaiResult<RunReport> {
     let mut o = Opts::new("run()", opts, RUN_OPTIONS)?;
     let until = o.duration("stop_at")?.map(|d| SimTime(d.0));
-    let max_events = o
-        .int_in("max_events", 1, i64::MAX)?
-        .map_or(RunLimits::default().max_events, |n| n as u64);
+    let cap = ctx.limits.max_events;
+    let asked = o.int_in("max_events", 1, i64::MAX)?.map(|n| n as u64);
+    if let Some(n) = asked.filter(|n| *n > cap) {
+        return Err(o.error(
+            "max_events",
+            format!(
+                "{n} is more than the events limit allows; {}",
+                super::context::raise_hint("events", cap, Some(n))
+            ),
+        ));
+    }
+    let max_events = asked.unwrap_or(cap);
     let seed = o
         .int_in("seed", 0, i64::MAX)?
         .map_or_else(|| sweep::current_seed(ctx), |s| s as u64);
@@ -258,6 +310,7 @@ fn run(
     let mut sinks = Sinks {
         keep: keep.then(VecTrace::default),
         window: window.map(|(from, to)| WindowTrace::new(from, to)),
+        kept_limit: limit,
         ..Sinks::default()
     };
     if let Some(rel) = &chrome {
@@ -274,21 +327,25 @@ fn run(
         }
     }
 
+    let untimed = super::guard::Untimed::start();
     let outcome = if sinks.is_empty() {
         gilsim_engine::run(&built.cfg)
     } else {
         run_with_sink(&built.cfg, &mut sinks)
     };
+    drop(untimed);
     let Sinks {
         keep,
         window: window_trace,
         named,
         cli,
+        kept_full,
+        ..
     } = sinks;
     let report = match outcome {
         Ok(r) => r,
         Err(e) => {
-            let msg = engine_error(&e);
+            let msg = engine_error(&e, asked.is_some());
             if cli.is_some() {
                 lock(&ctx.traces)?.cli_finished(Err(msg.clone()));
             }
@@ -308,6 +365,18 @@ fn run(
             .finish()
             .map_err(|e| format!("run: chrome_trace \"{}\": {e}", rel.display()))?;
         lock(&ctx.traces)?.stage(rel, finished);
+    }
+    if kept_full {
+        let option = if keep.is_some() {
+            "trace: true"
+        } else {
+            "trace_window"
+        };
+        return Err(format!(
+            "run: the trace kept in memory ({option}) has more than {limit} events; {}, or keep a shorter window (trace_window) or run (stop_at)",
+            super::context::raise_hint("trace-events", limit, None)
+        )
+        .into());
     }
     check_unique_threads(&report)?;
     let interp_names = (0..report.gils.len())
@@ -329,13 +398,18 @@ fn run(
     })))
 }
 
-/// The message of an engine error, for scripts.
-fn engine_error(e: &EngineError) -> String {
+/// The message of an engine error, for scripts; `option` tells whether the
+/// event limit came from the run option `max_events` (else from `--limit events`).
+fn engine_error(e: &EngineError, option: bool) -> String {
     match e {
         EngineError::Config(c) => format!("run: the model is not valid: {c}"),
         EngineError::Deadlock { .. } => format!("run: {e}"),
+        EngineError::EventLimit { limit, time } if option => format!(
+            "run: stopped after max_events = {limit} events at {time} without finishing; raise the run option max_events (up to the events limit, which --limit events=N raises), or end the run earlier with stop_at"
+        ),
         EngineError::EventLimit { limit, time } => format!(
-            "run: stopped after max_events = {limit} events at {time} without finishing; raise the run option max_events, or end the run earlier with stop_at"
+            "run: stopped after {limit} events at {time} without finishing; {}, or end the run earlier with stop_at",
+            super::context::raise_hint("events", *limit, None)
         ),
     }
 }
@@ -509,7 +583,11 @@ impl RunReport {
 }
 
 fn too_long(what: &str, n: usize, limit: usize) -> Box<rhai::EvalAltResult> {
-    format!("the trace has {n} {what}, more than the array limit of {limit}; record a shorter run (stop_at) or a window of it (trace_window)").into()
+    format!(
+        "the trace has {n} {what}, more than an array may hold; record a shorter run (stop_at) or a window of it (trace_window), or {}",
+        super::context::raise_hint("array", limit as u64, Some(n as u64))
+    )
+    .into()
 }
 
 impl ThreadResult {

@@ -164,10 +164,11 @@ fn metrics_from(value: Dynamic) -> RhaiResult<Vec<(String, Cell)>> {
 }
 
 /// A task's metrics and the lines it printed.
-type TaskOutput = (Vec<(String, Cell)>, Vec<String>);
+type TaskOutput = crate::journal::RunOutput;
 
 /// Runs one task on this thread, with its seed, capturing its prints.
 fn run_task(ctx: &NativeCallContext, f: &FnPtr, task: &Task) -> RhaiResult<TaskOutput> {
+    super::guard::restart_thread();
     POINT.with(|p| {
         *p.borrow_mut() = Some(Point {
             seed: task.seed,
@@ -212,9 +213,7 @@ fn sweep(
     check_table_name(name)?;
     check_table_name(&format!("{name}_runs"))?;
     let mut o = super::options::Opts::new("sweep()", opts, SWEEP_OPTIONS)?;
-    let replicates = o
-        .int_in("replicates", 1, crate::sweep::MAX_TASKS as i64)?
-        .unwrap_or(1);
+    let replicates = o.int_in("replicates", 1, i64::MAX)?.unwrap_or(1);
     let order = match o.raw("order") {
         None => None,
         Some(v) => Some(
@@ -231,22 +230,60 @@ fn sweep(
                 .collect(),
         ),
     };
-    let plan =
-        Plan::new(grid_from(grid, order)?, replicates, ctx.seed).map_err(|e| e.to_string())?;
+    let plan = Plan::new(
+        grid_from(grid, order)?,
+        replicates,
+        ctx.seed,
+        ctx.limits.max_sweep_runs,
+    )
+    .map_err(|e| e.to_string())?;
     let f = private_closure(&f)?;
     let pool = ctx.pool()?;
+    let mut journal = match &ctx.journal {
+        Some(j) => Some(
+            j.start_sweep(name, &ctx.fingerprint(), &plan)
+                .map_err(|e| format!("sweep \"{name}\": {e}"))?,
+        ),
+        None => None,
+    };
+    let mut done: Vec<Option<TaskOutput>> = Vec::with_capacity(plan.len());
+    done.resize_with(plan.len(), || None);
+    if let Some(j) = journal.as_mut() {
+        for (i, out) in j.take_reused() {
+            done[i] = Some(out);
+        }
+    }
+    let todo: Vec<usize> = (0..plan.len()).filter(|i| done[*i].is_none()).collect();
     let bar = progress_bar(ctx, name, plan.len());
+    bar.inc((plan.len() - todo.len()) as u64);
+    let untimed = super::guard::Untimed::start();
     let outcome = evaluate(
         &pool,
-        plan.len(),
+        todo.len(),
         || bar.inc(1),
-        |i| run_task(&ncx, &f, &plan.task(i)),
+        |k| {
+            if ctx.interrupt.is_set() {
+                return Err(EvalAltResult::ErrorTerminated(Dynamic::UNIT, Position::NONE).into());
+            }
+            let i = todo[k];
+            let task = plan.task(i);
+            let out = run_task(&ncx, &f, &task)?;
+            if let Some(j) = &journal {
+                j.append(i, &task, &out.0, &out.1)?;
+            }
+            Ok(out)
+        },
     );
+    drop(untimed);
     bar.finish_and_clear();
-    let results = match outcome {
-        Ok(r) => r,
-        Err((i, e)) => {
-            let label = format!("sweep \"{name}\" {}", plan.task(i).describe());
+    match outcome {
+        Ok(r) => {
+            for (k, out) in r.into_iter().enumerate() {
+                done[todo[k]] = Some(out);
+            }
+        }
+        Err((k, e)) => {
+            let label = format!("sweep \"{name}\" {}", plan.task(todo[k]).describe());
             return Err(EvalAltResult::ErrorInFunctionCall(
                 label,
                 String::new(),
@@ -256,6 +293,7 @@ fn sweep(
             .into());
         }
     };
+    let results: Vec<TaskOutput> = done.into_iter().flatten().collect();
     let mut metrics = Vec::with_capacity(results.len());
     for (m, prints) in results {
         for line in prints {

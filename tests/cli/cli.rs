@@ -21,6 +21,9 @@ fn usage_errors_exit_with_2() {
         &["run"][..],
         &["run", "a.rhai", "--jobs", "0"],
         &["run", "a.rhai", "--seed", "-1"],
+        &["run", "a.rhai", "--jobs", "100000"],
+        &["run", "a.rhai", "--frobnicate"],
+        &["run", "a.rhai", "--limit", "nope=1"],
         &["frobnicate"],
     ] {
         assert_eq!(d.gilsim(args).code(), 2, "{args:?}");

@@ -99,3 +99,51 @@ fn every_module_in_scripts_is_built_in() {
         );
     }
 }
+
+/// Every row of a table in docs/robustness.md names tests, and they exist:
+/// `module::function` (tests/cli/module.rs), `src/file.rs::function`, or
+/// `bad_input["what"]` / `limits["limit"]` (a row of those tables).
+#[test]
+fn every_row_of_the_robustness_page_names_real_tests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/robustness.md")).unwrap();
+    let read =
+        |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut rows = 0;
+    for line in page.lines().filter(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+        let last = cells.last().unwrap().trim();
+        if cells.len() < 3 || last == "test" || last.starts_with("---") {
+            continue;
+        }
+        rows += 1;
+        let refs: Vec<&str> = last.split('`').skip(1).step_by(2).collect();
+        assert!(!refs.is_empty(), "a row without a test: {line}");
+        for r in refs {
+            if let Some((table, key)) = r.split_once("[\"") {
+                let key = key.trim_end_matches("\"]");
+                let field = if table == "limits" { "limit" } else { "what" };
+                let text = read(&root.join(format!("tests/cli/{table}.rs")));
+                assert!(
+                    text.contains(&format!("{field}: \"{key}\"")),
+                    "{r}: no such row in tests/cli/{table}.rs"
+                );
+            } else {
+                let (file, func) = r
+                    .rsplit_once("::")
+                    .unwrap_or_else(|| panic!("{r}: not a test"));
+                let path = if file.contains('/') {
+                    root.join(file)
+                } else {
+                    root.join(format!("tests/cli/{file}.rs"))
+                };
+                assert!(
+                    read(&path).contains(&format!("fn {func}(")),
+                    "{r}: no such test in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(rows >= 50, "only {rows} rows");
+}

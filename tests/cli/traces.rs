@@ -168,12 +168,13 @@ fn a_failed_script_leaves_no_trace_file() {
         "big.rhai",
         "--trace",
         "run.json",
-        "--max-trace-events",
-        "30",
+        "--limit",
+        "trace-events=30",
     ]);
     assert_eq!(r.code(), 1);
     assert!(
-        r.stderr().contains("limit of 30 events") && r.stderr().contains("--max-trace-events"),
+        r.stderr().contains("limit of 30 events")
+            && r.stderr().contains("--limit trace-events=300"),
         "{}",
         r.stderr()
     );

@@ -1,7 +1,7 @@
 //! Helpers: a temporary folder with scripts, and the binary run inside it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// A temporary working folder for one test.
 pub struct Dir {
@@ -47,6 +47,69 @@ impl Dir {
             .output()
             .expect("run gilsim");
         Run(out)
+    }
+}
+
+impl Dir {
+    /// Starts `gilsim ARGS` in this folder without waiting, stdout and stderr piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_gilsim"))
+            .args(args)
+            .current_dir(self.path())
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gilsim")
+    }
+
+    /// Every file under this folder (relative paths, sorted), symlinks not followed.
+    pub fn files(&self) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(root, &p, out);
+                } else {
+                    out.push(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.path(), self.path(), &mut out);
+        out.sort();
+        out
+    }
+
+    /// Temporary files (`.gilsim-*.tmp`) left anywhere under this folder.
+    pub fn temp_files(&self) -> Vec<String> {
+        self.files()
+            .into_iter()
+            .filter(|f| f.ends_with(".tmp"))
+            .collect()
+    }
+}
+
+/// Sends `signal` (`TERM`, `INT`) to process `pid` with kill(1).
+pub fn kill(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -{signal} {pid} failed");
+}
+
+/// Waits until `cond` holds, checking every 10 ms, for at most 60 s.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 

@@ -1,0 +1,175 @@
+//! The `script-time` limit: wall-clock time a script spends in its own
+//! operations.
+//!
+//! The operations limit does not bound time on its own: Rhai clones a value
+//! when a variable is read and re-measures a whole array or map (nested ones
+//! included) after each change when size limits are set, so one operation on
+//! a large or deeply nested value costs time proportional to its size. A loop
+//! like `let a = []; loop { a = [a]; }` is quadratic and would run for hours
+//! within the operations limit. This clock, advanced from Rhai's progress
+//! callback, stops such a script.
+//!
+//! Time spent in `machine.run` (bounded by the `events` limit) and in sweeps
+//! (whose points are timed by their own workers) is not counted, so long
+//! experiments are not affected; the clock is summed over the threads that
+//! evaluate the script (the main one and the sweep workers).
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The clock is read every this many operations.
+const SAMPLE_OPS: u64 = 4;
+
+/// Longest time counted between two readings: a backstop against counting a
+/// thread's idle time (a sweep worker between two sweeps) as script time.
+const MAX_GAP: Duration = Duration::from_secs(1);
+
+/// The token of the `ErrorTerminated` that the clock raises.
+pub const TOKEN: &str = "gilsim: script-time limit";
+
+thread_local! {
+    /// This thread's last reading: when, and the operations count then.
+    static LAST: Cell<Option<(Instant, u64)>> = const { Cell::new(None) };
+    /// Time this thread spent in untimed host calls since its last reading.
+    static UNTIMED: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+/// Script time used by one run, summed over its threads.
+#[derive(Debug)]
+pub struct ScriptClock {
+    limit: Duration,
+    spent_ns: AtomicU64,
+}
+
+impl ScriptClock {
+    /// A clock that stops the script after `limit_s` seconds.
+    pub fn new(limit_s: u64) -> Self {
+        ScriptClock {
+            limit: Duration::from_secs(limit_s),
+            spent_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Called at each operation (`ops` is Rhai's count); true once the limit
+    /// is exceeded.
+    pub fn tick(&self, ops: u64) -> bool {
+        if ops % SAMPLE_OPS != 0 {
+            return false;
+        }
+        let now = Instant::now();
+        let untimed = UNTIMED.with(|u| u.replace(Duration::ZERO));
+        let prev = LAST.with(|l| l.replace(Some((now, ops))));
+        // A lower count: a new evaluation (a sweep point) began on this thread.
+        let Some((then, _)) = prev.filter(|(_, o)| *o < ops) else {
+            return false;
+        };
+        let gap = now
+            .saturating_duration_since(then)
+            .saturating_sub(untimed)
+            .min(MAX_GAP);
+        let gap_ns = u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX);
+        let spent = self
+            .spent_ns
+            .fetch_add(gap_ns, Ordering::Relaxed)
+            .saturating_add(gap_ns);
+        Duration::from_nanos(spent) > self.limit
+    }
+}
+
+/// While it lives, this thread's time is not script time (a simulation, a
+/// sweep waiting for its points).
+#[must_use = "the time until it is dropped is not counted"]
+pub struct Untimed(Instant);
+
+impl Untimed {
+    /// Stops counting this thread's time until the value is dropped.
+    pub fn start() -> Self {
+        Untimed(Instant::now())
+    }
+}
+
+impl Drop for Untimed {
+    fn drop(&mut self) {
+        let took = self.0.elapsed();
+        UNTIMED.with(|u| u.set(u.get().saturating_add(took)));
+    }
+}
+
+/// Forgets this thread's last reading (a sweep point starts on a worker).
+pub fn restart_thread() {
+    LAST.with(|l| l.set(None));
+    UNTIMED.with(|u| u.set(Duration::ZERO));
+}
+
+/// Whether the token of an `ErrorTerminated` is this clock's.
+pub fn is_token(token: &rhai::Dynamic) -> bool {
+    token
+        .clone()
+        .into_immutable_string()
+        .is_ok_and(|s| s.as_str() == TOKEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_time_counts_operations_but_not_untimed_calls() {
+        restart_thread();
+        let clock = ScriptClock::new(1);
+        assert!(!clock.tick(4));
+        let untimed = Untimed::start();
+        std::thread::sleep(Duration::from_millis(1200));
+        drop(untimed);
+        assert!(!clock.tick(8), "untimed time was counted");
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(!clock.tick(12));
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(clock.tick(16), "1.2 s of script time not over a 1 s limit");
+    }
+
+    /// Found by the `script` fuzz target (fuzz/README.md): each pass of this
+    /// loop copies and re-measures the whole nested array, so it ran for
+    /// hours within the operations limit.
+    #[test]
+    fn deeply_nested_arrays_stop_at_the_script_time_limit() {
+        use crate::params::Params;
+        use crate::script::{Host, Limits, RunContext};
+        // On a large stack, like a real run: dropping the nested array recurses.
+        let message = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(|| {
+                let limits = Limits {
+                    max_script_time_s: 1,
+                    ..Limits::default()
+                };
+                let ctx =
+                    std::sync::Arc::new(RunContext::new(0, 1, false, limits, Params::default()));
+                let host = Host::new(ctx, "nested.rhai", std::path::Path::new("."));
+                let script = "let a = []; loop { a = [a]; }";
+                let ast = host
+                    .compile(std::path::Path::new("nested.rhai"), script)
+                    .expect("compiles");
+                let started = Instant::now();
+                let err = host.run(&ast).expect_err("stopped");
+                assert!(started.elapsed() < Duration::from_secs(30));
+                err.message
+            })
+            .expect("spawn")
+            .join()
+            .expect("no panic");
+        assert!(message.contains("--limit script-time="), "{message}");
+    }
+
+    #[test]
+    fn a_new_evaluation_on_a_thread_does_not_count_the_time_before_it() {
+        restart_thread();
+        let clock = ScriptClock::new(1);
+        assert!(!clock.tick(400));
+        std::thread::sleep(Duration::from_millis(1100));
+        // A sweep point starts again from the count of the sweep's caller.
+        assert!(!clock.tick(100));
+        assert!(!clock.tick(104));
+    }
+}
