@@ -22,6 +22,17 @@ fn canonical(c: &mut Criterion) {
             "scenario {name} ({}): {events} events per run of {SIM_SECS} simulated s, peak queue {size}",
             scenarios::describe(name)
         );
+        // Simulated seconds per wall second, from a median of 10 timed runs
+        // (criterion's own figure below is events per second).
+        let mut walls: Vec<f64> = (0..10)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                black_box(run(black_box(&cfg)).unwrap());
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        walls.sort_by(f64::total_cmp);
+        eprintln!("scenario {name}: {:.1} simulated s per wall s", SIM_SECS as f64 / walls[5]);
         g.throughput(Throughput::Elements(events));
         g.bench_function(format!("{name}/engine"), |b| {
             b.iter(|| black_box(run(black_box(&cfg)).unwrap()))
