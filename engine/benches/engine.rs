@@ -32,7 +32,10 @@ fn canonical(c: &mut Criterion) {
             })
             .collect();
         walls.sort_by(f64::total_cmp);
-        eprintln!("scenario {name}: {:.1} simulated s per wall s", SIM_SECS as f64 / walls[5]);
+        eprintln!(
+            "scenario {name}: {:.1} simulated s per wall s",
+            SIM_SECS as f64 / walls[5]
+        );
         g.throughput(Throughput::Elements(events));
         g.bench_function(format!("{name}/engine"), |b| {
             b.iter(|| black_box(run(black_box(&cfg)).unwrap()))

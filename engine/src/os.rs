@@ -231,17 +231,20 @@ impl<S: TraceSink> Sim<'_, S> {
     }
 
     /// Core `c` starts switching to `t`; it runs after `extra` plus a context
-    /// switch if the core last ran another thread.
+    /// switch if the core last ran another thread. The core is busy from the
+    /// start of the switch, so a switch cut short by the end of the run (or by
+    /// the thread leaving the core) counts only the part that elapsed.
     fn dispatch(&mut self, c: CoreId, t: ThreadId, extra: SimDuration) {
         let switch = {
+            let now = self.now;
             let core = &mut self.cores[c.index()];
             core.thread = Some(t);
             core.running = false;
             core.slice_armed = false;
             core.gen = core.gen.wrapping_add(1);
+            core.busy_since = Some(now + extra);
             if core.last_thread.is_some_and(|l| l != t) {
                 core.context_switches += 1;
-                core.busy += self.cfg.machine.os.ctx_switch;
                 self.cfg.machine.os.ctx_switch
             } else {
                 SimDuration::ZERO
@@ -262,7 +265,7 @@ impl<S: TraceSink> Sim<'_, S> {
         core.running = true;
         core.slice_armed = false;
         core.last_thread = Some(t);
-        core.busy_since = Some(self.now);
+        core.busy_since.get_or_insert(self.now);
         let th = &mut self.threads[t.index()];
         th.run = Run::Running(c);
         th.run_start = self.now;
