@@ -318,7 +318,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             budget_used: 0,
             events: 0,
             peak_pending: 0,
-            compact_at: 256,
+            compact_at: 32,
             error: None,
         };
         for (i, it) in cfg.interpreters.iter().enumerate() {
@@ -501,7 +501,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Event::CoreReady(c, g) | Event::SliceEnd(c, g) => cores[c.index()].gen == g,
             _ => true,
         });
-        self.compact_at = (2 * self.queue.len()).max(256);
+        self.compact_at = (2 * self.queue.len()).max(32);
     }
 
     fn all_done(&self) -> bool {
