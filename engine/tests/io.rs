@@ -120,9 +120,9 @@ fn sleep_overshoots_by_timer_slack() {
 /// latencies, however the rest of the model differs.
 #[test]
 fn variants_see_the_same_io_latencies() {
-    let blocked = |gil: GilModel, cores: u32| {
+    let blocked = |gil: GilModel, cores: u32, seed: u64| {
         let mut c = machine(cores, gil);
-        c.limits.seed = 42;
+        c.limits.seed = seed;
         cpu(&mut c, "cpu", ms(50));
         c.add_thread(
             "io",
@@ -134,23 +134,12 @@ fn variants_see_the_same_io_latencies() {
         );
         run(&c).unwrap().thread("io").unwrap().times.blocked
     };
-    let base = blocked(GilModel::new_gil(), 2);
-    assert_eq!(base, blocked(GilModel::no_gil(), 2));
-    assert_eq!(base, blocked(GilModel::old_gil(), 1));
-    assert_eq!(base, blocked(GilModel::new_with_interval(us(100)), 4));
+    let base = blocked(GilModel::new_gil(), 2, 42);
+    assert_eq!(base, blocked(GilModel::no_gil(), 2, 42));
+    assert_eq!(base, blocked(GilModel::old_gil(), 1, 42));
+    assert_eq!(base, blocked(GilModel::new_with_interval(us(100)), 4, 42));
     // And a different seed draws different latencies.
-    let mut c = machine(2, GilModel::new_gil());
-    c.limits.seed = 43;
-    cpu(&mut c, "cpu", ms(50));
-    c.add_thread(
-        "io",
-        InterpId(0),
-        vec![Step::Repeat {
-            times: 50,
-            body: vec![Step::py(us(30)), Step::io(Dist::Exp { mean: us(300) })],
-        }],
-    );
-    assert_ne!(base, run(&c).unwrap().thread("io").unwrap().times.blocked);
+    assert_ne!(base, blocked(GilModel::new_gil(), 2, 43));
 }
 
 /// A call that completes at once keeps its core: the thread re-takes the GIL
