@@ -340,7 +340,7 @@ impl<S: TraceSink> Sim<'_, S> {
         if matches!(self.gils[g].kind, Kind::New { .. }) {
             self.threads[t.index()].micro.push_front(Micro::Handshake);
         }
-        let woke = self.release_gil(t, true);
+        let woke = self.release_gil(t);
         if !woke {
             if let Kind::Old { gap, .. } = self.gils[g].kind {
                 if check && gap.0 > 0 {
@@ -354,7 +354,7 @@ impl<S: TraceSink> Sim<'_, S> {
 
     /// `locked = 0` and signal one waiter, paying the futex wake in system
     /// time (the GIL is free meanwhile). Returns whether a waiter was woken.
-    pub(crate) fn release_gil(&mut self, t: ThreadId, _keep_last_holder: bool) -> bool {
+    pub(crate) fn release_gil(&mut self, t: ThreadId) -> bool {
         let g = self.gil_of(t);
         let gil = &mut self.gils[g];
         gil.locked = false;

@@ -273,11 +273,7 @@ impl<S: TraceSink> Sim<'_, S> {
         if !self.sched.is_empty() {
             self.arm_slice(c);
         }
-        self.resume_on_core(t);
-    }
-
-    /// `t` got a core back: continue its interrupted burst or its micro-operations.
-    fn resume_on_core(&mut self, t: ThreadId) {
+        // Continue the interrupted burst or the next micro-operations.
         self.run_thread(t);
     }
 

@@ -876,7 +876,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             // Final release: wakes a waiter, no forced-switch handshake.
             let m = &mut self.threads[t.index()].micro;
             m.push_front(Micro::Finish);
-            self.release_gil(t, false);
+            self.release_gil(t);
             return;
         }
         self.close_accounting(t);
