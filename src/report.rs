@@ -260,12 +260,18 @@ fn run_experiment(script: &Path, opts: &ReportOptions) -> ExperimentResult {
     let wall_s = t0.elapsed().as_secs_f64();
     match outcome {
         Ok(o) => {
-            let (files, findings) = read_manifest(&o.manifest, &name);
+            // Paths relative to the report folder, so the page links them.
+            let files = o
+                .files
+                .iter()
+                .filter_map(|f| f.strip_prefix(&o.out_dir).ok())
+                .map(|p| format!("{name}/{}", p.to_string_lossy().replace('\\', "/")))
+                .collect();
             ExperimentResult {
                 name,
                 header,
                 files,
-                findings,
+                findings: o.findings,
                 wall_s,
                 error: None,
             }
@@ -279,34 +285,6 @@ fn run_experiment(script: &Path, opts: &ReportOptions) -> ExperimentResult {
             error: Some(e.to_string()),
         },
     }
-}
-
-/// Files (prefixed with the experiment's folder) and findings of a manifest.
-fn read_manifest(path: &Path, folder: &str) -> (Vec<String>, Vec<String>) {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return (Vec::new(), Vec::new());
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return (Vec::new(), Vec::new());
-    };
-    let files = v["files"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f["path"].as_str())
-                .map(|p| format!("{folder}/{p}"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let findings = v["findings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    (files, findings)
 }
 
 fn esc(s: &str) -> String {

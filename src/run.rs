@@ -176,6 +176,8 @@ pub struct RunOutcome {
     pub computed_runs: u64,
     /// Sweep runs reused from the journal (`--resume`).
     pub resumed_runs: u64,
+    /// The sentences of `finding(...)`, in call order (also in the manifest).
+    pub findings: Vec<String>,
 }
 
 /// `out/<script stem>`.
@@ -418,6 +420,7 @@ fn commit(
         wall_time_s,
         computed_runs: manifest.computed_runs,
         resumed_runs: manifest.resumed_runs,
+        findings: manifest.findings,
     })
 }
 

@@ -23,7 +23,7 @@
 //! The GIL is free only during the signal system call (or `release_gap`).
 
 use crate::config::{GilModel, WaiterChoice};
-use crate::ids::ThreadId;
+use crate::ids::{ProcessId, ThreadId};
 use crate::report::GilReport;
 use crate::rng::StreamRng;
 use crate::sim::{BurstKind, Event, Micro, Run, Sim, Wait};
@@ -49,6 +49,10 @@ pub(crate) enum Kind {
 
 /// One interpreter's GIL.
 pub(crate) struct Gil {
+    /// Its interpreter's name and process, for the report.
+    name: String,
+    process: ProcessId,
+    model: &'static str,
     pub kind: Kind,
     choice: WaiterChoice,
     pub locked: bool,
@@ -77,7 +81,7 @@ pub(crate) struct Gil {
 }
 
 impl Gil {
-    pub fn new(model: &GilModel, rng: StreamRng) -> Self {
+    pub fn new(model: &GilModel, rng: StreamRng, name: String, process: ProcessId) -> Self {
         let (kind, choice) = match *model {
             GilModel::New {
                 switch_interval,
@@ -105,6 +109,9 @@ impl Gil {
             GilModel::None { slowdown } => (Kind::None { slowdown }, WaiterChoice::Fifo),
         };
         Gil {
+            name,
+            process,
+            model: model.name(),
             kind,
             choice,
             locked: false,
@@ -146,15 +153,11 @@ impl Gil {
         !matches!(self.kind, Kind::None { .. })
     }
 
-    pub fn report(&self, name: String, process: crate::ids::ProcessId) -> GilReport {
+    pub fn report(&self) -> GilReport {
         GilReport {
-            name,
-            process,
-            model: match self.kind {
-                Kind::New { .. } => "new",
-                Kind::Old { .. } => "old",
-                Kind::None { .. } => "none",
-            },
+            name: self.name.clone(),
+            process: self.process,
+            model: self.model,
             switches: self.switch_number,
             acquisitions: self.acquisitions,
             drop_requests: self.drop_requests,

@@ -96,12 +96,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                             start_method: Some(m),
                         }));
                         let g = self.gils.len();
-                        self.gils.push(crate::gil::Gil::new(
-                            &pc.worker_gil,
-                            crate::rng::stream(cfg.limits.seed, "gil-waiter", g as u64),
-                        ));
-                        self.gil_names.push(name.clone());
-                        self.gil_process.push(p);
+                        let rng = crate::rng::stream(cfg.limits.seed, "gil-waiter", g as u64);
+                        self.gils
+                            .push(crate::gil::Gil::new(&pc.worker_gil, rng, name.clone(), p));
                         pool.procs.push(p);
                         (InterpId(g as u32), p)
                     }

@@ -84,6 +84,15 @@ impl ThreadReport {
     pub fn lifetime(&self) -> SimDuration {
         self.times.total()
     }
+    /// Completed ops per second of its lifetime (0 for a thread that never ran).
+    pub fn ops_per_sec(&self) -> f64 {
+        let life = self.lifetime().as_secs_f64();
+        if life > 0.0 {
+            self.ops as f64 / life
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Metrics of one core.
@@ -176,13 +185,6 @@ impl Report {
     }
     /// Completed ops of a thread per second of its lifetime.
     pub fn ops_per_sec(&self, name: &str) -> Option<f64> {
-        self.thread(name).map(|t| {
-            let life = t.lifetime().as_secs_f64();
-            if life > 0.0 {
-                t.ops as f64 / life
-            } else {
-                0.0
-            }
-        })
+        self.thread(name).map(ThreadReport::ops_per_sec)
     }
 }

@@ -254,9 +254,6 @@ pub(crate) struct Sim<'a, S: TraceSink> {
     pub cores: Vec<Core>,
     pub sched: Scheduler,
     pub gils: Vec<Gil>,
-    /// Interpreter names and processes, parallel to `gils`.
-    pub gil_names: Vec<String>,
-    pub gil_process: Vec<ProcessId>,
     pub processes: Vec<Process>,
     pub devices: Vec<Device>,
     pub locks: Vec<Lock>,
@@ -307,8 +304,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             cores,
             sched: Scheduler::new(cfg.machine.os.policy.clone()),
             gils: Vec::new(),
-            gil_names: Vec::new(),
-            gil_process: Vec::new(),
             processes: cfg.processes.iter().map(Process::new).collect(),
             devices: cfg.devices.iter().map(Device::new).collect(),
             locks: cfg.locks.iter().map(|_| Lock::default()).collect(),
@@ -322,14 +317,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             error: None,
         };
         for (i, it) in cfg.interpreters.iter().enumerate() {
-            sim.gils
-                .push(Gil::new(&it.gil, stream(seed, "gil-waiter", i as u64)));
-            sim.gil_names.push(if i == 0 {
+            let name = if i == 0 {
                 "main".to_string()
             } else {
                 format!("interp{i}")
-            });
-            sim.gil_process.push(it.process);
+            };
+            let rng = stream(seed, "gil-waiter", i as u64);
+            sim.gils.push(Gil::new(&it.gil, rng, name, it.process));
         }
         for t in &cfg.threads {
             let p = cfg.interpreters[t.interp.index()].process;
@@ -925,12 +919,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 context_switches: c.context_switches,
             })
             .collect();
-        let gils: Vec<GilReport> = self
-            .gils
-            .iter()
-            .enumerate()
-            .map(|(i, g)| g.report(self.gil_names[i].clone(), self.gil_process[i]))
-            .collect();
+        let gils: Vec<GilReport> = self.gils.iter().map(Gil::report).collect();
         let processes: Vec<ProcessReport> = self
             .processes
             .iter()

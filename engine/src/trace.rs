@@ -225,3 +225,30 @@ impl<T: TraceSink + ?Sized> TraceSink for &mut T {
         (**self).thread_started(time, thread, name, process, process_name);
     }
 }
+
+/// An optional sink: `None` discards, so a fan-out of optional sinks needs no
+/// `if let` per record.
+impl<T: TraceSink> TraceSink for Option<T> {
+    fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
+        if let Some(s) = self {
+            s.interval(thread, state, start, end);
+        }
+    }
+    fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
+        if let Some(s) = self {
+            s.handoff(interp, time, from, to);
+        }
+    }
+    fn thread_started(
+        &mut self,
+        time: SimTime,
+        thread: ThreadId,
+        name: &str,
+        process: ProcessId,
+        process_name: &str,
+    ) {
+        if let Some(s) = self {
+            s.thread_started(time, thread, name, process, process_name);
+        }
+    }
+}

@@ -147,8 +147,12 @@ fn variants_see_the_same_io_latencies() {
 /// thread costs no switch interval, while a blocking recv costs one.
 #[test]
 fn immediate_calls_barge_back_blocking_calls_wait() {
+    let interval = SimDuration::ms(5);
+    let slack = MachineConfig::with_cores(2).os.timer_slack;
+    // One round trip per interval plus the timer's lateness, at the most.
+    let per_interval = 1e9 / (interval + slack).as_nanos() as f64;
     let rate = |send: Dist| {
-        let mut c = machine(2, GilModel::new_gil());
+        let mut c = machine(2, GilModel::new_with_interval(interval));
         c.limits.until = Some(SimTime::ZERO + secs(1));
         cpu(&mut c, "cpu", secs(2));
         c.add_thread(
@@ -169,13 +173,13 @@ fn immediate_calls_barge_back_blocking_calls_wait() {
     // One interval (5 ms + slack) per round trip when the send returns at once…
     let immediate = rate(Dist::Fixed(SimDuration::ZERO));
     assert!(
-        (180.0..200.0).contains(&immediate),
+        (0.9 * per_interval..per_interval).contains(&immediate),
         "{immediate} round trips/s"
     );
     // …two when the send blocks too.
     let blocking = rate(Dist::Fixed(us(1)));
     assert!(
-        (90.0..105.0).contains(&blocking),
+        (0.45 * per_interval..0.55 * per_interval).contains(&blocking),
         "{blocking} round trips/s"
     );
 }

@@ -23,7 +23,7 @@ use super::options::Opts;
 use super::{sweep, Api, RhaiResult};
 use crate::manifest::FILE_NAME as MANIFEST;
 use crate::output::check_relative;
-use crate::trace_files::StreamingTrace;
+use crate::trace_files::{FileTraceWriter, StreamingTrace};
 use gilsim_engine::{
     run_with_sink, EngineError, InterpId, MachineConfig, ProcessId, Report, RunLimits, SimDuration,
     SimTime, StopReason, ThreadId, ThreadState, TraceSink, VecTrace, WindowTrace,
@@ -136,43 +136,39 @@ impl Sinks {
     }
 }
 
+impl Sinks {
+    /// The streamed writers, each optional: `None` discards.
+    fn writers(&mut self) -> (Option<&mut FileTraceWriter>, Option<&mut FileTraceWriter>) {
+        (
+            self.named.as_mut().map(|n| &mut n.writer),
+            self.cli.as_mut().map(|c| &mut c.writer),
+        )
+    }
+}
+
 impl TraceSink for Sinks {
     fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
         if self.room() {
             let before = self.kept_len();
-            if let Some(k) = &mut self.keep {
-                k.interval(thread, state, start, end);
-            }
-            if let Some(w) = &mut self.window {
-                w.interval(thread, state, start, end);
-            }
+            self.keep.interval(thread, state, start, end);
+            self.window.interval(thread, state, start, end);
             self.count_kept(before);
         }
-        if let Some(n) = &mut self.named {
-            n.writer.interval(thread, state, start, end);
-        }
-        if let Some(c) = &mut self.cli {
-            c.writer.interval(thread, state, start, end);
-        }
+        let (mut named, mut cli) = self.writers();
+        named.interval(thread, state, start, end);
+        cli.interval(thread, state, start, end);
     }
 
     fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
         if self.room() {
             let before = self.kept_len();
-            if let Some(k) = &mut self.keep {
-                k.handoff(interp, time, from, to);
-            }
-            if let Some(w) = &mut self.window {
-                w.handoff(interp, time, from, to);
-            }
+            self.keep.handoff(interp, time, from, to);
+            self.window.handoff(interp, time, from, to);
             self.count_kept(before);
         }
-        if let Some(n) = &mut self.named {
-            n.writer.handoff(interp, time, from, to);
-        }
-        if let Some(c) = &mut self.cli {
-            c.writer.handoff(interp, time, from, to);
-        }
+        let (mut named, mut cli) = self.writers();
+        named.handoff(interp, time, from, to);
+        cli.handoff(interp, time, from, to);
     }
 
     fn thread_started(
@@ -183,14 +179,9 @@ impl TraceSink for Sinks {
         process: ProcessId,
         process_name: &str,
     ) {
-        if let Some(n) = &mut self.named {
-            n.writer
-                .thread_started(time, thread, name, process, process_name);
-        }
-        if let Some(c) = &mut self.cli {
-            c.writer
-                .thread_started(time, thread, name, process, process_name);
-        }
+        let (mut named, mut cli) = self.writers();
+        named.thread_started(time, thread, name, process, process_name);
+        cli.thread_started(time, thread, name, process, process_name);
     }
 }
 
@@ -603,13 +594,7 @@ impl ThreadResult {
     }
 
     fn ops_per_sec(&self) -> FLOAT {
-        let t = self.get();
-        let life = t.lifetime().as_secs_f64();
-        if life > 0.0 {
-            t.ops as f64 / life
-        } else {
-            0.0
-        }
+        self.get().ops_per_sec()
     }
 }
 
