@@ -154,6 +154,11 @@ struct ValidateArgs {
         default_value = "calibration/measured/reference.json"
     )]
     measured: PathBuf,
+    /// Another measurement run of the same scenarios, to show which measured
+    /// directions repeat [default: calibration/measured/reference-earlier.json
+    /// with the default --measured, else none].
+    #[arg(long, value_name = "FILE.json")]
+    replicate: Option<PathBuf>,
     /// The Markdown page to write.
     #[arg(long, value_name = "FILE.md", default_value = "docs/validation.md")]
     out: PathBuf,
@@ -334,8 +339,18 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         Some(p) => gilsim::profile::Profile::load(p)?,
         None => gilsim::profile::Profile::reference(),
     };
-    let summary =
-        gilsim::validation::write_validation(&profile, &args.measured, &args.out, &args.figure)?;
+    let default_measured = PathBuf::from("calibration/measured/reference.json");
+    let replicate = args.replicate.clone().or_else(|| {
+        (args.measured == default_measured)
+            .then(|| PathBuf::from("calibration/measured/reference-earlier.json"))
+    });
+    let summary = gilsim::validation::write_validation(
+        &profile,
+        &args.measured,
+        replicate.as_deref(),
+        &args.out,
+        &args.figure,
+    )?;
     println!(
         "wrote {} and {}.svg/.png: {summary}",
         args.out.display(),

@@ -25,6 +25,12 @@ pub struct MeasuredRow {
     pub unit: String,
     /// Median of the measurement.
     pub median: f64,
+    /// Its 10th and 90th percentiles over the samples (the median when absent).
+    pub p10: f64,
+    /// See `p10`.
+    pub p90: f64,
+    /// Number of samples (1 when absent).
+    pub n: u64,
     /// Whether the machine was quiet while it was measured.
     pub quiet: bool,
 }
@@ -60,14 +66,18 @@ pub fn parse_measured(text: &str) -> anyhow::Result<Vec<MeasuredRow>> {
         .ok_or_else(|| anyhow::anyhow!("no rows"))?;
     rows.iter()
         .map(|r| {
+            let median = r["median"]
+                .as_f64()
+                .ok_or_else(|| anyhow::anyhow!("row without a median: {r}"))?;
             Ok(MeasuredRow {
                 scenario: r["scenario"].as_str().unwrap_or_default().to_string(),
                 params: r["params"].clone(),
                 metric: r["metric"].as_str().unwrap_or_default().to_string(),
                 unit: r["unit"].as_str().unwrap_or_default().to_string(),
-                median: r["median"]
-                    .as_f64()
-                    .ok_or_else(|| anyhow::anyhow!("row without a median: {r}"))?,
+                median,
+                p10: r["p10"].as_f64().unwrap_or(median),
+                p90: r["p90"].as_f64().unwrap_or(median),
+                n: r["n"].as_u64().unwrap_or(1).max(1),
                 quiet: r["quiet"].as_bool().unwrap_or(false),
             })
         })
@@ -373,6 +383,30 @@ pub fn direction(a: f64, b: f64, tol: f64) -> i8 {
     }
 }
 
+/// Which way a measured metric moves from row `a` to row `b`: a change
+/// beyond the dead zone counts only if the samples tell the two medians
+/// apart (their 95% confidence intervals do not overlap); otherwise "same" (0).
+pub fn measured_direction(a: &MeasuredRow, b: &MeasuredRow, tol: f64) -> i8 {
+    let d = direction(a.median, b.median, tol);
+    let (lo_a, hi_a) = a.median_ci95();
+    let (lo_b, hi_b) = b.median_ci95();
+    if lo_a <= hi_b && lo_b <= hi_a {
+        0
+    } else {
+        d
+    }
+}
+
+impl MeasuredRow {
+    /// 95% confidence interval of the median, normal approximation: σ from
+    /// the p10–p90 range (2 × 1.2816 σ), standard error of a median 1.2533 σ/√n.
+    pub fn median_ci95(&self) -> (f64, f64) {
+        let sigma = (self.p90 - self.p10).abs() / (2.0 * 1.2816);
+        let half = 1.96 * 1.2533 * sigma / (self.n as f64).sqrt();
+        (self.median - half, self.median + half)
+    }
+}
+
 /// One step within a scenario: which way the metric moves, measured and predicted.
 #[derive(Clone, Debug)]
 pub struct DirectionCheck {
@@ -384,6 +418,8 @@ pub struct DirectionCheck {
     pub measured: i8,
     /// Predicted direction.
     pub predicted: i8,
+    /// The two measured rows.
+    pub rows: (MeasuredRow, MeasuredRow),
 }
 
 impl DirectionCheck {
@@ -411,30 +447,85 @@ pub fn directions(cmp: &[Comparison]) -> Vec<DirectionCheck> {
         out.push(DirectionCheck {
             group: format!("{} {}", a.row.scenario, a.row.metric),
             step: format!("{} → {}", a.label, b.label),
-            measured: direction(a.row.median, b.row.median, DIRECTION_TOLERANCE),
+            measured: measured_direction(&a.row, &b.row, DIRECTION_TOLERANCE),
             predicted: direction(a.predicted, b.predicted, DIRECTION_TOLERANCE),
+            rows: (a.row.clone(), b.row.clone()),
         });
     }
     out
 }
 
+/// The same step measured in another run of the measurements: its relative
+/// change and direction, if that run has both rows.
+#[derive(Clone, Debug)]
+pub struct Replicate {
+    /// Relative change of the median from the first row to the second.
+    pub change: f64,
+    /// Its direction, by the same rule as the main measurement.
+    pub direction: i8,
+}
+
+impl DirectionCheck {
+    /// Relative change of the measured median over this step.
+    pub fn change(&self) -> f64 {
+        let (a, b) = &self.rows;
+        (b.median - a.median) / a.median.abs().max(f64::MIN_POSITIVE)
+    }
+
+    /// This step in `other` (another measurement run of the same scenarios).
+    pub fn replicate(&self, other: &[MeasuredRow]) -> Option<Replicate> {
+        let find = |r: &MeasuredRow| other.iter().find(|o| same_config(o, r));
+        let (a, b) = (find(&self.rows.0)?, find(&self.rows.1)?);
+        Some(Replicate {
+            change: (b.median - a.median) / a.median.abs().max(f64::MIN_POSITIVE),
+            direction: measured_direction(a, b, DIRECTION_TOLERANCE),
+        })
+    }
+}
+
+/// Parameters derived from a varied one (work sizes sized per run on the
+/// host), not compared between rows.
+const DERIVED: [&str; 4] = [
+    "n_per_worker",
+    "units_per_thread",
+    "chunksize",
+    "start_method",
+];
+
+/// Work sizes each measurement run picks for its host's speed: two runs of
+/// the same configuration differ in them.
+const SIZED: [&str; 5] = [
+    "n_total",
+    "work_iters",
+    "work_s_nominal",
+    "units",
+    "task_iters",
+];
+
+/// How many keys, other than `ignored` ones, two parameter maps differ in.
+fn differences(a: &Value, b: &Value, ignored: &[&str]) -> Option<usize> {
+    let (Some(ma), Some(mb)) = (a.as_object(), b.as_object()) else {
+        return None;
+    };
+    let keys: std::collections::BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+    Some(
+        keys.iter()
+            .filter(|k| !ignored.contains(&k.as_str()) && ma.get(**k) != mb.get(**k))
+            .count(),
+    )
+}
+
 /// Whether two parameter maps differ in exactly one varied key (derived work
 /// sizes such as `n_per_worker` and `units_per_thread` follow the varied one).
 fn differ_in_one(a: &Value, b: &Value) -> bool {
-    let derived = [
-        "n_per_worker",
-        "units_per_thread",
-        "chunksize",
-        "start_method",
-    ];
-    let (Some(ma), Some(mb)) = (a.as_object(), b.as_object()) else {
-        return false;
-    };
-    let keys: std::collections::BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
-    keys.iter()
-        .filter(|k| !derived.contains(&k.as_str()) && ma.get(**k) != mb.get(**k))
-        .count()
-        == 1
+    differences(a, b, &DERIVED) == Some(1)
+}
+
+/// Whether two rows measure the same configuration (up to derived sizes).
+fn same_config(a: &MeasuredRow, b: &MeasuredRow) -> bool {
+    a.scenario == b.scenario
+        && a.metric == b.metric
+        && differences(&a.params, &b.params, &[&DERIVED[..], &SIZED[..]].concat()) == Some(0)
 }
 
 /// Median of |relative error|.
@@ -519,6 +610,7 @@ pub fn render_markdown(
     dirs: &[DirectionCheck],
     profile: &Profile,
     figure_path: &str,
+    replicate: Option<(&str, &[MeasuredRow])>,
 ) -> String {
     let mut s = String::new();
     let mae = median_abs_error(cmp);
@@ -547,7 +639,8 @@ It then predicts multi-thread outcomes it was not fitted to, measured on the sam
     s.push_str(&format!(
         "**Summary.** {} rows compared; median absolute relative error **{:.1}%** (target ≤ 15%); \
 {} of {} rows within 15%; **{} of {}** measured directions predicted right \
-(a change under {:.0}% counts as \"same\").\n\n![predicted against measured]({figure_path})\n\n",
+(a change under {:.0}% counts as \"same\", and so does a measured change whose two medians' 95% \
+confidence intervals overlap: the samples cannot tell those apart).\n\n![predicted against measured]({figure_path})\n\n",
         cmp.len(),
         mae * 100.0,
         within,
@@ -556,6 +649,18 @@ It then predicts multi-thread outcomes it was not fitted to, measured on the sam
         dirs.len(),
         DIRECTION_TOLERANCE * 100.0
     ));
+    if let Some((name, rows)) = replicate {
+        let repeated: Vec<&DirectionCheck> = dirs
+            .iter()
+            .filter(|d| d.replicate(rows).is_some_and(|r| r.direction == d.measured))
+            .collect();
+        s.push_str(&format!(
+            "**{} of {}** directions measured the same way again in a second run ({name}) are \
+predicted right; the others are listed below with both runs' values.\n\n",
+            repeated.iter().filter(|d| d.ok()).count(),
+            repeated.len()
+        ));
+    }
     s.push_str("| scenario | parameters | metric | measured | predicted | relative error | quiet |\n|---|---|---|---:|---:|---:|---|\n");
     for c in cmp {
         s.push_str(&format!(
@@ -593,10 +698,24 @@ It then predicts multi-thread outcomes it was not fitted to, measured on the sam
         }
     }
     for d in dirs.iter().filter(|d| !d.ok()) {
+        let again = match replicate.and_then(|(name, rows)| Some((name, d.replicate(rows)?))) {
+            Some((name, r)) => format!(
+                " The same step measured in {name}: {:+.1}% ({}){}.",
+                r.change * 100.0,
+                arrow(r.direction),
+                if r.direction == d.predicted {
+                    ", as predicted"
+                } else {
+                    ""
+                }
+            ),
+            None => String::new(),
+        };
         s.push_str(&format!(
-            "- **direction {}**, {}: measured {}, predicted {}. {}\n",
+            "- **direction {}**, {}: measured {:+.1}% ({}), predicted {}. {}{again}\n",
             d.group,
             d.step,
+            d.change() * 100.0,
             arrow(d.measured),
             arrow(d.predicted),
             why(
@@ -618,7 +737,47 @@ It then predicts multi-thread outcomes it was not fitted to, measured on the sam
             if d.ok() { "✓" } else { "✗" }
         ));
     }
+    if let Some((name, rows)) = replicate {
+        render_replication(&mut s, dirs, name, rows);
+    }
     s
+}
+
+/// The directions measured again in another run: which of them repeat.
+fn render_replication(s: &mut String, dirs: &[DirectionCheck], name: &str, rows: &[MeasuredRow]) {
+    let pairs: Vec<(&DirectionCheck, Replicate)> = dirs
+        .iter()
+        .filter_map(|d| Some((d, d.replicate(rows)?)))
+        .collect();
+    let same = pairs
+        .iter()
+        .filter(|(d, r)| d.measured == r.direction)
+        .count();
+    let right = pairs
+        .iter()
+        .filter(|(d, r)| d.predicted == r.direction)
+        .count();
+    s.push_str(&format!(
+        "\n## Do the measured directions repeat?\n\nThe same scenarios measured in another run, {name}, by the same rule: {same} of {} directions repeat; the model predicts {right} of {} of that run's directions.\n\n| scenario | step | this run | other run | repeats |\n|---|---|---|---|---|\n",
+        pairs.len(),
+        pairs.len()
+    ));
+    for (d, r) in &pairs {
+        s.push_str(&format!(
+            "| {} | {} | {:+.1}% ({}) | {:+.1}% ({}) | {} |\n",
+            d.group,
+            d.step,
+            d.change() * 100.0,
+            arrow(d.measured),
+            r.change * 100.0,
+            arrow(r.direction),
+            if d.measured == r.direction {
+                "yes"
+            } else {
+                "no"
+            }
+        ));
+    }
 }
 
 /// Compares `profile`'s predictions with the measurements in `measured` and
@@ -627,14 +786,25 @@ It then predicts multi-thread outcomes it was not fitted to, measured on the sam
 pub fn write_validation(
     profile: &Profile,
     measured: &std::path::Path,
+    replicate: Option<&std::path::Path>,
     out: &std::path::Path,
     figure_base: &std::path::Path,
 ) -> anyhow::Result<String> {
     use anyhow::Context;
-    let text = std::fs::read_to_string(measured)
-        .with_context(|| format!("cannot read {}", measured.display()))?;
-    let rows = parse_measured(&text)
-        .with_context(|| format!("{} is not a gilsim-measured/1 file", measured.display()))?;
+    let load = |path: &std::path::Path| -> anyhow::Result<(Vec<MeasuredRow>, String)> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let rows = parse_measured(&text)
+            .with_context(|| format!("{} is not a gilsim-measured/1 file", path.display()))?;
+        let date = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["host"]["date_utc"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        Ok((rows, format!("`{name}` ({date})")))
+    };
+    let (rows, _) = load(measured)?;
+    let other = replicate.map(load).transpose()?;
     let cmp = compare(&rows, profile);
     anyhow::ensure!(
         !cmp.is_empty(),
@@ -647,7 +817,15 @@ pub fn write_validation(
     let svg = figure_base.with_extension("svg");
     // The page links the figure relative to itself.
     let rel = relative_to(&png, out.parent().unwrap_or(std::path::Path::new(".")));
-    let md = render_markdown(&cmp, &dirs, profile, &rel);
+    let md = render_markdown(
+        &cmp,
+        &dirs,
+        profile,
+        &rel,
+        other
+            .as_ref()
+            .map(|(rows, name)| (name.as_str(), rows.as_slice())),
+    );
     for (path, bytes) in [
         (&svg, gilsim_plots::render_svg(&fig)?.into_bytes()),
         (&png, gilsim_plots::render_png(&fig)?),
@@ -688,23 +866,36 @@ mod tests {
     }
 
     /// The model, calibrated from single-thread numbers only, predicts which
-    /// way every measured outcome moves (CPU rates aside: the reference VM's own
-    /// speed noise is larger than their changes), and its median error stays
+    /// way every measured outcome moves — every direction that a second
+    /// measurement run repeats (the reference VM's own speed noise flips some
+    /// ±10% CPU-rate changes between runs) — and its median error stays
     /// within the 15% target.
     #[test]
-    fn predicted_directions_match_the_measured_ones() {
+    fn predicted_directions_match_the_repeated_measured_ones() {
         let (cmp, dirs) = reference();
+        let earlier = parse_measured(include_str!(
+            "../calibration/measured/reference-earlier.json"
+        ))
+        .unwrap();
         assert!(
             cmp.len() >= 40,
             "most measured rows are covered: {}",
             cmp.len()
         );
-        let claims: Vec<&DirectionCheck> = dirs
+        let repeated: Vec<&DirectionCheck> = dirs
             .iter()
-            .filter(|d| !d.group.ends_with("cpu_iter_per_s"))
+            .filter(|d| {
+                d.replicate(&earlier)
+                    .is_some_and(|r| r.direction == d.measured)
+            })
             .collect();
-        assert!(claims.len() >= 20);
-        for d in claims {
+        assert!(
+            repeated.len() + 3 >= dirs.len(),
+            "most directions repeat: {} of {}",
+            repeated.len(),
+            dirs.len()
+        );
+        for d in repeated {
             assert!(
                 d.ok(),
                 "{} {}: measured {} predicted {}",
@@ -716,6 +907,37 @@ mod tests {
         }
         let mae = median_abs_error(&cmp);
         assert!(mae <= 0.15, "median absolute relative error {mae}");
+    }
+
+    #[test]
+    fn a_measured_change_within_the_spread_is_same() {
+        let row = |median: f64, p10: f64, p90: f64, n: u64| MeasuredRow {
+            scenario: "s".into(),
+            params: Value::Null,
+            metric: "m".into(),
+            unit: "1/s".into(),
+            median,
+            p10,
+            p90,
+            n,
+            quiet: true,
+        };
+        // (a, b, expected). With p10–p90 = 40 the median's 95% interval is
+        // ±38/√n: +20% is told apart with 25 samples, not with 4; -20% with
+        // 25 shrinks; +5% is in the dead zone however many samples.
+        let table = [
+            (row(100.0, 80.0, 120.0, 25), row(120.0, 100.0, 140.0, 25), 1),
+            (row(100.0, 80.0, 120.0, 4), row(120.0, 100.0, 140.0, 4), 0),
+            (row(100.0, 80.0, 120.0, 25), row(80.0, 60.0, 100.0, 25), -1),
+            (
+                row(100.0, 99.0, 101.0, 100),
+                row(105.0, 104.0, 106.0, 100),
+                0,
+            ),
+        ];
+        for (a, b, want) in table {
+            assert_eq!(measured_direction(&a, &b, 0.1), want, "{a:?} -> {b:?}");
+        }
     }
 
     #[test]

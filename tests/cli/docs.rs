@@ -147,3 +147,30 @@ fn every_row_of_the_robustness_page_names_real_tests() {
     }
     assert!(rows >= 50, "only {rows} rows");
 }
+
+/// docs/validation.md is what `gilsim validate` makes of the committed
+/// profile and measurements (regenerated after every model or data change).
+#[test]
+fn the_validation_page_is_regenerated_from_the_committed_data() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Dir::new();
+    let measured = root.join("calibration/measured/reference.json");
+    let earlier = root.join("calibration/measured/reference-earlier.json");
+    dir.gilsim(&[
+        "validate",
+        "--measured",
+        measured.to_str().unwrap(),
+        "--replicate",
+        earlier.to_str().unwrap(),
+        "--out",
+        "validation.md",
+        "--figure",
+        "figures/validation",
+    ])
+    .ok();
+    assert!(
+        dir.read("validation.md")
+            == std::fs::read_to_string(root.join("docs/validation.md")).unwrap(),
+        "docs/validation.md is stale: run `cargo run --release -- validate`"
+    );
+}
