@@ -141,7 +141,7 @@ impl<S: TraceSink> Sim<'_, S> {
         }
     }
 
-    /// Schedules the end of the current slice of the thread on `c` at the next
+    /// Times the end of the current slice of the thread on `c`, at the next
     /// slice boundary since it got the core. Slices are only timed while the
     /// run queue is non-empty: with nobody waiting, a slice end changes nothing.
     fn arm_slice(&mut self, c: CoreId) {
@@ -153,9 +153,38 @@ impl<S: TraceSink> Sim<'_, S> {
         let ran = (self.now - self.threads[t.index()].run_start).0;
         let next = (ran / slice + 1) * slice;
         let at = self.threads[t.index()].run_start + SimDuration(next);
-        let gen = core.gen;
-        self.cores[c.index()].slice_armed = true;
+        let core = &mut self.cores[c.index()];
+        core.slice_armed = true;
+        core.slice_due = at;
+        self.schedule_slice_event(c);
+    }
+
+    /// Makes the core's one slice event fire no later than its slice end.
+    fn schedule_slice_event(&mut self, c: CoreId) {
+        let core = &mut self.cores[c.index()];
+        let at = core.slice_due;
+        if core.slice_event.is_some_and(|pending| pending <= at) {
+            return; // it fires first and re-schedules itself
+        }
+        core.slice_gen = core.slice_gen.wrapping_add(1);
+        core.slice_event = Some(at);
+        let gen = core.slice_gen;
         self.queue.push(at, Event::SliceEnd(c, gen));
+    }
+
+    /// The core's slice event fired: end the slice if one is due now, or
+    /// wait for the slice end now due later.
+    pub(crate) fn slice_timer_fired(&mut self, c: CoreId) {
+        let core = &mut self.cores[c.index()];
+        core.slice_event = None;
+        if !core.slice_armed {
+            return;
+        }
+        if core.slice_due > self.now {
+            self.schedule_slice_event(c);
+            return;
+        }
+        self.slice_end(c);
     }
 
     /// CFS places a waking sleeper at most one slice behind `min_vruntime`, so

@@ -212,8 +212,16 @@ pub(crate) struct Core {
     pub running: bool,
     pub last_thread: Option<ThreadId>,
     pub gen: u32,
-    /// A slice-end event is pending for the current thread.
+    /// The current thread's slice end matters (the run queue is non-empty):
+    /// it is due at `slice_due`.
     pub slice_armed: bool,
+    pub slice_due: SimTime,
+    /// The time of the one `SliceEnd` event kept in the queue for this core,
+    /// and its generation. It survives re-dispatch: a slice end due later
+    /// re-schedules it when it fires, so cores do not leave a trail of
+    /// cancelled events each time their thread changes.
+    pub slice_event: Option<SimTime>,
+    pub slice_gen: u32,
     pub speed: f64,
     pub busy: SimDuration,
     pub busy_since: Option<SimTime>,
@@ -289,6 +297,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 last_thread: None,
                 gen: 0,
                 slice_armed: false,
+                slice_due: SimTime::ZERO,
+                slice_event: None,
+                slice_gen: 0,
                 speed: speed(i),
                 busy: SimDuration::ZERO,
                 busy_since: None,
@@ -492,7 +503,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         self.queue.retain(|ev| match *ev {
             Event::BurstDone(t, g) | Event::Check(t, g) => threads[t.index()].cpu_gen == g,
             Event::Timer(t, g) => threads[t.index()].wait_gen == g,
-            Event::CoreReady(c, g) | Event::SliceEnd(c, g) => cores[c.index()].gen == g,
+            Event::CoreReady(c, g) => cores[c.index()].gen == g,
+            Event::SliceEnd(c, g) => cores[c.index()].slice_gen == g,
             _ => true,
         });
         self.compact_at = (2 * self.queue.len()).max(32);
@@ -553,10 +565,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 self.core_ready(c);
             }
             Event::SliceEnd(c, g) => {
-                if self.cores[c.index()].gen != g {
+                if self.cores[c.index()].slice_gen != g {
                     return false;
                 }
-                self.slice_end(c);
+                self.slice_timer_fired(c);
             }
             Event::QueueDeliver(q, bytes) => {
                 self.queue_deliver(q, bytes);
