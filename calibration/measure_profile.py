@@ -68,6 +68,18 @@ NOTES = {
         "(its first start, including starting the server, is reported separately as "
         "'forkserver_first_incl_server', n = 1). spawn re-imports this script's "
         "module-level imports in the child.",
+    "executor_task_us":
+        "concurrent.futures.ThreadPoolExecutor(4) bookkeeping per task, one Python thread "
+        "active: the 4 workers are parked on a threading.Event (holding no GIL) while the "
+        "main thread times, per task of square(i): 'submit' = ex.submit(square, i); 'run' "
+        "= the queued _WorkItem.run() done by the main thread (as a worker would), minus a "
+        "bare square(i) call; 'collect' = Future.result() of the finished future. "
+        "%d tasks per sample." % 1000,
+    "ipc_message_us":
+        "One multiprocessing (fork context) SimpleQueue put + get of a small task tuple "
+        "(1, 2, 'square', (7,), {}) in one process (the queue's pipe, its lock, "
+        "Connection.send_bytes/recv_bytes and the pickling of ~60 bytes), per message; "
+        "multiprocessing.Pool sends one such message per task each way.",
     "pickle_bytes_per_sec":
         "pickle.loads(pickle.dumps(obj)) with the default protocol; pickled bytes / "
         "wall seconds of dumps+loads. 'objects': a list of 10000 dicts "
@@ -170,6 +182,64 @@ def measure_thread_start(min_count, min_s):
         t.join(10)
         return (perf_counter() - t0) * 1e6
     return repeat(one, min_count, min_s)
+
+
+def square(x):
+    return x * x
+
+
+def measure_executor(min_count, min_s, n=1000):
+    """Per-task bookkeeping of a ThreadPoolExecutor, as {part: list of us}."""
+    from concurrent.futures import ThreadPoolExecutor
+    parts = {"submit": [], "run": [], "collect": []}
+    t_begin = perf_counter()
+    while len(parts["submit"]) < min_count or perf_counter() - t_begin < min_s:
+        ex = ThreadPoolExecutor(4)
+        gate = threading.Event()
+        for _ in range(4):
+            ex.submit(gate.wait)
+        # Wait until the four workers are parked in gate.wait (queue drained).
+        deadline = perf_counter() + 5
+        while not ex._work_queue.empty() and perf_counter() < deadline:
+            time.sleep(0.001)
+        time.sleep(0.01)
+        try:
+            t0 = perf_counter()
+            futs = [ex.submit(square, i) for i in range(n)]
+            t1 = perf_counter()
+            items = [ex._work_queue.get_nowait() for _ in range(n)]
+            t2 = perf_counter()
+            for w in items:
+                w.run()
+            t3 = perf_counter()
+            for i in range(n):
+                square(i)
+            t4 = perf_counter()
+            for f in futs:
+                f.result()
+            t5 = perf_counter()
+        finally:
+            gate.set()
+            ex.shutdown()
+        parts["submit"].append((t1 - t0) / n * 1e6)
+        parts["run"].append(((t3 - t2) - (t4 - t3)) / n * 1e6)
+        parts["collect"].append((t5 - t4) / n * 1e6)
+    return parts
+
+
+def measure_ipc_message(min_count, min_s, n=1000):
+    q = multiprocessing.get_context("fork").SimpleQueue()
+    task = (1, 2, "square", (7,), {})
+    try:
+        def one():
+            t0 = perf_counter()
+            for _ in range(n):
+                q.put(task)
+                q.get()
+            return (perf_counter() - t0) / n * 1e6
+        return repeat(one, min_count, min_s)
+    finally:
+        q.close()
 
 
 def start_join(ctx):
@@ -284,6 +354,12 @@ def main():
 
         M["thread_start_us"] = run("thread_start_us", "us",
                                    lambda c: measure_thread_start(20, B))
+        M["executor_task_us"] = run(
+            "executor_task_us", "us",
+            lambda c: measure_executor(3, B)[c[0]],
+            configs=[("submit", None), ("run", None), ("collect", None)])
+        M["ipc_message_us"] = run("ipc_message_us", "us",
+                                  lambda c: measure_ipc_message(3, B))
     finally:
         if gc_was:
             gc.enable()

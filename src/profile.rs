@@ -69,6 +69,12 @@ pub struct Profile {
     pub thread_start: SimDuration,
     /// Start and join of a trivial process: fork, spawn, forkserver (server running).
     pub process_start: [SimDuration; 3],
+    /// A thread pool's Python bookkeeping per task: submit, run, collect
+    /// (`None` in profiles made before it was measured: the engine's defaults stay).
+    pub executor: Option<[SimDuration; 3]>,
+    /// Python time at each end of one `multiprocessing` queue message: half a
+    /// measured put + get (`None` in older profiles).
+    pub ipc_message: Option<SimDuration>,
 }
 
 fn median(v: &Value, path: &[&str]) -> Result<f64, ProfileError> {
@@ -92,6 +98,26 @@ fn quantile(v: &Value, path: &[&str], q: &str) -> Option<f64> {
         cur = &cur[*p];
     }
     cur[q].as_f64()
+}
+
+/// A measurement of Python work in µs, rescaled to the speed of the profile's
+/// loop measurement: the machine's speed drifts between measurements, and
+/// each records the speed probe (`probe_ns_per_iter`) taken around it.
+/// `None` if the profile has no such measurement.
+fn python_us(v: &Value, path: &[&str], py_loop_ns: f64) -> Result<Option<f64>, ProfileError> {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    if cur.is_null() {
+        return Ok(None);
+    }
+    let us = median(v, path)?;
+    let scale = match cur["probe_ns_per_iter"].as_f64() {
+        Some(probe) if probe.is_finite() && probe > 0.0 => py_loop_ns / probe,
+        _ => 1.0,
+    };
+    Ok(Some(us * scale))
 }
 
 fn dur(x: f64, unit_ns: f64) -> SimDuration {
@@ -122,10 +148,28 @@ impl Profile {
             (Some(lo), Some(hi)) if hi >= lo => (hi - lo) / 2.56 / rtt,
             _ => 0.0,
         };
+        let py_loop_ns_per_iter = m(&["py_loop_ns_per_iter"])?;
+        let executor_part = |part: &str| {
+            python_us(
+                &v,
+                &["measurements", "executor_task_us", part],
+                py_loop_ns_per_iter,
+            )
+        };
+        let executor = match (
+            executor_part("submit")?,
+            executor_part("run")?,
+            executor_part("collect")?,
+        ) {
+            (Some(s), Some(r), Some(c)) => Some([dur(s, 1e3), dur(r, 1e3), dur(c, 1e3)]),
+            _ => None,
+        };
+        let ipc_message = python_us(&v, &["measurements", "ipc_message_us"], py_loop_ns_per_iter)?
+            .map(|put_get| dur(put_get / 2.0, 1e3));
         Ok(Profile {
             name: v["name"].as_str().unwrap_or("unnamed").to_string(),
             cpu_count: v["cpu_count"].as_u64().unwrap_or(2).clamp(1, 4096) as u32,
-            py_loop_ns_per_iter: m(&["py_loop_ns_per_iter"])?,
+            py_loop_ns_per_iter,
             sleep_overshoot: dur(m(&["sleep_overshoot_us", "1ms"])?, 1e3),
             loopback_rtt: dur(rtt, 1e3),
             loopback_rtt_cv: spread,
@@ -138,6 +182,8 @@ impl Profile {
                 dur(m(&["process_start_ms", "spawn"])?, 1e6),
                 dur(m(&["process_start_ms", "forkserver"])?, 1e6),
             ],
+            executor,
+            ipc_message,
         })
     }
 
@@ -194,7 +240,8 @@ impl Profile {
         os.wake_latency = self.sleep_overshoot.saturating_sub(mean_lateness);
     }
 
-    /// The costs part of [`apply`](Self::apply): thread and process start, pickling.
+    /// The costs part of [`apply`](Self::apply): thread and process start,
+    /// pickling, executor bookkeeping and queue messages.
     pub fn apply_costs(&self, c: &mut Costs) {
         c.thread_start = self.thread_start;
         let [fork, spawn, forkserver] = self.process_start;
@@ -212,6 +259,14 @@ impl Profile {
             child: forkserver.saturating_sub(parent),
         };
         c.pickle_bytes_per_sec = self.pickle_bytes_per_sec;
+        if let Some([submit, run, collect]) = self.executor {
+            c.executor_submit = submit;
+            c.executor_run = run;
+            c.executor_collect = collect;
+        }
+        if let Some(m) = self.ipc_message {
+            c.ipc_message = m;
+        }
     }
 }
 
@@ -265,5 +320,50 @@ mod tests {
         v["measurements"]["zlib_bytes_per_sec"]["median"] = Value::from(-1.0);
         let e = Profile::from_json(&v.to_string()).unwrap_err().to_string();
         assert!(e.contains("zlib_bytes_per_sec.median is -1"), "{e}");
+    }
+
+    /// Executor and queue-message costs are Python work: each is rescaled from
+    /// the speed the machine had while it was measured (its speed probe) to the
+    /// speed of the profile's loop measurement. Profiles without them keep the
+    /// engine's defaults.
+    #[test]
+    fn executor_costs_are_rescaled_by_their_speed_probe() {
+        let mut v: Value = serde_json::from_str(REFERENCE_JSON).unwrap();
+        let py = v["measurements"]["py_loop_ns_per_iter"]["median"]
+            .as_f64()
+            .unwrap();
+        let stat = |us: f64| serde_json::json!({ "median": us, "probe_ns_per_iter": 2.0 * py });
+        v["measurements"]["executor_task_us"] =
+            serde_json::json!({ "submit": stat(10.0), "run": stat(4.0), "collect": stat(1.0) });
+        v["measurements"]["ipc_message_us"] = stat(20.0);
+        let p = Profile::from_json(&v.to_string()).unwrap();
+        // Measured at half the loop's speed: half the time at the loop's speed.
+        assert_eq!(
+            p.executor,
+            Some([SimDuration::us(5), SimDuration::us(2), SimDuration::ns(500)])
+        );
+        assert_eq!(p.ipc_message, Some(SimDuration::us(5)), "half of put + get");
+        let mut c = SimConfig::new(MachineConfig::with_cores(2), GilModel::new_gil());
+        p.apply(&mut c);
+        assert_eq!(c.costs.executor_submit, SimDuration::us(5));
+        assert_eq!(c.costs.ipc_message, SimDuration::us(5));
+
+        v["measurements"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|k, _| k != "executor_task_us" && k != "ipc_message_us");
+        let p = Profile::from_json(&v.to_string()).unwrap();
+        assert_eq!((p.executor, p.ipc_message), (None, None));
+        let mut c = SimConfig::new(MachineConfig::with_cores(2), GilModel::new_gil());
+        p.apply(&mut c);
+        let d = gilsim_engine::Costs::default();
+        assert_eq!(
+            (c.costs.executor_submit, c.costs.executor_run),
+            (d.executor_submit, d.executor_run)
+        );
+        assert_eq!(
+            (c.costs.executor_collect, c.costs.ipc_message),
+            (d.executor_collect, d.ipc_message)
+        );
     }
 }

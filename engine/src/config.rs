@@ -277,6 +277,24 @@ pub struct Costs {
     pub pipe_latency: SimDuration,
     /// Pipe bandwidth, bytes per second. Default 1 GB/s.
     pub pipe_bytes_per_sec: f64,
+    /// Python time of the caller per task submitted to a thread pool
+    /// (`ThreadPoolExecutor.submit`: a `Future`, a work item, the queue put,
+    /// the executor's bookkeeping). Default 4.3 µs, measured on the reference
+    /// machine (`calibration/measure_profile.py`, `executor_task_us`).
+    pub executor_submit: SimDuration,
+    /// Python time of a thread-pool worker per task around the task itself
+    /// (`_WorkItem.run`: the call and `Future.set_result`). Default 2.2 µs
+    /// (reference machine).
+    pub executor_run: SimDuration,
+    /// Python time of the caller per result it collects from a thread pool
+    /// (`Future.result()` of a finished future). Default 0.8 µs (reference machine).
+    pub executor_collect: SimDuration,
+    /// Python time at each end of one message through a `multiprocessing`
+    /// queue, beside the pickling itself: the queue's lock and the
+    /// `Connection` send or receive around the system call. Half of one
+    /// measured `put` + `get` of a small task: default 2.7 µs (reference
+    /// machine, `ipc_message_us`).
+    pub ipc_message: SimDuration,
 }
 
 impl Default for Costs {
@@ -298,6 +316,10 @@ impl Default for Costs {
             pickle_bytes_per_sec: 200e6,
             pipe_latency: SimDuration::us(20),
             pipe_bytes_per_sec: 1e9,
+            executor_submit: SimDuration::ns(4_300),
+            executor_run: SimDuration::ns(2_200),
+            executor_collect: SimDuration::ns(800),
+            ipc_message: SimDuration::ns(2_700),
         }
     }
 }

@@ -97,7 +97,10 @@ impl<E> EventQueue<E> {
     }
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.first.as_ref().or_else(|| self.heap.peek()).map(|e| e.time())
+        self.first
+            .as_ref()
+            .or_else(|| self.heap.peek())
+            .map(|e| e.time())
     }
     /// Drops every pending event for which `live` is false, keeping the order
     /// of the rest. *O*(*N*); the kernel calls it rarely, to bound memory.

@@ -10,7 +10,12 @@
 //! In a process pool the caller pickles each task's arguments under its GIL,
 //! they cross a pipe, the worker unpickles them, runs the task, pickles the
 //! result, which crosses back and is unpickled by the caller (§4.2:
-//! `_pickle` never releases the GIL).
+//! `_pickle` never releases the GIL). Each message also costs Python time at
+//! both ends (`Costs::ipc_message`: the queue's lock, `Connection.send_bytes`
+//! and `recv_bytes` around the system call), and a thread pool's
+//! `concurrent.futures` bookkeeping costs Python time per task in the caller
+//! (`executor_submit`, `executor_collect`) and the worker (`executor_run`):
+//! for tiny tasks these, not the task, set the pace.
 
 use crate::config::{PoolKind, ProcessConfig, StartMethod};
 use crate::ids::{InterpId, PoolId, ProcessId, ThreadId};
@@ -209,9 +214,14 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     plan.push(Micro::StartThread(w));
                 }
                 for k in 0..total {
+                    plan.extend(python(costs.executor_submit.0));
                     plan.push(Micro::PoolSubmit(p, k));
                 }
                 plan.push(Micro::PoolCollect(p));
+                // `list(ex.map(...))`: each finished future's result, in order.
+                plan.extend(python(
+                    costs.executor_collect.0.saturating_mul(u64::from(total)),
+                ));
             }
             PoolKind::Processes(m) => {
                 let parent = costs.start_cost(m).parent.0;
@@ -222,7 +232,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 for (k, task) in self.cfg.pools[p.index()].tasks.iter().enumerate() {
                     plan.push(Micro::Run(
                         BurstKind::Py,
-                        costs.pickle_time(task.arg_bytes).0,
+                        costs.pickle_time(task.arg_bytes).0 + costs.ipc_message.0,
                     ));
                     plan.push(Micro::PoolSubmit(p, k as u32));
                 }
@@ -282,9 +292,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 kind: FrameKind::Task(p, k),
             });
             if matches!(pool.kind, PoolKind::Processes(_)) {
+                let costs = &self.cfg.costs;
                 th.micro.push_front(Micro::Run(
                     BurstKind::Py,
-                    self.cfg.costs.pickle_time(task.arg_bytes).0,
+                    costs.pickle_time(task.arg_bytes).0 + costs.ipc_message.0,
                 ));
                 th.micro.push_front(Micro::TakeGil);
             }
@@ -303,13 +314,17 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     /// Micro-operations that follow the end of a task frame.
     pub(crate) fn task_finished_micros(&mut self, t: ThreadId, p: PoolId, k: u32) {
         let m = &mut self.threads[t.index()].micro;
-        if let PoolKind::Processes(_) = self.pools[p.index()].kind {
-            let bytes = self.cfg.pools[p.index()].tasks[k as usize].result_bytes;
+        let costs = &self.cfg.costs;
+        let overhead = match self.pools[p.index()].kind {
+            PoolKind::Processes(_) => {
+                let bytes = self.cfg.pools[p.index()].tasks[k as usize].result_bytes;
+                costs.pickle_time(bytes).0 + costs.ipc_message.0
+            }
+            PoolKind::Threads => costs.executor_run.0,
+        };
+        if overhead > 0 {
             m.push_back(Micro::TakeGil);
-            m.push_back(Micro::Run(
-                BurstKind::Py,
-                self.cfg.costs.pickle_time(bytes).0,
-            ));
+            m.push_back(Micro::Run(BurstKind::Py, overhead));
         }
         m.push_back(Micro::PoolTaskDone(p, k));
         m.push_back(Micro::PoolNext(p));
@@ -357,10 +372,15 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         if let PoolKind::Processes(_) = pool.kind {
             pool.collected += 1;
             let bytes = pool.results.pop_front().unwrap_or(0);
-            let w = self.cfg.costs.pickle_time(bytes).0;
+            let w = self.cfg.costs.pickle_time(bytes).0 + self.cfg.costs.ipc_message.0;
             self.threads[t.index()]
                 .micro
                 .push_front(Micro::Run(BurstKind::Py, w));
         }
     }
+}
+
+/// A burst of Python work, if there is any.
+fn python<'a>(work: u64) -> Option<Micro<'a>> {
+    (work > 0).then_some(Micro::Run(BurstKind::Py, work))
 }

@@ -123,6 +123,61 @@ fn pools_small_tasks_favour_threads_big_tasks_processes() {
     assert!(ratio(procs, big * 10) < 1.2, "processes {procs}");
 }
 
+/// Tiny tasks are paced by the executor, not by the task: a thread pool's
+/// per-task bookkeeping (submit, run, collect) is Python under one GIL, so N
+/// tasks take at least N × its sum; a process pool's caller pays one message
+/// out and one back per task (each `ipc_message` plus pickling).
+#[test]
+fn tiny_tasks_cost_the_executors_bookkeeping() {
+    let n = 500u32;
+    let makespan = |kind: PoolKind, overhead: bool| {
+        let mut c = machine(4, GilModel::new_gil());
+        if !overhead {
+            c.costs.executor_submit = SimDuration::ZERO;
+            c.costs.executor_run = SimDuration::ZERO;
+            c.costs.executor_collect = SimDuration::ZERO;
+            c.costs.ipc_message = SimDuration::ZERO;
+        }
+        let tasks = (0..n)
+            .map(|_| TaskConfig {
+                steps: vec![Step::py(SimDuration::ns(100))],
+                arg_bytes: 64,
+                result_bytes: 64,
+            })
+            .collect();
+        c.pools.push(PoolConfig {
+            name: "pool".into(),
+            kind,
+            workers: 4,
+            tasks,
+            worker_gil: GilModel::new_gil(),
+        });
+        c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
+        let r = run(&c).unwrap();
+        assert_eq!(r.threads.iter().map(|t| t.tasks).sum::<u64>(), u64::from(n));
+        (r.makespan, c.costs)
+    };
+    // Threads: everything is Python under the caller's GIL.
+    let (with, costs) = makespan(PoolKind::Threads, true);
+    let (without, _) = makespan(PoolKind::Threads, false);
+    let per_task = costs.executor_submit + costs.executor_run + costs.executor_collect;
+    let added = with - without;
+    assert!(
+        added >= per_task * u64::from(n) && ratio(added, per_task * u64::from(n)) < 1.1,
+        "threads: {added} added for {n} tasks of {per_task}"
+    );
+    // Processes: the caller sends and receives one message per task, and sets
+    // the pace (a little of it overlaps what the caller waited for anyway).
+    let (with, costs) = makespan(PoolKind::Processes(StartMethod::Fork), true);
+    let (without, _) = makespan(PoolKind::Processes(StartMethod::Fork), false);
+    let caller = costs.ipc_message * 2 * u64::from(n);
+    assert!(
+        (0.9..1.2).contains(&ratio(with - without, caller)),
+        "processes: {} added, the caller's messages {caller}",
+        with - without
+    );
+}
+
 /// IPC queue: pickling costs Python time in the sender and the receiver,
 /// proportional to the bytes.
 #[test]

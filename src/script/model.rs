@@ -105,6 +105,10 @@ const COST_OPTIONS: &[&str] = &[
     "pickle_bytes_per_sec",
     "pipe_latency",
     "pipe_bytes_per_sec",
+    "executor_submit",
+    "executor_run",
+    "executor_collect",
+    "ipc_message",
 ];
 /// Start methods by name.
 const START_METHODS: [(&str, StartMethod); 3] = [
@@ -731,6 +735,14 @@ impl Program {
             }
         }
         c.pipe_latency = o.duration("pipe_latency")?.unwrap_or(c.pipe_latency);
+        for (key, cost) in [
+            ("executor_submit", &mut c.executor_submit),
+            ("executor_run", &mut c.executor_run),
+            ("executor_collect", &mut c.executor_collect),
+            ("ipc_message", &mut c.ipc_message),
+        ] {
+            *cost = o.duration(key)?.unwrap_or(*cost);
+        }
         Ok(())
     }
 }

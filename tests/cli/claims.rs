@@ -12,7 +12,10 @@ use std::sync::OnceLock;
 fn report() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("gilsim-claims-{}", std::process::id()));
+        // Under target/ (Cargo's scratch folder for integration tests), replaced
+        // on every run, so nothing is left behind in the system's temp folder.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("claims-report");
+        let _ = std::fs::remove_dir_all(&dir);
         let out = Command::new(env!("CARGO_BIN_EXE_gilsim"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["report", "--out"])
@@ -27,6 +30,25 @@ fn report() -> &'static Path {
         );
         dir
     })
+}
+
+/// The figures README.md shows are the report's own (regenerate them with
+/// `tools/update-readme-figures` after a model change).
+#[test]
+fn the_readme_figures_are_the_reports() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (experiment, figure) in [
+        ("e1_threads_vs_processes", "e1_makespan.png"),
+        ("e4_convoy", "e4_convoy.png"),
+        ("e9_timelines", "e9_timeline_new.png"),
+    ] {
+        let made = std::fs::read(report().join(experiment).join(figure)).unwrap();
+        let shown = std::fs::read(root.join("docs/figures").join(figure)).unwrap();
+        assert!(
+            made == shown,
+            "docs/figures/{figure} is stale: run tools/update-readme-figures"
+        );
+    }
 }
 
 /// Rows of a summary CSV as maps from column to text.
