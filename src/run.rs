@@ -8,10 +8,10 @@
 //! While it runs, sweeps append each finished run to the sweep journal
 //! (`crate::journal`). A run interrupted by Ctrl-C or SIGTERM
 //! ([`crate::interrupt`]) stops the script, writes no output, keeps the
-//! journal and writes a manifest with `"status": "interrupted"`; if the
-//! script does not stop within [`GRACE`] (a long `machine.run` is not
-//! interruptible) or a second signal comes, the run is abandoned: its
-//! temporary files are deleted, the manifest written, and the caller exits.
+//! journal and writes a manifest with `"status": "interrupted"`; a simulation
+//! in progress stops at its next cancellation check. If the script still does
+//! not stop within [`GRACE`], or a second signal comes, the run is abandoned:
+//! its temporary files are deleted, the manifest written, and the caller exits.
 
 use crate::interrupt::{signal_name, Interrupt};
 use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME};

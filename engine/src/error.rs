@@ -57,6 +57,12 @@ pub enum EngineError {
         /// When it was hit.
         time: SimTime,
     },
+    /// The caller asked the run to stop (`run_cancellable`).
+    #[error("the run was cancelled at {time}")]
+    Cancelled {
+        /// Virtual time when it stopped.
+        time: SimTime,
+    },
 }
 
 fn describe(blocked: &[BlockedThread]) -> String {

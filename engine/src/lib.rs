@@ -48,7 +48,7 @@ pub use histogram::Histogram;
 pub use ids::*;
 pub use report::*;
 pub use rng::{stream, stream_seed, StreamRng};
-pub use sim::{event_queue_hold, run_with_sink};
+pub use sim::{event_queue_hold, run_cancellable, run_with_sink, CANCEL_CHECK_EVERY};
 pub use time::{SimDuration, SimTime};
 pub use trace::{Handoff, Interval, NoTrace, Tee, ThreadState, TraceSink, VecTrace, WindowTrace};
 pub use validate::{MAX_CORES, MAX_NESTING};

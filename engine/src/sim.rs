@@ -279,10 +279,24 @@ pub(crate) struct Sim<'a, S: TraceSink> {
 
 /// Runs `cfg` and returns its report; trace records go to `sink`.
 pub fn run_with_sink<S: TraceSink>(cfg: &SimConfig, sink: &mut S) -> Result<Report, EngineError> {
+    run_cancellable(cfg, sink, &|| false)
+}
+
+/// Events (and micro-operations) between two calls of a run's `cancelled`.
+pub const CANCEL_CHECK_EVERY: u64 = 1 << 14;
+
+/// [`run_with_sink`], asking `cancelled` every [`CANCEL_CHECK_EVERY`] events
+/// whether to stop: a long run then ends within about a millisecond of being
+/// asked, with [`EngineError::Cancelled`].
+pub fn run_cancellable<S: TraceSink>(
+    cfg: &SimConfig,
+    sink: &mut S,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Report, EngineError> {
     cfg.validate()?;
     let mut sim = Sim::new(cfg, sink);
     sim.start();
-    let stop = sim.event_loop()?;
+    let stop = sim.event_loop(cancelled)?;
     Ok(sim.finish(stop))
 }
 
@@ -441,9 +455,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         self.make_runnable_after(t, true, SimDuration::ZERO);
     }
 
-    fn event_loop(&mut self) -> Result<StopReason, EngineError> {
+    fn event_loop(&mut self, cancelled: &dyn Fn() -> bool) -> Result<StopReason, EngineError> {
         let until = self.cfg.limits.until.unwrap_or(SimTime::MAX);
         let max = self.cfg.limits.max_events;
+        let mut next_cancel_check = CANCEL_CHECK_EVERY;
         while let Some(at) = self.queue.peek_time() {
             if at > until {
                 self.now = until;
@@ -469,6 +484,12 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     limit: max,
                     time: self.now,
                 });
+            }
+            if self.budget_used >= next_cancel_check {
+                next_cancel_check = self.budget_used + CANCEL_CHECK_EVERY;
+                if cancelled() {
+                    return Err(EngineError::Cancelled { time: self.now });
+                }
             }
         }
         let blocked: Vec<BlockedThread> = self

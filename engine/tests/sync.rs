@@ -131,3 +131,29 @@ fn until_and_max_events_bound_a_run() {
     );
     assert!(e.to_string().contains("max_events"));
 }
+
+/// A caller can stop a run that would never end: `run_cancellable` asks its
+/// callback every `CANCEL_CHECK_EVERY` events and stops at the first "yes".
+#[test]
+fn a_cancelled_run_stops_at_the_next_check() {
+    let mut c = machine(1, GilModel::new_gil());
+    io_loop(
+        &mut c,
+        "forever",
+        SimDuration::MAX,
+        us(1),
+        Dist::Fixed(us(1)),
+    );
+    let asked = std::cell::Cell::new(0u32);
+    let e = run_cancellable(&c, &mut NoTrace, &|| {
+        asked.set(asked.get() + 1);
+        asked.get() == 3
+    })
+    .unwrap_err();
+    assert!(matches!(e, EngineError::Cancelled { .. }), "{e}");
+    assert_eq!(asked.get(), 3, "asked until the answer was yes");
+    // The same run with nobody cancelling it reaches the event limit instead.
+    c.limits.max_events = 10 * CANCEL_CHECK_EVERY;
+    let e = run_cancellable(&c, &mut NoTrace, &|| false).unwrap_err();
+    assert!(matches!(e, EngineError::EventLimit { .. }), "{e}");
+}

@@ -25,8 +25,8 @@ use crate::manifest::FILE_NAME as MANIFEST;
 use crate::output::check_relative;
 use crate::trace_files::{FileTraceWriter, StreamingTrace};
 use gilsim_engine::{
-    run_with_sink, EngineError, InterpId, MachineConfig, ProcessId, Report, RunLimits, SimDuration,
-    SimTime, StopReason, ThreadId, ThreadState, TraceSink, VecTrace, WindowTrace,
+    run_cancellable, EngineError, InterpId, MachineConfig, ProcessId, Report, RunLimits,
+    SimDuration, SimTime, StopReason, ThreadId, ThreadState, TraceSink, VecTrace, WindowTrace,
 };
 use rhai::{Array, Dynamic, Map, FLOAT, INT};
 use std::path::{Path, PathBuf};
@@ -319,10 +319,12 @@ fn run(
     }
 
     let untimed = super::guard::Untimed::start();
+    // A signal stops the simulation itself, not only the script around it.
+    let interrupted = || ctx.interrupt.is_set();
     let outcome = if sinks.is_empty() {
-        gilsim_engine::run(&built.cfg)
+        run_cancellable(&built.cfg, &mut gilsim_engine::NoTrace, &interrupted)
     } else {
-        run_with_sink(&built.cfg, &mut sinks)
+        run_cancellable(&built.cfg, &mut sinks, &interrupted)
     };
     drop(untimed);
     let Sinks {
@@ -402,6 +404,7 @@ fn engine_error(e: &EngineError, option: bool) -> String {
             "run: stopped after {limit} events at {time} without finishing; {}, or end the run earlier with stop_at",
             super::context::raise_hint("events", *limit, None)
         ),
+        EngineError::Cancelled { .. } => "the run was interrupted".to_string(),
     }
 }
 
