@@ -52,6 +52,9 @@ NOTES = {
         "TCP_NODELAY on both ends, blocking sockets (kernel SO_RCVTIMEO only), the peer "
         "is calibration/echo_server.py in another process. 200 warm-up round trips per "
         "connection, then each round trip is timed individually.",
+    "loopback_send_us":
+        "The sendall(b'x') call alone within the loopback round trip above (the system "
+        "call runs the TCP stack and wakes the peer; CPython releases the GIL around it).",
     "zlib_bytes_per_sec":
         "zlib.compress(buf, 6) of a 4 MiB deterministic pseudo-text buffer "
         "(_common.make_text_data: words of 2-10 random lowercase letters from a 2000-word "
@@ -144,7 +147,8 @@ def measure_sleep(d, min_count, min_s):
     return repeat(one, min_count, min_s)
 
 
-def measure_rtt(server, min_count, min_s):
+def measure_rtt(server, min_count, min_s, part="rtt"):
+    """One echo round trip in us ('rtt'), or only its sendall() call ('send')."""
     s = server.connect()
     try:
         sendall, recv = s.sendall, s.recv
@@ -156,11 +160,12 @@ def measure_rtt(server, min_count, min_s):
         def one():
             t0 = perf_counter()
             sendall(b"x")
+            t1 = perf_counter()
             data = recv(16)
             dt = perf_counter() - t0
             if not data:
                 raise RuntimeError("echo server closed the connection")
-            return dt * 1e6
+            return (t1 - t0 if part == "send" else dt) * 1e6
         return repeat(one, min_count, min_s)
     finally:
         s.close()
@@ -332,6 +337,8 @@ def main():
         with C.EchoServer(lifetime_s=300) as server:
             M["loopback_rtt_us"] = run("loopback_rtt_us", "us",
                                        lambda c: measure_rtt(server, 200, B))
+            M["loopback_send_us"] = run("loopback_send_us", "us",
+                                        lambda c: measure_rtt(server, 200, B, "send"))
 
         text = C.make_text_data()
         comp_len = len(zlib.compress(text, C.ZLIB_LEVEL))

@@ -59,6 +59,8 @@ pub struct Profile {
     pub loopback_rtt: SimDuration,
     /// Relative spread of the round trip ((p90 − p10) / 2.56 / median).
     pub loopback_rtt_cv: f64,
+    /// The `sendall` call of that round trip, GIL released (`None` in older profiles).
+    pub loopback_send: Option<SimDuration>,
     /// zlib level-6 compression throughput.
     pub zlib_bytes_per_sec: f64,
     /// sha256 throughput on large buffers.
@@ -100,11 +102,12 @@ fn quantile(v: &Value, path: &[&str], q: &str) -> Option<f64> {
     cur[q].as_f64()
 }
 
-/// A measurement of Python work in µs, rescaled to the speed of the profile's
-/// loop measurement: the machine's speed drifts between measurements, and
-/// each records the speed probe (`probe_ns_per_iter`) taken around it.
-/// `None` if the profile has no such measurement.
-fn python_us(v: &Value, path: &[&str], py_loop_ns: f64) -> Result<Option<f64>, ProfileError> {
+/// A measurement of CPU work in µs (Python, or a system call), rescaled to
+/// the speed of the profile's loop measurement: the machine's speed drifts
+/// between measurements, and each records the speed probe
+/// (`probe_ns_per_iter`) taken around it. `None` if the profile has no such
+/// measurement.
+fn cpu_us(v: &Value, path: &[&str], py_loop_ns: f64) -> Result<Option<f64>, ProfileError> {
     let mut cur = v;
     for p in path {
         cur = &cur[*p];
@@ -150,7 +153,7 @@ impl Profile {
         };
         let py_loop_ns_per_iter = m(&["py_loop_ns_per_iter"])?;
         let executor_part = |part: &str| {
-            python_us(
+            cpu_us(
                 &v,
                 &["measurements", "executor_task_us", part],
                 py_loop_ns_per_iter,
@@ -164,8 +167,14 @@ impl Profile {
             (Some(s), Some(r), Some(c)) => Some([dur(s, 1e3), dur(r, 1e3), dur(c, 1e3)]),
             _ => None,
         };
-        let ipc_message = python_us(&v, &["measurements", "ipc_message_us"], py_loop_ns_per_iter)?
+        let ipc_message = cpu_us(&v, &["measurements", "ipc_message_us"], py_loop_ns_per_iter)?
             .map(|put_get| dur(put_get / 2.0, 1e3));
+        let loopback_send = cpu_us(
+            &v,
+            &["measurements", "loopback_send_us"],
+            py_loop_ns_per_iter,
+        )?
+        .map(|us| dur(us, 1e3));
         Ok(Profile {
             name: v["name"].as_str().unwrap_or("unnamed").to_string(),
             cpu_count: v["cpu_count"].as_u64().unwrap_or(2).clamp(1, 4096) as u32,
@@ -173,6 +182,7 @@ impl Profile {
             sleep_overshoot: dur(m(&["sleep_overshoot_us", "1ms"])?, 1e3),
             loopback_rtt: dur(rtt, 1e3),
             loopback_rtt_cv: spread,
+            loopback_send,
             zlib_bytes_per_sec: m(&["zlib_bytes_per_sec"])?,
             sha256_bytes_per_sec: m(&["sha256_bytes_per_sec"])?,
             pickle_bytes_per_sec: m(&["pickle_bytes_per_sec", "objects"])?,

@@ -173,8 +173,10 @@ pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
                     }],
                 );
             }
-            // The measured round trip alone is Python glue + the wait for the echo
-            // + the wake-up of the idle core; the wait is what remains.
+            // The measured round trip alone is Python glue + the send system call
+            // (GIL released) + the wait for the echo + the wake-up of the idle
+            // core; the echo's latency is what remains, counted from the send:
+            // a `recv` made late finds the reply there.
             // A core idle for less than `shallow_idle` wakes fast (a shallow C-state).
             let os = &c.machine.os;
             let wake = if profile.loopback_rtt < os.shallow_idle {
@@ -182,28 +184,34 @@ pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
             } else {
                 os.wake_latency
             };
-            let wait = profile
+            let send_cpu = profile.loopback_send.unwrap_or(SimDuration::ZERO);
+            let echo = profile
                 .loopback_rtt
                 .saturating_sub(CLIENT_PY)
+                .saturating_sub(send_cpu)
                 .saturating_sub(wake);
-            let recv = Dist::LogNormal {
-                mean: wait,
+            let latency = Dist::LogNormal {
+                mean: echo,
                 cv: profile.loopback_rtt_cv,
             };
-            let send = Dist::Fixed(SimDuration::ZERO);
             c.add_thread(
                 "client",
                 InterpId(0),
                 vec![Step::LoopFor {
                     dur: window,
-                    body: vec![Step::py(CLIENT_PY), Step::io(send), Step::io(recv)],
+                    body: vec![
+                        Step::py(CLIENT_PY),
+                        Step::Send {
+                            cpu: send_cpu,
+                            latency,
+                        },
+                        Step::Recv,
+                    ],
                 }],
             );
             let r = run(&c).ok()?;
             match metric {
-                "requests_per_s" => {
-                    Some(r.thread("client")?.ops as f64 / 2.0 / window.as_secs_f64())
-                }
+                "requests_per_s" => Some(r.thread("client")?.ops as f64 / window.as_secs_f64()),
                 "cpu_iter_per_s" if cpu > 0 => {
                     let work: u64 = r
                         .threads
@@ -598,7 +606,7 @@ fn why(scenario: &str, metric: &str) -> &'static str {
     match (scenario, metric) {
         ("pool_small_tasks", _) => "The model charges each task the executor's bookkeeping measured single-threaded (`concurrent.futures` submit, run and collect; one `multiprocessing` queue message at each end, beside pickling), which brought the thread pool's tiny tasks from 87% too fast to within 15%. The process pool of tiny tasks is still too fast: `multiprocessing.Pool` moves tasks and results through two handler threads in the parent, and its four workers take turns on one lock to read the task pipe (a futex hand-off per task); neither is modelled. Large tasks, where that overhead is negligible, are predicted within 15%.",
         ("io_next_to_cpu", "cpu_iter_per_s") | (_, "cpu_iter_per_s") => "This reference VM changes its own speed by up to ±30% for seconds at a time (calibration/README.md); the measured CPU rates move within that noise, while the model predicts the small cost of each GIL hand-off.",
-        ("io_next_to_cpu", _) => "Which GIL waiter a release wakes is glibc's and the kernel's choice; the model picks a seeded random waiter. With two CPU-bound threads the real client loses more of these races than the model's, and at long intervals it needs more than one interval per round trip (the model: one). The rates still fall with the interval and with each added CPU-bound thread, as measured.",
+        ("io_next_to_cpu", _) => "The client is a `send` (its system call, GIL released, as measured) and a `recv` of a reply due a round trip after the send, so a `recv` made after a wait for the GIL returns at once. With CPU-bound threads the real client mostly loses the GIL during its `sendall` to the thread the release woke, as the model's does, and then waits for the next drop request. With two of them it waits longer than the model says: glibc wakes the waiter that has waited longest since it last (re-)started waiting, and the client, whose own timeout sets the drop request, has just re-started; the model's seeded random choice gives it half of those races. The rates still fall with the interval and with each added CPU-bound thread, as measured.",
         ("sleep_under_contention", _) => "As for io_next_to_cpu: with two CPU-bound threads the real sleeper loses more races for the GIL after each wake-up than the model's random waiter choice gives it.",
         _ => "Not analysed yet.",
     }

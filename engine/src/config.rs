@@ -279,20 +279,20 @@ pub struct Costs {
     pub pipe_bytes_per_sec: f64,
     /// Python time of the caller per task submitted to a thread pool
     /// (`ThreadPoolExecutor.submit`: a `Future`, a work item, the queue put,
-    /// the executor's bookkeeping). Default 4.3 µs, measured on the reference
+    /// the executor's bookkeeping). Default 3.7 µs, measured on the reference
     /// machine (`calibration/measure_profile.py`, `executor_task_us`).
     pub executor_submit: SimDuration,
     /// Python time of a thread-pool worker per task around the task itself
-    /// (`_WorkItem.run`: the call and `Future.set_result`). Default 2.2 µs
+    /// (`_WorkItem.run`: the call and `Future.set_result`). Default 1.8 µs
     /// (reference machine).
     pub executor_run: SimDuration,
     /// Python time of the caller per result it collects from a thread pool
-    /// (`Future.result()` of a finished future). Default 0.8 µs (reference machine).
+    /// (`Future.result()` of a finished future). Default 0.45 µs (reference machine).
     pub executor_collect: SimDuration,
     /// Python time at each end of one message through a `multiprocessing`
     /// queue, beside the pickling itself: the queue's lock and the
     /// `Connection` send or receive around the system call. Half of one
-    /// measured `put` + `get` of a small task: default 2.7 µs (reference
+    /// measured `put` + `get` of a small task: default 3.1 µs (reference
     /// machine, `ipc_message_us`).
     pub ipc_message: SimDuration,
 }
@@ -316,10 +316,10 @@ impl Default for Costs {
             pickle_bytes_per_sec: 200e6,
             pipe_latency: SimDuration::us(20),
             pipe_bytes_per_sec: 1e9,
-            executor_submit: SimDuration::ns(4_300),
-            executor_run: SimDuration::ns(2_200),
-            executor_collect: SimDuration::ns(800),
-            ipc_message: SimDuration::ns(2_700),
+            executor_submit: SimDuration::ns(3_700),
+            executor_run: SimDuration::ns(1_800),
+            executor_collect: SimDuration::ns(450),
+            ipc_message: SimDuration::ns(3_100),
         }
     }
 }
@@ -460,6 +460,19 @@ pub enum Step {
         /// How long it blocks.
         latency: Dist,
     },
+    /// A request sent to a peer (`sock.sendall`): the system call runs for
+    /// `cpu` with the GIL released, and the reply arrives `latency` after it
+    /// returns, whether or not the thread is waiting for it by then.
+    Send {
+        /// CPU time of the send system call (GIL released).
+        cpu: SimDuration,
+        /// From the end of the send until the reply is there to read.
+        latency: Dist,
+    },
+    /// Waits for the reply to the oldest request not yet answered
+    /// (`sock.recv`): releases the GIL; returns at once if the reply is
+    /// already there, else blocks until it comes. Counts one op.
+    Recv,
     /// `time.sleep(d)`: releases the GIL; a timed wait, so it wakes late by the timer slack.
     Sleep(SimDuration),
     /// Runs `body` `times` times.

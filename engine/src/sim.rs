@@ -51,6 +51,10 @@ pub(crate) enum Micro<'a> {
     Handshake,
     /// Block on I/O.
     Io(Option<DeviceId>, &'a Dist),
+    /// A request goes out: its reply is due after a latency drawn now.
+    Request(&'a Dist),
+    /// Wait for the oldest pending reply.
+    AwaitReply,
     /// `time.sleep`.
     Sleep(SimDuration),
     /// Try to take a lock; on failure release the GIL and wait.
@@ -96,6 +100,8 @@ pub(crate) enum Wait {
     GilSwitch,
     /// On an I/O call.
     Io,
+    /// In a `recv` with no request pending: forever.
+    NoRequest,
     /// In `time.sleep`.
     Sleep,
     /// On a lock.
@@ -199,6 +205,8 @@ pub(crate) struct Thread<'a> {
     pub tick_period: u64,
     /// When the last I/O call returned, until the thread holds the GIL again.
     pub io_return: Option<SimTime>,
+    /// When the replies to this thread's requests arrive, oldest first.
+    pub replies: VecDeque<SimTime>,
     pub joiners: Vec<ThreadId>,
     pub rng_io: StreamRng,
     pub rng_wake: StreamRng,
@@ -411,6 +419,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             ticks_left: ticks,
             tick_period: ticks,
             io_return: None,
+            replies: VecDeque::new(),
             joiners: Vec::new(),
             rng_io: stream(seed, "io", u64::from(id.0)),
             rng_wake: stream(seed, "wake", u64::from(id.0)),
@@ -542,6 +551,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         match w {
             Wait::Gil | Wait::GilSwitch => "the GIL".into(),
             Wait::Io => "I/O".into(),
+            Wait::NoRequest => "a reply, but it sent no request".into(),
             Wait::Sleep => "a sleep".into(),
             Wait::Lock(l) => format!("lock \"{}\"", self.cfg.locks[l.index()]),
             Wait::Queue(q) => format!("an item in queue \"{}\"", self.cfg.queues[q.index()].name),
@@ -741,6 +751,30 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     TakeGil,
                 ]);
             }
+            Step::Send { cpu, latency } => {
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                ]);
+                if cpu.0 > 0 {
+                    m.push_back(Run(BurstKind::CFree, cpu.0));
+                }
+                m.extend([Request(latency), TakeGil]);
+            }
+            Step::Recv => {
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                    AwaitReply,
+                    TakeGil,
+                ]);
+            }
             Step::Sleep(d) => {
                 m.extend([
                     TakeGil,
@@ -807,6 +841,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Micro::DropGil { forced, check } => self.drop_gil(t, forced, check),
             Micro::Handshake => self.handshake(t),
             Micro::Io(dev, dist) => self.start_io(t, dev, dist),
+            Micro::Request(dist) => self.send_request(t, dist),
+            Micro::AwaitReply => self.await_reply(t),
             Micro::Sleep(d) => self.sleep(t, d),
             Micro::LockAcquire(l) => self.lock_acquire(t, l),
             Micro::LockRelease(l) => self.lock_release(t, l),
@@ -852,7 +888,12 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Wait::Join(x) => self.threads[x.index()].joiners.push(t),
             Wait::Process(p) => self.processes[p.index()].joiners.push(t),
             Wait::PoolTask(p) => self.pools[p.index()].idle.push_back(t),
-            Wait::PoolResults(_) | Wait::Gil | Wait::GilSwitch | Wait::Io | Wait::Sleep => {}
+            Wait::PoolResults(_)
+            | Wait::Gil
+            | Wait::GilSwitch
+            | Wait::Io
+            | Wait::NoRequest
+            | Wait::Sleep => {}
         }
         self.block(t, w);
     }
@@ -865,7 +906,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Wait::Process(p) => self.process_finished(p),
             Wait::PoolResults(p) => self.pool_results_ready(p),
             Wait::PoolTask(p) => self.pool_task_ready(p),
-            Wait::Gil | Wait::GilSwitch | Wait::Io | Wait::Sleep => {
+            Wait::Gil | Wait::GilSwitch | Wait::Io | Wait::NoRequest | Wait::Sleep => {
                 let _ = t;
                 false
             }

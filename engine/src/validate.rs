@@ -255,7 +255,10 @@ fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
             )
         };
         match s {
-            Step::Py(_) | Step::C { .. } | Step::Sleep(_) => {}
+            Step::Py(_) | Step::C { .. } | Step::Sleep(_) | Step::Recv => {}
+            Step::Send { latency, .. } => {
+                validate_dist(&format!("{f}.send.latency"), latency)?;
+            }
             Step::Io { device, latency } => {
                 if let Some(d) = device {
                     idx("io.device", d.index(), c.devices.len(), "devices")?;

@@ -183,3 +183,59 @@ fn immediate_calls_barge_back_blocking_calls_wait() {
         "{blocking} round trips/s"
     );
 }
+
+/// A request's reply arrives `latency` after its `send`, whether or not the
+/// thread waits for it: a `recv` made after the reply came returns at once
+/// (no blocked time), one made early blocks only for the rest; the send's
+/// system call runs with the GIL released; `recv` counts the ops.
+#[test]
+fn a_reply_arrives_after_its_send_whether_or_not_anyone_waits() {
+    let (lat, cpu, n) = (us(40), us(12), 50);
+    let client = |between: SimDuration| {
+        let mut c = machine(2, GilModel::new_gil());
+        c.add_thread(
+            "client",
+            InterpId(0),
+            vec![Step::Repeat {
+                times: n,
+                body: vec![
+                    Step::Send {
+                        cpu,
+                        latency: Dist::Fixed(lat),
+                    },
+                    Step::py(between),
+                    Step::Recv,
+                ],
+            }],
+        );
+        let r = run(&c).unwrap();
+        let t = r.thread("client").unwrap().clone();
+        (t, r.makespan)
+    };
+    // Work longer than the latency in between: every reply is already there.
+    let (t, _) = client(us(100));
+    assert_eq!(t.ops, n, "one op per recv");
+    assert_eq!(t.times.blocked, SimDuration::ZERO, "no recv blocked");
+    assert_eq!(
+        t.times.native_released_gil,
+        cpu * n,
+        "the sends' system calls"
+    );
+    // Less work in between: each recv blocks for the rest of the latency.
+    let (t, _) = client(us(10));
+    assert_eq!(t.ops, n);
+    assert_eq!(t.times.blocked, (lat - us(10)) * n);
+}
+
+/// A `recv` with no request pending never returns: the run ends in a
+/// deadlock error that says so.
+#[test]
+fn a_recv_without_a_request_is_a_named_deadlock() {
+    let mut c = machine(1, GilModel::new_gil());
+    c.add_thread("lonely", InterpId(0), vec![Step::Recv]);
+    let e = run(&c).unwrap_err().to_string();
+    assert!(
+        e.contains("\"lonely\" waits for a reply, but it sent no request"),
+        "{e}"
+    );
+}

@@ -223,6 +223,8 @@ enum StepIn {
     StartProcess(u8),
     JoinProcess(u8),
     MapPool(u8),
+    Send(Dur, DistIn),
+    Recv,
 }
 
 /// Entity counts, for mapping ids.
@@ -252,6 +254,11 @@ fn step(s: &StepIn, n: &Counts) -> Step {
             latency: lat.get(),
         },
         StepIn::Sleep(d) => Step::Sleep(d.get()),
+        StepIn::Send(cpu, lat) => Step::Send {
+            cpu: cpu.get(),
+            latency: lat.get(),
+        },
+        StepIn::Recv => Step::Recv,
         StepIn::Repeat(k, body) => Step::Repeat {
             times: k.get(),
             body: steps(body, n),

@@ -40,6 +40,15 @@ pub enum StepKind {
         /// Device name.
         device: Option<String>,
     },
+    /// A request whose reply comes `latency` later.
+    Send {
+        /// CPU time of the send call (GIL released).
+        cpu: SimDuration,
+        /// Until the reply is there.
+        latency: Dist,
+    },
+    /// Waits for the oldest pending reply.
+    Recv,
     /// `time.sleep`.
     Sleep(SimDuration),
     /// A counted loop.
@@ -115,6 +124,11 @@ impl fmt::Display for Step {
                 latency,
                 device: Some(d),
             } => write!(f, "io({}, device(\"{d}\"))", dist::show(latency)),
+            StepKind::Send { cpu, latency } if cpu.0 == 0 => {
+                write!(f, "send({})", dist::show(latency))
+            }
+            StepKind::Send { cpu, latency } => write!(f, "send({}, {cpu})", dist::show(latency)),
+            StepKind::Recv => write!(f, "recv()"),
             StepKind::Sleep(d) => write!(f, "sleep({d})"),
             StepKind::Repeat { times, body } => write!(f, "repeat({times}, [{}])", list(body)),
             StepKind::LoopFor { dur, body } => write!(f, "loop_for({dur}, [{}])", list(body)),
@@ -225,6 +239,17 @@ fn io(latency: Dynamic, device: Option<String>) -> RhaiResult<Step> {
     }
 }
 
+fn send(latency: Dynamic, cpu: SimDuration) -> RhaiResult<Step> {
+    match dist::from_dynamic(&latency) {
+        Some(latency) => Ok(Step::leaf(StepKind::Send { cpu, latency })),
+        None => Err(format!(
+            "send(...): the reply's latency must be a Dist like exp(us(50)) or a Duration, got {}",
+            describe(&latency)
+        )
+        .into()),
+    }
+}
+
 fn put(q: QueueRef, bytes: INT) -> RhaiResult<Step> {
     if bytes < 0 {
         return Err(format!("put({q}, {bytes}): the size cannot be negative").into());
@@ -307,6 +332,11 @@ pub fn to_engine(
                 },
                 latency: latency.clone(),
             },
+            StepKind::Send { cpu, latency } => E::Send {
+                cpu: *cpu,
+                latency: latency.clone(),
+            },
+            StepKind::Recv => E::Recv,
             StepKind::Sleep(d) => E::Sleep(*d),
             StepKind::Repeat { times, body } => E::Repeat {
                 times: *times,
@@ -374,6 +404,15 @@ pub fn register(api: &mut Api) {
         "io(latency: Dist|Duration, device: Device) -> Step",
         |l: Dynamic, d: DeviceRef| io(l, Some(d.name))
     );
+    add!(api, "send(latency: Dist|Duration) -> Step", |l: Dynamic| {
+        send(l, SimDuration::ZERO)
+    });
+    add!(
+        api,
+        "send(latency: Dist|Duration, cpu: Duration) -> Step",
+        send
+    );
+    add!(api, "recv() -> Step", || Step::leaf(StepKind::Recv));
     add!(api, "sleep(d: Duration) -> Step", |d: SimDuration| {
         Step::leaf(StepKind::Sleep(d))
     });
