@@ -2,7 +2,8 @@
 //!
 //! With `--profile FILE`, the profile's measurements are the defaults of
 //! `machine()` (wake latency, timer slack) and `python()` (thread and process
-//! start, pickling); options given in a script still win. Without it, the
+//! start, pickling, executor and queue-message costs); options given in a
+//! script still win. Without it, the
 //! engine's documented defaults apply and `profile()` describes the shipped
 //! reference machine, so scripts can still size work in measured units.
 
@@ -43,6 +44,14 @@ fn to_map(p: &Profile, active: bool) -> Map {
     put("fork_start", Dynamic::from(p.process_start[0]));
     put("spawn_start", Dynamic::from(p.process_start[1]));
     put("forkserver_start", Dynamic::from(p.process_start[2]));
+    // Measurements older profiles lack are `()`.
+    let optional = |d: Option<SimDuration>| d.map_or(Dynamic::UNIT, Dynamic::from);
+    put("loopback_send", optional(p.loopback_send));
+    let [submit, run, collect] = p.executor.map_or([None; 3], |e| e.map(Some));
+    put("executor_submit", optional(submit));
+    put("executor_run", optional(run));
+    put("executor_collect", optional(collect));
+    put("ipc_message", optional(p.ipc_message));
     m
 }
 
