@@ -85,31 +85,43 @@ fn gil_releasing_c_scales_with_cores() {
     }
 }
 
+/// A main thread maps `n` tasks of `task` Python each over a 4-worker pool of
+/// `kind`, with `bytes` = (argument, result) pickled sizes; every task runs once.
+fn map_pool(
+    c: &mut SimConfig,
+    kind: PoolKind,
+    n: u32,
+    task: SimDuration,
+    bytes: (u64, u64),
+) -> Report {
+    let tasks = (0..n)
+        .map(|_| TaskConfig {
+            steps: vec![Step::py(task)],
+            arg_bytes: bytes.0,
+            result_bytes: bytes.1,
+        })
+        .collect();
+    c.pools.push(PoolConfig {
+        name: "pool".into(),
+        kind,
+        workers: 4,
+        tasks,
+        worker_gil: GilModel::new_gil(),
+    });
+    c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
+    let r = run(c).unwrap();
+    let done: u64 = r.threads.iter().map(|t| t.tasks).sum();
+    assert_eq!(done, u64::from(n), "{kind:?}: every task ran once");
+    r
+}
+
 /// Thread pool and process pool: all tasks run; processes pay pickling, pipes and
 /// start-up, so small tasks favour threads and big CPU-bound tasks favour processes.
 #[test]
 fn pools_small_tasks_favour_threads_big_tasks_processes() {
     let pool_makespan = |kind: PoolKind, task: SimDuration| {
         let mut c = machine(4, GilModel::new_gil());
-        let tasks = (0..40)
-            .map(|_| TaskConfig {
-                steps: vec![Step::py(task)],
-                arg_bytes: 10_000,
-                result_bytes: 1_000,
-            })
-            .collect();
-        c.pools.push(PoolConfig {
-            name: "pool".into(),
-            kind,
-            workers: 4,
-            tasks,
-            worker_gil: GilModel::new_gil(),
-        });
-        c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
-        let r = run(&c).unwrap();
-        let done: u64 = r.threads.iter().map(|t| t.tasks).sum();
-        assert_eq!(done, 40, "{kind:?}: every task ran once");
-        r.makespan
+        map_pool(&mut c, kind, 40, task, (10_000, 1_000)).makespan
     };
     let small = us(20);
     assert!(
@@ -138,23 +150,7 @@ fn tiny_tasks_cost_the_executors_bookkeeping() {
             c.costs.executor_collect = SimDuration::ZERO;
             c.costs.ipc_message = SimDuration::ZERO;
         }
-        let tasks = (0..n)
-            .map(|_| TaskConfig {
-                steps: vec![Step::py(SimDuration::ns(100))],
-                arg_bytes: 64,
-                result_bytes: 64,
-            })
-            .collect();
-        c.pools.push(PoolConfig {
-            name: "pool".into(),
-            kind,
-            workers: 4,
-            tasks,
-            worker_gil: GilModel::new_gil(),
-        });
-        c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
-        let r = run(&c).unwrap();
-        assert_eq!(r.threads.iter().map(|t| t.tasks).sum::<u64>(), u64::from(n));
+        let r = map_pool(&mut c, kind, n, SimDuration::ns(100), (64, 64));
         (r.makespan, c.costs)
     };
     // Threads: everything is Python under the caller's GIL.

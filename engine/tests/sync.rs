@@ -107,9 +107,8 @@ fn deadlock_is_reported_with_time_and_waits() {
     }
 }
 
-/// A workload that never ends stops at `until` or with a clear `max_events` error.
-#[test]
-fn until_and_max_events_bound_a_run() {
+/// One thread doing 1 µs of Python and 1 µs of I/O forever.
+fn endless() -> SimConfig {
     let mut c = machine(1, GilModel::new_gil());
     io_loop(
         &mut c,
@@ -118,6 +117,13 @@ fn until_and_max_events_bound_a_run() {
         us(1),
         Dist::Fixed(us(1)),
     );
+    c
+}
+
+/// A workload that never ends stops at `until` or with a clear `max_events` error.
+#[test]
+fn until_and_max_events_bound_a_run() {
+    let mut c = endless();
     c.limits.until = Some(SimTime::ZERO + ms(10));
     let r = run(&c).unwrap();
     assert_eq!(r.stop, StopReason::Until);
@@ -136,14 +142,7 @@ fn until_and_max_events_bound_a_run() {
 /// callback every `CANCEL_CHECK_EVERY` events and stops at the first "yes".
 #[test]
 fn a_cancelled_run_stops_at_the_next_check() {
-    let mut c = machine(1, GilModel::new_gil());
-    io_loop(
-        &mut c,
-        "forever",
-        SimDuration::MAX,
-        us(1),
-        Dist::Fixed(us(1)),
-    );
+    let mut c = endless();
     let asked = std::cell::Cell::new(0u32);
     let e = run_cancellable(&c, &mut NoTrace, &|| {
         asked.set(asked.get() + 1);
