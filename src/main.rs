@@ -155,8 +155,8 @@ struct ValidateArgs {
     )]
     measured: PathBuf,
     /// Another measurement run of the same scenarios, to show which measured
-    /// directions repeat [default: calibration/measured/reference-earlier.json
-    /// with the default --measured, else none].
+    /// directions repeat [default: NAME-earlier.json beside --measured NAME.json,
+    /// if there is one].
     #[arg(long, value_name = "FILE.json")]
     replicate: Option<PathBuf>,
     /// The Markdown page to write.
@@ -339,10 +339,10 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         Some(p) => gilsim::profile::Profile::load(p)?,
         None => gilsim::profile::Profile::reference(),
     };
-    let default_measured = PathBuf::from("calibration/measured/reference.json");
     let replicate = args.replicate.clone().or_else(|| {
-        (args.measured == default_measured)
-            .then(|| PathBuf::from("calibration/measured/reference-earlier.json"))
+        let stem = args.measured.file_stem()?.to_string_lossy().into_owned();
+        let earlier = args.measured.with_file_name(format!("{stem}-earlier.json"));
+        earlier.is_file().then_some(earlier)
     });
     let summary = gilsim::validation::write_validation(
         &profile,

@@ -102,11 +102,11 @@ fn quantile(v: &Value, path: &[&str], q: &str) -> Option<f64> {
     cur[q].as_f64()
 }
 
-/// A measurement of CPU work in µs (Python, or a system call), rescaled to
-/// the speed of the profile's loop measurement: the machine's speed drifts
-/// between measurements, and each records the speed probe
-/// (`probe_ns_per_iter`) taken around it. `None` if the profile has no such
-/// measurement.
+/// A measurement of Python work in µs (the executor's bookkeeping, a queue
+/// message's wrappers), rescaled to the speed of the profile's loop
+/// measurement: the machine's speed drifts between measurements, and each
+/// records the speed probe (`probe_ns_per_iter`) taken around it. `None` if
+/// the profile has no such measurement.
 fn cpu_us(v: &Value, path: &[&str], py_loop_ns: f64) -> Result<Option<f64>, ProfileError> {
     let mut cur = v;
     for p in path {
@@ -169,12 +169,13 @@ impl Profile {
         };
         let ipc_message = cpu_us(&v, &["measurements", "ipc_message_us"], py_loop_ns_per_iter)?
             .map(|put_get| dur(put_get / 2.0, 1e3));
-        let loopback_send = cpu_us(
-            &v,
-            &["measurements", "loopback_send_us"],
-            py_loop_ns_per_iter,
-        )?
-        .map(|us| dur(us, 1e3));
+        // A system call's wall time, like the round trip it is part of: not
+        // rescaled (only Python work is).
+        let loopback_send = if v["measurements"]["loopback_send_us"].is_null() {
+            None
+        } else {
+            Some(dur(m(&["loopback_send_us"])?, 1e3))
+        };
         Ok(Profile {
             name: v["name"].as_str().unwrap_or("unnamed").to_string(),
             cpu_count: v["cpu_count"].as_u64().unwrap_or(2).clamp(1, 4096) as u32,

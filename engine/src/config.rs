@@ -337,6 +337,11 @@ impl Costs {
     pub fn pickle_time(&self, bytes: u64) -> SimDuration {
         rate_time(bytes, self.pickle_bytes_per_sec)
     }
+    /// Python time at one end of a queue message of `bytes`: its pickling
+    /// (or unpickling) and the message's own cost (saturating).
+    pub fn message_time(&self, bytes: u64) -> SimDuration {
+        self.pickle_time(bytes).saturating_add(self.ipc_message)
+    }
     /// Time for `bytes` to cross a pipe.
     pub fn pipe_time(&self, bytes: u64) -> SimDuration {
         self.pipe_latency + rate_time(bytes, self.pipe_bytes_per_sec)

@@ -57,6 +57,16 @@ pub enum EngineError {
         /// When it was hit.
         time: SimTime,
     },
+    /// A thread sent more requests than it received replies for, past the bound.
+    #[error("thread \"{thread}\" has {limit} requests whose replies it never received (at {time}): a send() without a recv()?")]
+    UnansweredRequests {
+        /// The thread.
+        thread: String,
+        /// When the bound was reached.
+        time: SimTime,
+        /// The bound ([`crate::MAX_PENDING_REPLIES`]).
+        limit: usize,
+    },
     /// The caller asked the run to stop (`run_cancellable`).
     #[error("the run was cancelled at {time}")]
     Cancelled {

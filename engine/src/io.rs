@@ -23,6 +23,10 @@ use crate::trace::TraceSink;
 use rand_distr::Distribution;
 use std::collections::VecDeque;
 
+/// Most replies a thread may have pending: bounds the memory of a run whose
+/// program sends without receiving.
+pub const MAX_PENDING_REPLIES: usize = 1 << 16;
+
 /// Runtime state of a device.
 pub(crate) struct Device {
     limit: Option<u32>,
@@ -77,10 +81,21 @@ impl<S: TraceSink> Sim<'_, S> {
 
     /// `t`'s request is out: its reply is due after a latency drawn now from
     /// `t`'s own stream (the same in every variant).
+    /// Its return counts for the latency until it runs Python again (the
+    /// wait for the GIL after a `sendall`), though not as an op.
     pub(crate) fn send_request(&mut self, t: ThreadId, dist: &Dist) {
         let th = &mut self.threads[t.index()];
+        if th.replies.len() >= MAX_PENDING_REPLIES {
+            self.error = Some(crate::EngineError::UnansweredRequests {
+                thread: th.name.clone(),
+                time: self.now,
+                limit: MAX_PENDING_REPLIES,
+            });
+            return;
+        }
         let lat = dist.sample(&mut th.rng_io);
         th.replies.push_back(self.now + lat);
+        th.io_return = Some(self.now);
     }
 
     /// `recv`: the oldest pending reply, at once if it is there (the thread

@@ -46,6 +46,7 @@ pub use error::{BlockedThread, ConfigError, EngineError};
 pub use event_queue::EventQueue;
 pub use histogram::Histogram;
 pub use ids::*;
+pub use io::MAX_PENDING_REPLIES;
 pub use report::*;
 pub use rng::{stream, stream_seed, StreamRng};
 pub use sim::{event_queue_hold, run_cancellable, run_with_sink, CANCEL_CHECK_EVERY};

@@ -173,18 +173,20 @@ impl<S: TraceSink> Sim<'_, S> {
     }
 
     /// The core's slice event fired: end the slice if one is due now, or
-    /// wait for the slice end now due later.
-    pub(crate) fn slice_timer_fired(&mut self, c: CoreId) {
+    /// wait for the slice end now due later. Returns whether a slice ended
+    /// (a firing that only waits on is bookkeeping, not a model event).
+    pub(crate) fn slice_timer_fired(&mut self, c: CoreId) -> bool {
         let core = &mut self.cores[c.index()];
         core.slice_event = None;
         if !core.slice_armed {
-            return;
+            return false;
         }
         if core.slice_due > self.now {
             self.schedule_slice_event(c);
-            return;
+            return false;
         }
         self.slice_end(c);
+        true
     }
 
     /// CFS places a waking sleeper at most one slice behind `min_vruntime`, so

@@ -218,7 +218,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     plan.push(Micro::PoolSubmit(p, k));
                 }
                 plan.push(Micro::PoolCollect(p));
-                // `list(ex.map(...))`: each finished future's result, in order.
+                // `list(ex.map(...))`: each future's result, in order. Charged
+                // after the last result, though real `result()` calls overlap
+                // the workers: a small error when tasks are few.
                 plan.extend(python(
                     costs.executor_collect.0.saturating_mul(u64::from(total)),
                 ));
@@ -232,7 +234,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 for (k, task) in self.cfg.pools[p.index()].tasks.iter().enumerate() {
                     plan.push(Micro::Run(
                         BurstKind::Py,
-                        costs.pickle_time(task.arg_bytes).0 + costs.ipc_message.0,
+                        costs.message_time(task.arg_bytes).0,
                     ));
                     plan.push(Micro::PoolSubmit(p, k as u32));
                 }
@@ -295,7 +297,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 let costs = &self.cfg.costs;
                 th.micro.push_front(Micro::Run(
                     BurstKind::Py,
-                    costs.pickle_time(task.arg_bytes).0 + costs.ipc_message.0,
+                    costs.message_time(task.arg_bytes).0,
                 ));
                 th.micro.push_front(Micro::TakeGil);
             }
@@ -311,14 +313,16 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         }
     }
 
-    /// Micro-operations that follow the end of a task frame.
+    /// Micro-operations that follow the end of a task frame. Replies the task
+    /// never received die with it (its sockets close).
     pub(crate) fn task_finished_micros(&mut self, t: ThreadId, p: PoolId, k: u32) {
+        self.threads[t.index()].replies.clear();
         let m = &mut self.threads[t.index()].micro;
         let costs = &self.cfg.costs;
         let overhead = match self.pools[p.index()].kind {
             PoolKind::Processes(_) => {
                 let bytes = self.cfg.pools[p.index()].tasks[k as usize].result_bytes;
-                costs.pickle_time(bytes).0 + costs.ipc_message.0
+                costs.message_time(bytes).0
             }
             PoolKind::Threads => costs.executor_run.0,
         };
@@ -372,7 +376,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         if let PoolKind::Processes(_) = pool.kind {
             pool.collected += 1;
             let bytes = pool.results.pop_front().unwrap_or(0);
-            let w = self.cfg.costs.pickle_time(bytes).0 + self.cfg.costs.ipc_message.0;
+            let w = self.cfg.costs.message_time(bytes).0;
             self.threads[t.index()]
                 .micro
                 .push_front(Micro::Run(BurstKind::Py, w));

@@ -225,6 +225,8 @@ fn a_reply_arrives_after_its_send_whether_or_not_anyone_waits() {
     let (t, _) = client(us(10));
     assert_eq!(t.ops, n);
     assert_eq!(t.times.blocked, (lat - us(10)) * n);
+    // Both calls' returns are measured until the thread runs Python again.
+    assert_eq!(t.latency.count(), 2 * n);
 }
 
 /// A `recv` with no request pending never returns: the run ends in a
@@ -236,6 +238,30 @@ fn a_recv_without_a_request_is_a_named_deadlock() {
     let e = run(&c).unwrap_err().to_string();
     assert!(
         e.contains("\"lonely\" waits for a reply, but it sent no request"),
+        "{e}"
+    );
+}
+
+/// Sends without receives would pile up replies without end: the run stops
+/// with an error naming the thread once `MAX_PENDING_REPLIES` are pending.
+#[test]
+fn sends_without_receives_are_bounded() {
+    let mut c = machine(1, GilModel::new_gil());
+    c.add_thread(
+        "talker",
+        InterpId(0),
+        vec![Step::Repeat {
+            times: u64::MAX,
+            body: vec![Step::Send {
+                cpu: us(1),
+                latency: Dist::Fixed(us(10)),
+            }],
+        }],
+    );
+    let e = run(&c).unwrap_err();
+    assert!(
+        matches!(&e, EngineError::UnansweredRequests { thread, limit, .. }
+            if thread == "talker" && *limit == MAX_PENDING_REPLIES),
         "{e}"
     );
 }

@@ -46,3 +46,21 @@ fn a_completed_context_switch_counts_as_busy_time() {
         .fold(SimDuration::ZERO, |s, t| s + t.times.cpu());
     assert_eq!(r.cores[0].busy, work + ms(1) * switches);
 }
+
+/// Review: cancelled events still pending when the last thread finished (a
+/// timer, a paused burst's end) moved the run's end past it, and a run that
+/// finished before `until` was reported as stopped by it.
+#[test]
+fn the_run_ends_when_its_last_thread_does() {
+    let mut c = machine(1, GilModel::new_gil());
+    cpu(&mut c, "a", ms(1));
+    cpu(&mut c, "b", ms(1));
+    let r = run(&c).unwrap();
+    let last = r.threads.iter().filter_map(|t| t.finished).max().unwrap();
+    assert_eq!(r.stop, StopReason::Completed);
+    assert_eq!(r.end, last, "the end is the last thread's finish");
+    c.limits.until = Some(last + ms(1));
+    let r = run(&c).unwrap();
+    assert_eq!(r.stop, StopReason::Completed, "it finished before `until`");
+    assert_eq!(r.end, last);
+}

@@ -151,6 +151,28 @@ fn a_cancelled_run_stops_at_the_next_check() {
     .unwrap_err();
     assert!(matches!(e, EngineError::Cancelled { .. }), "{e}");
     assert_eq!(asked.get(), 3, "asked until the answer was yes");
+    // Also in a chain of calls that take no time, all inside one event.
+    let mut c0 = machine(1, GilModel::new_gil());
+    c0.add_thread(
+        "instant",
+        InterpId(0),
+        vec![Step::Repeat {
+            times: u64::MAX,
+            body: vec![Step::io(Dist::Fixed(SimDuration::ZERO))],
+        }],
+    );
+    let asked = std::cell::Cell::new(0u32);
+    let e = run_cancellable(&c0, &mut NoTrace, &|| {
+        asked.set(asked.get() + 1);
+        true
+    })
+    .unwrap_err();
+    // Stopped at the first check, in the chain that began when the thread first ran.
+    assert!(
+        matches!(e, EngineError::Cancelled { time } if time < SimTime::ZERO + us(100)),
+        "{e}"
+    );
+    assert_eq!(asked.get(), 1);
     // The same run with nobody cancelling it reaches the event limit instead.
     c.limits.max_events = 10 * CANCEL_CHECK_EVERY;
     let e = run_cancellable(&c, &mut NoTrace, &|| false).unwrap_err();
