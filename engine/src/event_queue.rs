@@ -168,8 +168,8 @@ mod tests {
             x ^= x << 17;
             if x % 997 == 0 {
                 // Cancelled events swept out, as the kernel's compaction does.
-                q.retain(|e| e % 5 != 0);
-                reference.retain(|r| r.1 % 5 != 0);
+                q.retain(|e: &u64| e % 5 != 0);
+                reference.retain(|r: &(u64, u64)| r.1 % 5 != 0);
             } else if x % 3 == 0 && !reference.is_empty() {
                 let (t, e) = q.pop().unwrap();
                 let want = reference.pop_first().unwrap();
