@@ -10,11 +10,12 @@
 use crate::config::Policy;
 use crate::ids::ThreadId;
 use crate::time::SimDuration;
-use std::collections::{BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 pub(crate) enum RunQueue {
-    /// Ordered by (virtual runtime, arrival).
-    Fair(BTreeSet<(u64, u64, ThreadId)>),
+    /// Least (virtual runtime, arrival) first.
+    Fair(BinaryHeap<Reverse<(u64, u64, ThreadId)>>),
     /// Arrival order.
     Fifo(VecDeque<ThreadId>),
 }
@@ -30,7 +31,7 @@ pub(crate) struct Scheduler {
 impl Scheduler {
     pub fn new(policy: Policy) -> Self {
         let queue = match policy {
-            Policy::Fair { .. } => RunQueue::Fair(BTreeSet::new()),
+            Policy::Fair { .. } => RunQueue::Fair(BinaryHeap::new()),
             Policy::RoundRobin { .. } => RunQueue::Fifo(VecDeque::new()),
         };
         Scheduler {
@@ -66,16 +67,14 @@ impl Scheduler {
     pub fn enqueue(&mut self, t: ThreadId, vruntime: u64) {
         self.arrivals += 1;
         match &mut self.queue {
-            RunQueue::Fair(set) => {
-                set.insert((vruntime, self.arrivals, t));
-            }
+            RunQueue::Fair(heap) => heap.push(Reverse((vruntime, self.arrivals, t))),
             RunQueue::Fifo(q) => q.push_back(t),
         }
     }
 
     pub fn pop_next(&mut self) -> Option<ThreadId> {
         match &mut self.queue {
-            RunQueue::Fair(set) => set.pop_first().map(|(_, _, t)| t),
+            RunQueue::Fair(heap) => heap.pop().map(|Reverse((_, _, t))| t),
             RunQueue::Fifo(q) => q.pop_front(),
         }
     }
@@ -83,14 +82,14 @@ impl Scheduler {
     /// Virtual runtime of the next thread to run (fair only).
     pub fn leftmost_vruntime(&self) -> Option<u64> {
         match &self.queue {
-            RunQueue::Fair(set) => set.first().map(|e| e.0),
+            RunQueue::Fair(heap) => heap.peek().map(|Reverse(e)| e.0),
             RunQueue::Fifo(_) => None,
         }
     }
 
     pub fn is_empty(&self) -> bool {
         match &self.queue {
-            RunQueue::Fair(set) => set.is_empty(),
+            RunQueue::Fair(heap) => heap.is_empty(),
             RunQueue::Fifo(q) => q.is_empty(),
         }
     }
@@ -149,9 +148,14 @@ impl<S: TraceSink> Sim<'_, S> {
         let (Some(t), true, false) = (core.thread, core.running, core.slice_armed) else {
             return;
         };
-        let slice = self.sched.slice().0;
+        let slice = self.sched.slice().0.max(1);
         let ran = (self.now - self.threads[t.index()].run_start).0;
-        let next = (ran / slice + 1) * slice;
+        // The next slice boundary; mostly the first (no division needed).
+        let next = if ran < slice {
+            slice
+        } else {
+            (ran / slice + 1) * slice
+        };
         let at = self.threads[t.index()].run_start + SimDuration(next);
         let core = &mut self.cores[c.index()];
         core.slice_armed = true;
