@@ -79,12 +79,13 @@ pub struct Profile {
     pub ipc_message: Option<SimDuration>,
 }
 
+/// The value at `path` (`Null` where it is missing).
+fn at<'v>(v: &'v Value, path: &[&str]) -> &'v Value {
+    path.iter().fold(v, |cur, p| &cur[*p])
+}
+
 fn median(v: &Value, path: &[&str]) -> Result<f64, ProfileError> {
-    let mut cur = v;
-    for p in path {
-        cur = &cur[*p];
-    }
-    let m = &cur["median"];
+    let m = &at(v, path)["median"];
     match m.as_f64() {
         Some(x) if x.is_finite() && x > 0.0 => Ok(x),
         _ => Err(ProfileError::Value {
@@ -95,11 +96,16 @@ fn median(v: &Value, path: &[&str]) -> Result<f64, ProfileError> {
 }
 
 fn quantile(v: &Value, path: &[&str], q: &str) -> Option<f64> {
-    let mut cur = v;
-    for p in path {
-        cur = &cur[*p];
+    at(v, path)[q].as_f64()
+}
+
+/// The median at `path`, or `None` if the profile has no such measurement
+/// (profiles made before it was measured).
+fn optional_median(v: &Value, path: &[&str]) -> Result<Option<f64>, ProfileError> {
+    if at(v, path).is_null() {
+        return Ok(None);
     }
-    cur[q].as_f64()
+    median(v, path).map(Some)
 }
 
 /// A measurement of Python work in µs (the executor's bookkeeping, a queue
@@ -108,19 +114,11 @@ fn quantile(v: &Value, path: &[&str], q: &str) -> Option<f64> {
 /// records the speed probe (`probe_ns_per_iter`) taken around it. `None` if
 /// the profile has no such measurement.
 fn cpu_us(v: &Value, path: &[&str], py_loop_ns: f64) -> Result<Option<f64>, ProfileError> {
-    let mut cur = v;
-    for p in path {
-        cur = &cur[*p];
-    }
-    if cur.is_null() {
-        return Ok(None);
-    }
-    let us = median(v, path)?;
-    let scale = match cur["probe_ns_per_iter"].as_f64() {
+    let scale = match at(v, path)["probe_ns_per_iter"].as_f64() {
         Some(probe) if probe.is_finite() && probe > 0.0 => py_loop_ns / probe,
         _ => 1.0,
     };
-    Ok(Some(us * scale))
+    Ok(optional_median(v, path)?.map(|us| us * scale))
 }
 
 fn dur(x: f64, unit_ns: f64) -> SimDuration {
@@ -171,11 +169,8 @@ impl Profile {
             .map(|put_get| dur(put_get / 2.0, 1e3));
         // A system call's wall time, like the round trip it is part of: not
         // rescaled (only Python work is).
-        let loopback_send = if v["measurements"]["loopback_send_us"].is_null() {
-            None
-        } else {
-            Some(dur(m(&["loopback_send_us"])?, 1e3))
-        };
+        let loopback_send =
+            optional_median(&v, &["measurements", "loopback_send_us"])?.map(|us| dur(us, 1e3));
         Ok(Profile {
             name: v["name"].as_str().unwrap_or("unnamed").to_string(),
             cpu_count: v["cpu_count"].as_u64().unwrap_or(2).clamp(1, 4096) as u32,

@@ -370,9 +370,14 @@ pub fn compare(rows: &[MeasuredRow], profile: &Profile) -> Vec<Comparison> {
         .collect()
 }
 
+/// (b − a) / |a|.
+fn relative_change(a: f64, b: f64) -> f64 {
+    (b - a) / a.abs().max(f64::MIN_POSITIVE)
+}
+
 /// -1, 0 or +1: how `b` compares with `a`, with a dead zone of ±`tol` (relative).
 pub fn direction(a: f64, b: f64, tol: f64) -> i8 {
-    let r = (b - a) / a.abs().max(f64::MIN_POSITIVE);
+    let r = relative_change(a, b);
     if r > tol {
         1
     } else if r < -tol {
@@ -380,13 +385,6 @@ pub fn direction(a: f64, b: f64, tol: f64) -> i8 {
     } else {
         0
     }
-}
-
-/// Which way a measured metric moves from row `a` to row `b`: −1, 0 or +1
-/// with the dead zone `tol`. Whether that direction is a fact of the machine
-/// or of one run shows when another run measures it again ([`Replicate`]).
-pub fn measured_direction(a: &MeasuredRow, b: &MeasuredRow, tol: f64) -> i8 {
-    direction(a.median, b.median, tol)
 }
 
 /// One step within a scenario: which way the metric moves, measured and predicted.
@@ -429,7 +427,7 @@ pub fn directions(cmp: &[Comparison]) -> Vec<DirectionCheck> {
         out.push(DirectionCheck {
             group: format!("{} {}", a.row.scenario, a.row.metric),
             step: format!("{} → {}", a.label, b.label),
-            measured: measured_direction(&a.row, &b.row, DIRECTION_TOLERANCE),
+            measured: direction(a.row.median, b.row.median, DIRECTION_TOLERANCE),
             predicted: direction(a.predicted, b.predicted, DIRECTION_TOLERANCE),
             rows: (a.row.clone(), b.row.clone()),
         });
@@ -450,8 +448,14 @@ pub struct Replicate {
 impl DirectionCheck {
     /// Relative change of the measured median over this step.
     pub fn change(&self) -> f64 {
-        let (a, b) = &self.rows;
-        (b.median - a.median) / a.median.abs().max(f64::MIN_POSITIVE)
+        relative_change(self.rows.0.median, self.rows.1.median)
+    }
+
+    /// Whether `other` measures this step the same way (whether the measured
+    /// direction is a fact of the machine rather than of one run).
+    pub fn repeats_in(&self, other: &[MeasuredRow]) -> bool {
+        self.replicate(other)
+            .is_some_and(|r| r.direction == self.measured)
     }
 
     /// This step in `other` (another measurement run of the same scenarios).
@@ -466,8 +470,8 @@ impl DirectionCheck {
         };
         let (a, b) = (find(&self.rows.0)?, find(&self.rows.1)?);
         Some(Replicate {
-            change: (b.median - a.median) / a.median.abs().max(f64::MIN_POSITIVE),
-            direction: measured_direction(a, b, DIRECTION_TOLERANCE),
+            change: relative_change(a.median, b.median),
+            direction: direction(a.median, b.median, DIRECTION_TOLERANCE),
         })
     }
 }
@@ -641,10 +645,7 @@ It then predicts multi-thread outcomes it was not fitted to, measured on the sam
         DIRECTION_TOLERANCE * 100.0
     ));
     if let Some((name, rows)) = replicate {
-        let repeated: Vec<&DirectionCheck> = dirs
-            .iter()
-            .filter(|d| d.replicate(rows).is_some_and(|r| r.direction == d.measured))
-            .collect();
+        let repeated: Vec<&DirectionCheck> = dirs.iter().filter(|d| d.repeats_in(rows)).collect();
         s.push_str(&format!(
             "**{} of {}** directions measured the same way again in a second run ({name}) are \
 predicted right ({} of them changes beyond the dead zone); the others are listed below with both \
@@ -883,13 +884,8 @@ mod tests {
             "most measured rows are covered: {}",
             cmp.len()
         );
-        let repeated: Vec<&DirectionCheck> = dirs
-            .iter()
-            .filter(|d| {
-                d.replicate(&earlier)
-                    .is_some_and(|r| r.direction == d.measured)
-            })
-            .collect();
+        let repeated: Vec<&DirectionCheck> =
+            dirs.iter().filter(|d| d.repeats_in(&earlier)).collect();
         assert!(
             repeated.len() + 3 >= dirs.len(),
             "most directions repeat: {} of {}",
