@@ -185,7 +185,8 @@ def untrack_pid(pid):
 
 
 def _proc_stat_busy():
-    """(busy ticks, total ticks) summed over all CPUs; busy includes steal time."""
+    """(busy ticks, total ticks, nice ticks) summed over all CPUs; busy includes steal
+    time and nice time."""
     try:
         with open("/proc/stat") as f:
             fields = f.readline().split()
@@ -195,7 +196,7 @@ def _proc_stat_busy():
     vals += [0] * (8 - len(vals))
     user, nice, system, idle, iowait, irq, softirq, steal = vals[:8]
     busy = user + nice + system + irq + softirq + steal
-    return busy, busy + idle + iowait
+    return busy, busy + idle + iowait, nice
 
 
 def _pid_cpu_s(pid):
@@ -218,13 +219,43 @@ def own_cpu_s():
     return s
 
 
+def _autogroup(pid="self"):
+    """(autogroup name, its nice) from /proc/<pid>/autogroup, e.g. ("/autogroup-4", 0);
+    None if unreadable (no CONFIG_SCHED_AUTOGROUP, or the process exited)."""
+    try:
+        with open("/proc/%s/autogroup" % pid) as f:
+            parts = f.read().split()
+        return parts[0], int(parts[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _autogroup_enabled():
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
 def _scan_procs():
-    """{pid: (ppid, cpu seconds incl. reaped children)} for every process in /proc."""
+    """{pid: (ppid, low, own cpu s, reaped children's cpu s)} for every process in
+    /proc (utime+stime and cutime+cstime of /proc/<pid>/stat).
+
+    `low` says the process is *effectively* low-priority relative to us: nice > 0 (field
+    19) and, if autogroup scheduling is on, either in our own autogroup or in an
+    autogroup whose own nice is > 0. With autogroup on (kernel.sched_autogroup_enabled
+    = 1, no cpu cgroups) CFS/EEVDF first shares the CPU between autogroups (one per
+    session, weight set by the autogroup's nice, default 0) and applies a task's nice
+    only inside its group, so `nice -n 19 cargo build` started in another session
+    competes with us at full weight: its CPU is then normal load, not `low`."""
     out = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
         return None
+    ag_on = _autogroup_enabled()
+    my_ag = _autogroup() if ag_on else None
     for name in entries:
         if not name.isdigit():
             continue
@@ -234,19 +265,18 @@ def _scan_procs():
         except OSError:
             continue  # exited meanwhile
         rest = st[st.rfind(b")") + 2:].split()
-        out[int(name)] = (int(rest[1]),
-                          (int(rest[11]) + int(rest[12]) + int(rest[13]) + int(rest[14])) / CLK_TCK)
+        low = int(rest[16]) > 0
+        if low and ag_on and my_ag is not None:
+            ag = _autogroup(name)
+            low = ag is not None and (ag[0] == my_ag[0] or ag[1] > 0)
+        out[int(name)] = (int(rest[1]), low,
+                          (int(rest[11]) + int(rest[12])) / CLK_TCK,
+                          (int(rest[13]) + int(rest[14])) / CLK_TCK)
     return out
 
 
-def others_cpu_s(me=None):
-    """CPU seconds (cumulative) of all processes that are not this process or its
-    descendants. A process that exits is reaped by its parent, whose cutime/cstime then
-    carry its CPU time, so deltas of this sum stay right when processes come and go."""
-    procs = _scan_procs()
-    if not procs:
-        return None
-    me = me or os.getpid()
+def _ours(procs, me):
+    """Set of pids in `procs` that are `me` or its descendants."""
     ours = {}
 
     def is_ours(pid):
@@ -265,37 +295,116 @@ def others_cpu_s(me=None):
             ours[q] = r
         return r
 
-    return sum(cpu for pid, (ppid, cpu) in procs.items() if not is_ours(pid))
+    return {pid for pid in procs if is_ours(pid)}
+
+
+def others_cpu_s(me=None):
+    """CPU seconds (cumulative) of all processes that are not this process or its
+    descendants. A process that exits is reaped by its parent, whose cutime/cstime then
+    carry its CPU time, so deltas of this sum stay right when processes come and go.
+    (Kept for compatibility; the load meter uses others_split() on two scans.)"""
+    procs = _scan_procs()
+    if not procs:
+        return None
+    mine = _ours(procs, me or os.getpid())
+    return sum(own + ch for pid, (ppid, low, own, ch) in procs.items() if pid not in mine)
+
+
+def others_split(scan0, scan1, me=None):
+    """(normal, niced) CPU seconds used by processes other than ours between two
+    _scan_procs() results. "Niced" = effectively low-priority relative to us (`low` in
+    _scan_procs: nice > 0, and not in another autogroup of nice 0).
+
+    Per process alive in both scans: its own CPU delta counts by its class. Its
+    reaped-children delta, minus the CPU that its descendants which exited meanwhile
+    had already used at the first scan (their time moves into this cutime when they are
+    reaped), counts as niced if any of those exited descendants was niced, else by its
+    own class. A process born between the scans counts all its CPU by its class. So a
+    niced job's CPU stays niced when a normal-priority shell reaps it; only a niced
+    child that is born and reaped between the scans by a non-niced parent is
+    misattributed (to the parent's class)."""
+    me = me or os.getpid()
+    mine0, mine1 = _ours(scan0, me), _ours(scan1, me)
+    # exited processes (not ours): CPU at scan0, charged to their nearest ancestor that
+    # is still alive at scan1
+    gone = {}
+    for pid, (ppid, low, own, ch) in scan0.items():
+        if pid in scan1 or pid in mine0:
+            continue
+        anc = ppid
+        while anc in scan0 and anc not in scan1:
+            anc = scan0[anc][0]
+        g = gone.setdefault(anc, [0.0, False])
+        g[0] += own + ch
+        g[1] = g[1] or low
+    normal = niced = 0.0
+    for pid, (ppid, low, own1, ch1) in scan1.items():
+        if pid in mine1:
+            continue
+        prev = scan0.get(pid)
+        if prev is None:
+            if low:
+                niced += own1 + ch1
+            else:
+                normal += own1 + ch1
+            continue
+        d_own = max(0.0, own1 - prev[2])
+        if low:
+            niced += d_own
+        else:
+            normal += d_own
+        g = gone.get(pid)
+        d_ch = ch1 - prev[3] - (g[0] if g else 0.0)
+        if d_ch > 0:
+            if (g[1] if g else low):
+                niced += d_ch
+            else:
+                normal += d_ch
+    return normal, niced
 
 
 class Snapshot:
-    """Wall time, CPU time of all other processes, /proc/stat busy ticks, own CPU time."""
-    __slots__ = ("wall", "others", "busy", "own")
+    """Wall time, a scan of all processes, /proc/stat busy and nice ticks, own CPU time."""
+    __slots__ = ("wall", "scan", "busy", "nice", "own")
 
     def __init__(self):
         self.wall = perf_counter()
-        self.others = others_cpu_s()
+        self.scan = _scan_procs()
         ps = _proc_stat_busy()
         self.busy = ps[0] if ps else None
+        self.nice = ps[2] if ps else None
         self.own = own_cpu_s()
 
 
-def other_load(s0, s1):
-    """Average number of cores used by processes other than ours between snapshots.
+def other_loads(s0, s1):
+    """(other_load_cores, other_nice_cores): average number of cores used by processes
+    other than ours between two snapshots, split into load that competes with us and
+    niced load that is effectively low-priority relative to us (see _scan_procs: nice
+    > 0 and not in another autogroup of nice 0).
 
-    Primary: the per-process scan of /proc/<pid>/stat (others_cpu_s). Fallback:
-    /proc/stat busy ticks minus our own CPU time (which under-counts bursty load on a
-    tickless kernel). None if neither is available. Resolution: ~one 10 ms tick per
-    active process."""
+    Primary: the per-process scan of /proc/<pid>/stat (others_split). Fallback:
+    /proc/stat busy ticks minus our own CPU time, with its 'nice' column as the niced
+    part if autogroup is off, else all counted as competing load (under-counts bursty
+    load on a tickless kernel). (None, None) if neither is
+    available. Resolution: ~one 10 ms tick per active process."""
     wall = s1.wall - s0.wall
     if wall <= 0:
-        return None
-    if s0.others is not None and s1.others is not None:
-        return max(0.0, (s1.others - s0.others) / wall)
+        return None, None
+    if s0.scan and s1.scan:
+        normal, niced = others_split(s0.scan, s1.scan)
+        return max(0.0, normal / wall), max(0.0, niced / wall)
     if s0.busy is None or s1.busy is None:
-        return None
-    others = (s1.busy - s0.busy) / CLK_TCK - (s1.own - s0.own)
-    return max(0.0, others / wall)
+        return None, None
+    niced = 0.0 if _autogroup_enabled() else (s1.nice - s0.nice) / CLK_TCK
+    others = (s1.busy - s0.busy) / CLK_TCK - (s1.own - s0.own) - niced
+    return max(0.0, others / wall), max(0.0, niced / wall)
+
+
+def other_load(s0, s1):
+    """Average number of cores used by other processes that compete with us (all but
+    effectively-niced ones) between snapshots: the number the quiet test uses. See
+    other_loads()."""
+    return other_loads(s0, s1)[0]
 
 
 def loadavg():
@@ -338,8 +447,10 @@ def conditions_now(window=0.5):
     time.sleep(window)
     s1 = Snapshot()
     share, ns = spin_check()
+    normal, niced = other_loads(s0, s1)
     return {
-        "other_load_cores": other_load(s0, s1),
+        "other_load_cores": normal,
+        "other_nice_cores": niced,
         "spin_cpu_share": share,
         "spin_ns_per_iter": ns,
         "loadavg": loadavg(),
@@ -396,11 +507,12 @@ def speed_probe():
 
 
 class Sample:
-    __slots__ = ("values", "other_load", "quiet", "probe")
+    __slots__ = ("values", "other_load", "other_nice", "quiet", "probe")
 
-    def __init__(self, values, other_load_cores, quiet, probe):
+    def __init__(self, values, other_load_cores, quiet, probe, other_nice_cores=None):
         self.values = values  # {metric: float or list of floats}
-        self.other_load = other_load_cores
+        self.other_load = other_load_cores  # normal-priority other processes (quiet test)
+        self.other_nice = other_nice_cores  # niced other processes (recorded only)
         self.quiet = quiet
         self.probe = probe
 
@@ -410,7 +522,8 @@ def collect(configs, run_one, reps, extra_rounds, threshold, time_left, log=None
 
     Rounds 0..reps-1 run every config once. Up to `extra_rounds` more rounds re-run only
     the configs that have fewer than `reps` quiet samples, while time_left() > 0.
-    A sample is quiet if other processes used <= threshold cores during it; the load is
+    A sample is quiet if other processes that compete with us used <= threshold cores
+    during it (effectively-niced processes are recorded separately, not tested); the load is
     observed over at least MIN_OBSERVE_S (short samples are followed by an idle wait,
     because /proc/stat counts in 10 ms ticks). A speed probe runs right before and right
     after each sample. Returns {cfg_index: [Sample, ...]}.
@@ -434,8 +547,9 @@ def collect(configs, run_one, reps, extra_rounds, threshold, time_left, log=None
                 time.sleep(rest)
             s1 = Snapshot()
             p1 = speed_probe()
-            ol = other_load(s0, s1)
-            samples[i].append(Sample(vals, ol, ol is None or ol <= threshold, (p0 + p1) / 2))
+            ol, on = other_loads(s0, s1)
+            samples[i].append(Sample(vals, ol, ol is None or ol <= threshold, (p0 + p1) / 2,
+                                     on))
     return samples
 
 
@@ -462,8 +576,10 @@ def stats_from_samples(sample_list, reps, metric, unit, extra=None):
         else:
             vals.append(v)
     loads = [s.other_load for s in used if s.other_load is not None]
+    nices = [s.other_nice for s in used if s.other_nice is not None]
     e = {"quiet": quiet,
          "other_load_cores": statistics.fmean(loads) if loads else None,
+         "other_nice_cores": statistics.fmean(nices) if nices else None,
          "probe_ns_per_iter": statistics.median(s.probe for s in used),
          "samples_run": len(sample_list),
          "samples_used": len(used)}
@@ -486,13 +602,15 @@ def set_kernel_timeouts(sock, seconds):
 
 
 class EchoServer:
-    """`python3 echo_server.py` as a child process; one connection at a time."""
+    """`python3 echo_server.py` (or another server script of this folder with the same
+    start-up protocol: ephemeral port on stdout, --lifetime) as a child process."""
 
-    def __init__(self, lifetime_s=900):
+    def __init__(self, lifetime_s=900, script="echo_server.py"):
         import select
 
+        self.script = script
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "echo_server.py"), "--lifetime", str(lifetime_s)],
+            [sys.executable, str(HERE / script), "--lifetime", str(lifetime_s)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         r, _, _ = select.select([self.proc.stdout], [], [], 15.0)
         line = self.proc.stdout.readline() if r else b""
@@ -545,6 +663,57 @@ def cpu_model():
     return platform.processor() or None
 
 
+# (vendor, family, model range) -> microarchitecture; only used to label the host.
+_UARCH = [
+    ("AuthenticAMD", 23, range(0x00, 0x10), "Zen / Zen+ (EPYC Naples)"),
+    ("AuthenticAMD", 23, range(0x30, 0x40), "Zen 2 (EPYC Rome)"),
+    ("AuthenticAMD", 25, range(0x00, 0x10), "Zen 3 (EPYC Milan)"),
+    ("AuthenticAMD", 25, range(0x10, 0x20), "Zen 4 (EPYC Genoa)"),
+    ("AuthenticAMD", 25, range(0xA0, 0xB0), "Zen 4c (EPYC Bergamo/Siena)"),
+    ("AuthenticAMD", 26, range(0x00, 0x20), "Zen 5 (EPYC Turin)"),
+]
+
+
+def cpu_ident():
+    """First CPU of /proc/cpuinfo: model name, vendor, family, model number, stepping,
+    microcode, and a microarchitecture label derived from (vendor, family, model) --
+    e.g. AMD family 25 model 1 = Zen 3 (EPYC Milan), model 17 = Zen 4 (EPYC Genoa);
+    the model name alone ("AMD EPYC") does not tell them apart on some VMs."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                k, _, v = line.partition(":")
+                info[k.strip()] = v.strip()
+    except OSError:
+        pass
+
+    def num(k):
+        try:
+            return int(info[k], 0) if info.get(k, "").startswith("0x") else int(info[k])
+        except (KeyError, ValueError):
+            return None
+
+    vendor, fam, mod = info.get("vendor_id"), num("cpu family"), num("model")
+    uarch = None
+    for v, f, r, name in _UARCH:
+        if vendor == v and fam == f and mod is not None and mod in r:
+            uarch = name
+    return {"cpu_model_name": info.get("model name"), "cpu_vendor": vendor,
+            "cpu_family": fam, "cpu_model_number": mod, "cpu_stepping": num("stepping"),
+            "cpu_microcode": info.get("microcode"), "cpu_uarch": uarch}
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def host_info():
     try:
         avail = len(os.sched_getaffinity(0))
@@ -575,6 +744,12 @@ def host_info():
         "default_switch_interval_s": sys.getswitchinterval(),
         "sha256_impl": repr(hashlib.sha256),
         "zlib_version": __import__("zlib").ZLIB_RUNTIME_VERSION,
+        **cpu_ident(),
+        "cpuidle_driver": _read("/sys/devices/system/cpu/cpuidle/current_driver"),
+        "cpuidle_governor": _read("/sys/devices/system/cpu/cpuidle/current_governor_ro"),
+        "guest_halt_poll_ns": _read("/sys/module/haltpoll/parameters/guest_halt_poll_ns"),
+        "sched_autogroup_enabled": _read("/proc/sys/kernel/sched_autogroup_enabled"),
+        "measuring_process_nice": os.nice(0) if hasattr(os, "nice") else None,
     }
 
 
@@ -595,17 +770,20 @@ def _f(x, spec="%.2f"):
 
 def fmt_cond(obs):
     la = obs.get("loadavg")
-    return "quiet=%s others=%s cores, spin share=%s (%s ns/iter), loadavg=%s, psi avg10=%s" % (
-        obs.get("quiet", "?"), _f(obs.get("other_load_cores")), _f(obs.get("spin_cpu_share")),
+    return "quiet=%s others=%s cores (niced %s), spin share=%s (%s ns/iter), loadavg=%s, psi avg10=%s" % (
+        obs.get("quiet", "?"), _f(obs.get("other_load_cores")), _f(obs.get("other_nice_cores")),
+        _f(obs.get("spin_cpu_share")),
         _f(obs.get("spin_ns_per_iter"), "%.1f"),
         "n/a" if la is None else "/".join("%.2f" % x for x in la),
         _f(obs.get("psi_cpu_some_avg10")))
 
 
 def fmt_stats(st):
-    return "median %-11.5g p10 %-11.5g p90 %-11.5g n=%-6d quiet=%-5s others=%s probe=%s" % (
+    return ("median %-11.5g p10 %-11.5g p90 %-11.5g n=%-6d quiet=%-5s others=%s nice=%s "
+            "probe=%s") % (
         st["median"], st["p10"], st["p90"], st["n"], st.get("quiet"),
-        _f(st.get("other_load_cores")), _f(st.get("probe_ns_per_iter"), "%.1f"))
+        _f(st.get("other_load_cores")), _f(st.get("other_nice_cores")),
+        _f(st.get("probe_ns_per_iter"), "%.1f"))
 
 
 def log(msg):

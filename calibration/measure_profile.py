@@ -17,7 +17,10 @@ import faulthandler
 import gc
 import hashlib
 import multiprocessing
+import os
 import pickle
+import socket
+import struct
 import sys
 import threading
 import time
@@ -83,6 +86,55 @@ NOTES = {
         "(1, 2, 'square', (7,), {}) in one process (the queue's pipe, its lock, "
         "Connection.send_bytes/recv_bytes and the pickling of ~60 bytes), per message; "
         "multiprocessing.Pool sends one such message per task each way.",
+    "wake_latency_us":
+        "One-way wake-up hop between two processes (no GIL in the path): the parent "
+        "(this interpreter) takes t0 = perf_counter(), then os.write(fd, b'x') on pipe A; "
+        "a forked child blocked in os.read(A, 1) on the other (idle) CPU returns and takes "
+        "t1 = perf_counter() (CLOCK_MONOTONIC, system-wide), then sends t1 back over pipe "
+        "B; the value is t1 - t0 = the write syscall + waking the blocked reader on an idle "
+        "CPU + its read returning. Pure ping-pong: the wakee's CPU was idle only for the "
+        "reply's round trip (tens of us). 200 warm-up round trips per child; one child per "
+        "block.",
+    "wake_latency_after_idle_us":
+        "Like wake_latency_us, but before each timed write the parent sleeps "
+        "time.sleep(gap) (gap = 100 us, 1 ms, 5 ms), so the wakee's CPU has been idle for "
+        "about the gap (the idle-state/halt depth of a vCPU can depend on how long it "
+        "idled; a GIL waiter typically blocks for milliseconds).",
+    "wake_latency_threads_us":
+        "The same one-way hop between two threads of this process (the waker thread's "
+        "os.write to the pipe the other thread is blocked on in os.read; t1 is taken by "
+        "the woken thread after os.read returns, i.e. after it re-acquired the GIL). The GIL "
+        "is not contended for long (the waker releases it in its own os.read right after "
+        "the write), but the woken thread may find it still held and then waits on the GIL "
+        "condition variable (a second wake-up), so this is the upper comparison, not the "
+        "model input.",
+    "pipe_write_read_us":
+        "os.write(w, b'x') immediately followed by os.read(r, 1) on the same pipe in one "
+        "thread (nothing blocks, nobody is woken): the cost of the two syscalls (incl. the "
+        "Python calls and two uncontended GIL release/re-acquires) that wake_latency_us "
+        "also contains; wake part ~= wake_latency_us - pipe_write_read_us.",
+    "send_syscall_us":
+        "One sock.send(16 bytes) on a connected 127.0.0.1 TCP socket (TCP_NODELAY, "
+        "blocking, kernel SO_RCVTIMEO/SO_SNDTIMEO only), peer socket in the same process "
+        "and thread; one timed op = t0; c.send(msg16); t1. Per op the peer then recv(16)s "
+        "the message (timed, recv_ready_syscall_us), sends it back and the client recv(16)s "
+        "it, so the ACK pattern is that of an echo exchange and the socket buffers stay "
+        "empty. Includes the Python call and one uncontended GIL release/re-acquire; no "
+        "thread is woken (the peer is not blocked).",
+    "recv_ready_syscall_us":
+        "One sock.recv(16) on the accepted peer socket of send_syscall_us whose 16 bytes are "
+        "already queued (loopback delivers them within the sender's send call): t2; "
+        "s.recv(16); t3. Blocking socket, no poll(); includes the Python call, the "
+        "bytes object and one uncontended GIL release/re-acquire. Ops whose recv returned "
+        "fewer than 16 bytes are not timed (counted in notes: recv_ready_short_ops).",
+    "cond_signal_us":
+        "threading.Condition.notify() inside `with cond:` in the main thread, timed around "
+        "the notify() call only. 'waiter_blocked': another thread is blocked in "
+        "cond.wait(5) (checked: one entry in cond._waiters; the main thread sleeps 2 ms "
+        "first so the waiter is parked), so notify() releases the waiter's lock "
+        "(sem_post -> futex wake syscall of a thread on an idle CPU) and removes it from "
+        "the deque. 'no_waiter': the same with nobody waiting (also after a 2 ms sleep) -- "
+        "no syscall. The difference ~= the signalling cost of one futex wake.",
     "pickle_bytes_per_sec":
         "pickle.loads(pickle.dumps(obj)) with the default protocol; pickled bytes / "
         "wall seconds of dumps+loads. 'objects': a list of 10000 dicts "
@@ -169,6 +221,231 @@ def measure_rtt(server, min_count, min_s, part="rtt"):
         return repeat(one, min_count, min_s)
     finally:
         s.close()
+
+
+# ---------------------------------------------------------------------------
+# wake-up path: pipes between processes / threads, short syscalls, condvar signal
+# ---------------------------------------------------------------------------
+
+_T = struct.Struct("d")
+
+
+def _pong_child(a_r, b_w):
+    """Forked child: for each byte read on pipe A, send back perf_counter() right after
+    the read returned, on pipe B. Exits on EOF."""
+    read, write, pc, pack = os.read, os.write, perf_counter, _T.pack
+    try:
+        while True:
+            d = read(a_r, 1)
+            t1 = pc()
+            if not d:
+                break
+            write(b_w, pack(t1))
+    finally:
+        os._exit(0)
+
+
+def _read_exact(fd, n):
+    buf = b""
+    while len(buf) < n:
+        d = os.read(fd, n - len(buf))
+        if not d:
+            raise RuntimeError("pipe closed")
+        buf += d
+    return buf
+
+
+def measure_wake_procs(min_count, min_s, gap=0.0):
+    """One-way hop parent -> blocked child (after `gap` s of the child's CPU idling), in us."""
+    a_r, a_w = os.pipe()
+    b_r, b_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(a_w)
+        os.close(b_r)
+        _pong_child(a_r, b_w)
+    os.close(a_r)
+    os.close(b_w)
+    C.track_pid(pid)
+    write, pc, unpack, sleep = os.write, perf_counter, _T.unpack, time.sleep
+    try:
+        for _ in range(200):
+            write(a_w, b"x")
+            _read_exact(b_r, 8)
+
+        def one():
+            if gap:
+                sleep(gap)
+            t0 = pc()
+            write(a_w, b"x")
+            t1 = unpack(_read_exact(b_r, 8))[0]
+            return (t1 - t0) * 1e6
+        return repeat(one, 50 if gap else 200, min_s)
+    finally:
+        os.close(a_w)
+        os.close(b_r)
+        deadline = perf_counter() + 10
+        while True:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if perf_counter() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.001)
+        C.untrack_pid(pid)
+
+
+def measure_wake_threads(min_count, min_s):
+    """The same one-way hop between two threads of this process, in us."""
+    a_r, a_w = os.pipe()
+    b_r, b_w = os.pipe()
+    box = [0.0]
+
+    def pong():
+        read, write, pc = os.read, os.write, perf_counter
+        while True:
+            d = read(a_r, 1)
+            box[0] = pc()
+            if not d:
+                break
+            write(b_w, b"y")
+
+    t = threading.Thread(target=pong, daemon=True)
+    t.start()
+    write, read, pc = os.write, os.read, perf_counter
+    try:
+        for _ in range(200):
+            write(a_w, b"x")
+            read(b_r, 1)
+
+        def one():
+            t0 = pc()
+            write(a_w, b"x")
+            read(b_r, 1)
+            return (box[0] - t0) * 1e6
+        return repeat(one, 200, min_s)
+    finally:
+        os.close(a_w)
+        t.join(10)
+        for fd in (a_r, b_r, b_w):
+            os.close(fd)
+
+
+def measure_pipe_syscalls(min_count, min_s):
+    r, w = os.pipe()
+    write, read, pc = os.write, os.read, perf_counter
+    try:
+        for _ in range(200):
+            write(w, b"x")
+            read(r, 1)
+
+        def one():
+            t0 = pc()
+            write(w, b"x")
+            read(r, 1)
+            return (pc() - t0) * 1e6
+        return repeat(one, 200, min_s)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+SHORT_RECVS = [0]
+MSG16 = b"0123456789abcdef"
+
+
+def _tcp_pair():
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        c = socket.create_connection(ls.getsockname(), timeout=5.0)
+        s, _ = ls.accept()
+    finally:
+        ls.close()
+    for x in (c, s):
+        x.settimeout(None)
+        x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        C.set_kernel_timeouts(x, 5.0)
+    return c, s
+
+
+def measure_short_syscalls(min_count, min_s):
+    """{'send': [us], 'recv': [us]} for 16-byte send / ready recv on loopback TCP."""
+    c, s = _tcp_pair()
+    out = {"send": [], "recv": []}
+    pc = perf_counter
+    try:
+        csend, crecv, ssend, srecv = c.send, c.recv, s.send, s.recv
+
+        def exchange(timed):
+            t0 = pc()
+            k = csend(MSG16)
+            t1 = pc()
+            d = srecv(16)
+            t2 = pc()
+            if k != 16:
+                raise RuntimeError("short send")
+            short = len(d) < 16
+            while len(d) < 16:
+                d += srecv(16 - len(d))
+            ssend(d)
+            e = crecv(16)
+            while len(e) < 16:
+                e += crecv(16 - len(e))
+            if timed:
+                out["send"].append((t1 - t0) * 1e6)
+                if short:
+                    SHORT_RECVS[0] += 1
+                else:
+                    out["recv"].append((t2 - t1) * 1e6)
+
+        for _ in range(200):
+            exchange(False)
+        t_begin = pc()
+        while len(out["send"]) < min_count or pc() - t_begin < min_s:
+            exchange(True)
+        return out
+    finally:
+        c.close()
+        s.close()
+
+
+def measure_cond_signal(min_count, min_s, waiter):
+    cond = threading.Condition()
+    stop = [False]
+
+    def wait_loop():
+        while not stop[0]:
+            with cond:
+                cond.wait(5)
+
+    t = None
+    if waiter:
+        t = threading.Thread(target=wait_loop, daemon=True)
+        t.start()
+    pc, sleep = perf_counter, time.sleep
+    out = []
+    t_begin = pc()
+    try:
+        while len(out) < min_count or pc() - t_begin < min_s:
+            sleep(0.002)
+            with cond:
+                if waiter and len(cond._waiters) != 1:
+                    continue
+                t0 = pc()
+                cond.notify()
+                t1 = pc()
+            out.append((t1 - t0) * 1e6)
+        return out
+    finally:
+        stop[0] = True
+        if t is not None:
+            with cond:
+                cond.notify_all()
+            t.join(10)
 
 
 def measure_rate(fn, nbytes, min_count, min_s):
@@ -276,8 +553,8 @@ def main():
                     help="seconds to wait for a quiet machine at start (default 30)")
     ap.add_argument("--quiet-threshold", type=float, default=0.2,
                     help="max cores used by other processes to count as quiet (default 0.2)")
-    ap.add_argument("--budget", type=float, default=110.0,
-                    help="no retries of noisy blocks after this many seconds (default 110)")
+    ap.add_argument("--budget", type=float, default=160.0,
+                    help="no retries of noisy blocks after this many seconds (default 160)")
     ap.add_argument("--reps", type=int, default=6, help="blocks per measurement (default 6)")
     ap.add_argument("--block-s", type=float, default=0.5,
                     help="minimum seconds per block (default 0.5)")
@@ -368,6 +645,26 @@ def main():
             configs=[("submit", None), ("run", None), ("collect", None)])
         M["ipc_message_us"] = run("ipc_message_us", "us",
                                   lambda c: measure_ipc_message(3, B))
+
+        # wake-up path (issue 12): pipes between processes / threads, short syscalls
+        M["wake_latency_us"] = run("wake_latency_us", "us",
+                                   lambda c: measure_wake_procs(200, B))
+        M["wake_latency_after_idle_us"] = run(
+            "wake_latency_after_idle_us", "us",
+            lambda c: measure_wake_procs(50, B, c[1]),
+            configs=[("100us", 100e-6), ("1ms", 1e-3), ("5ms", 5e-3)])
+        M["wake_latency_threads_us"] = run("wake_latency_threads_us", "us",
+                                           lambda c: measure_wake_threads(200, B))
+        M["pipe_write_read_us"] = run("pipe_write_read_us", "us",
+                                      lambda c: measure_pipe_syscalls(200, B))
+        M["send_syscall_us"] = run("send_syscall_us", "us",
+                                   lambda c: measure_short_syscalls(200, B)["send"])
+        M["recv_ready_syscall_us"] = run("recv_ready_syscall_us", "us",
+                                         lambda c: measure_short_syscalls(200, B)["recv"])
+        M["cond_signal_us"] = run(
+            "cond_signal_us", "us",
+            lambda c: measure_cond_signal(50, B, c[1]),
+            configs=[("waiter_blocked", True), ("no_waiter", False)])
     finally:
         if gc_was:
             gc.enable()
@@ -388,10 +685,10 @@ def main():
     C.track_mp_helpers()  # the fork server now exists; count its CPU time as ours
     time.sleep(max(0.0, C.MIN_OBSERVE_S - (perf_counter() - t0s.wall)))
     t1s = C.Snapshot()
-    ol = C.other_load(t0s, t1s)
+    ol, on = C.other_loads(t0s, t1s)
     ps["forkserver_first_incl_server"] = C.summarize(
         [first], "ms", {"quiet": ol is None or ol <= thr, "other_load_cores": ol,
-                        "samples_run": 1, "samples_used": 1})
+                        "other_nice_cores": on, "samples_run": 1, "samples_used": 1})
     ps.update(run("process_start_ms", "ms",
                   lambda c: measure_process_start(fs, c[1], B),
                   configs=[("forkserver", 5)]))
@@ -413,6 +710,11 @@ def main():
     notes["pickle_bytes_blob_pickled_bytes"] = blob_pickled
     notes["pickle_protocol"] = pickle.DEFAULT_PROTOCOL
     notes["buffer_bytes"] = C.BUFFER_BYTES
+    notes["send_recv_message_bytes"] = len(MSG16)
+    notes["recv_ready_short_ops"] = SHORT_RECVS[0]
+    wl, pw = M["wake_latency_us"], M["pipe_write_read_us"]
+    if wl.get("median") is not None and pw.get("median") is not None:
+        notes["wake_only_us_median_estimate"] = wl["median"] - pw["median"]
 
     duration = perf_counter() - t_start
     profile = {

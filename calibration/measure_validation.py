@@ -90,6 +90,86 @@ class Spinners:
         return sum(n / dt for n, dt in self.res if dt > 0)
 
 
+def _spin_process(conn):
+    """Body of a CPU-bound competitor *process* (fork): the same loop as the CPU-bound
+    threads (_common.spin, `while flag[0]: n += 1`), stopped by SIGTERM (a Python signal
+    handler clears the flag); sends (iterations, seconds) back."""
+    import signal
+
+    flag, out = [True], [None]
+
+    def stop(signum, frame):
+        flag[0] = False
+
+    signal.signal(signal.SIGTERM, stop)
+    conn.send("ready")
+    C.spin(flag, out, 0)
+    conn.send(out[0])
+    conn.close()
+
+
+class SpinProcs:
+    """k CPU-bound processes (fork start method) running _spin_process."""
+
+    def __init__(self, k):
+        fork = multiprocessing.get_context("fork")
+        self.pipes = [fork.Pipe(duplex=False) for _ in range(k)]
+        self.procs = [fork.Process(target=_spin_process, args=(w,), daemon=True)
+                      for (r, w) in self.pipes]
+        self.res = [None] * k
+
+    def start(self):
+        for p in self.procs:
+            p.start()
+        for r, w in self.pipes:
+            w.close()
+            if not r.poll(30) or r.recv() != "ready":
+                raise RuntimeError("CPU-bound process did not start")
+
+    def stop(self):
+        for p in self.procs:
+            if p.is_alive():
+                p.terminate()  # SIGTERM -> the handler clears the flag
+        for i, (r, w) in enumerate(self.pipes):
+            if r.poll(10):
+                self.res[i] = r.recv()
+            r.close()
+        join_procs(self.procs, 30.0)
+
+    def iter_per_s(self):
+        return sum(n / dt for n, dt in self.res if dt > 0)
+
+
+def quantile(values, q):
+    """q-th percentile (0-100) of `values`, linear interpolation between order
+    statistics ('inclusive' method, as statistics.quantiles(method='inclusive'))."""
+    v = sorted(values)
+    if len(v) == 1:
+        return v[0]
+    pos = (len(v) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def run_in_thread(fn, timeout):
+    """Run fn() in a new threading.Thread while this (main) thread waits in join();
+    re-raise its exception here."""
+    err = []
+
+    def body():
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            err.append(e)
+
+    t = threading.Thread(target=body, daemon=True, name="client")
+    t.start()
+    join_all([t], timeout)
+    if err:
+        raise err[0]
+
+
 # ---------------------------------------------------------------------------
 # scenarios
 # ---------------------------------------------------------------------------
@@ -404,8 +484,299 @@ def pool_small_tasks(ctx):
     return ctx.run("pool_small_tasks", configs, run_one, [("wall_s", "s")], reps=ctx.reps)
 
 
+MSG16 = b"0123456789abcdef"
+
+
+def _echo_window(si, k_threads):
+    """Window for echo_rtt: long enough for >= ~200 round trips where feasible."""
+    if k_threads == 0 or si <= 1e-3:
+        return 1.0
+    if si <= 5e-3:
+        return 2.0 if k_threads == 1 else 3.0
+    return 5.0 if k_threads == 1 else 6.0
+
+
+def echo_rtt(ctx):
+    """Round-trip latency of an echo client next to CPU-bound threads or processes.
+
+    Peer: calibration/selectors_echo_server.py in another process: one thread, a
+    selectors.DefaultSelector (epoll) loop, non-blocking sockets; per request it wakes
+    in epoll_wait, recv(4096)s and send()s the bytes back. 127.0.0.1 TCP, TCP_NODELAY
+    both ends; one new connection per sample. Client socket in Python blocking mode (no
+    settimeout; kernel SO_RCVTIMEO/SO_SNDTIMEO = 5 s as a hang guard), so each
+    sendall/recv is one system call with one GIL release + re-acquire.
+    One op (params.payload_bytes = 16): t0 = perf_counter(); sendall(16 bytes); recv(16)
+    repeated until 16 bytes arrived (in practice one recv); t1 = perf_counter(); RTT =
+    t1 - t0.
+    Client placement (params.client): "main thread" = the loop runs in the main thread;
+    "worker thread" = it runs in a threading.Thread started by the main thread, which
+    then waits in join() (blocked, not holding the GIL) -- everything below is done by
+    the client thread in both placements.
+    Competition: params.cpu_threads C CPU-bound threads of this process (`while flag[0]:
+    n += 1`, _common.spin) or params.cpu_processes P CPU-bound processes (fork start
+    method, the same loop, stopped by SIGTERM); C in {0, 1, 2}, P in {1, 2}, never both.
+    Sequence per sample: start the P processes (main thread, before the client thread
+    exists; they spin from then on; the sample waits until each reported "ready");
+    connect; client: 50 untimed warm-up round trips, sys.setswitchinterval(
+    params.switch_interval_s), start the C threads, then timed round trips until
+    params.window_s has elapsed (checked after each op; the window starts right after
+    the C threads' start() calls returned); then stop and join threads/processes,
+    restore the interval, close. Switch interval in {0.1, 0.5, 1, 5, 20} ms for every
+    placement and competition (it is irrelevant for C = 0 and for processes but run
+    anyway). Window (params.window_s): 1 s, except next to CPU threads at 5 ms (2 s for
+    C = 1, 3 s for C = 2) and 20 ms (5 s / 6 s), to collect >= ~200 ops where feasible
+    (at 20 ms next to 2 threads ~75-150 ops per sample are expected).
+    Metrics per sample: requests_per_s = ops / (t1 of the last op - window start);
+    rtt_p50_ms and rtt_p99_ms = the 50th / 99th percentile of that sample's RTTs (linear
+    interpolation, 'inclusive' method); cpu_iter_per_s = sum over the CPU threads or
+    processes of (their iterations / their own running time, which starts before the
+    window -- warm-up and process start for processes -- and ends at the stop flag).
+    Each row's Stats are over samples (the row median of rtt_p99_ms is the median of the
+    per-sample p99s); quantile rows also carry "pooled" = the same percentile over all
+    ops of the used samples, and every row carries "ops_total" and
+    "ops_per_sample_min" / "ops_per_sample_median" of the used samples.
+    """
+    configs = []
+    for client in ("worker thread", "main thread"):
+        for si in (1e-4, 5e-4, 1e-3, 5e-3, 2e-2):
+            for kt, kp in ((0, 0), (1, 0), (2, 0), (0, 1), (0, 2)):
+                configs.append({"client": client, "switch_interval_s": si,
+                                "cpu_threads": kt, "cpu_processes": kp,
+                                "window_s": ctx.window(_echo_window(si, kt)),
+                                "payload_bytes": len(MSG16), "warmup_ops": 50,
+                                "peer": "selectors_echo_server.py process"})
+    server = C.EchoServer(lifetime_s=3600, script="selectors_echo_server.py")
+    pc = perf_counter
+
+    def run_one(p):
+        procs = SpinProcs(p["cpu_processes"])
+        procs.start()  # before connecting: the forked children must not hold the socket
+        sp = Spinners(p["cpu_threads"])
+        old = sys.getswitchinterval()
+        res = {}
+        sock = None
+
+        def client():
+            sendall, recv = sock.sendall, sock.recv
+            for _ in range(p["warmup_ops"]):
+                sendall(MSG16)
+                d = recv(16)
+                while len(d) < 16:
+                    e = recv(16 - len(d))
+                    if not e:
+                        raise RuntimeError("echo server closed the connection")
+                    d += e
+            sys.setswitchinterval(p["switch_interval_s"])
+            sp.start()
+            rtts = []
+            t_start = pc()
+            deadline = t_start + p["window_s"]
+            while True:
+                t0 = pc()
+                sendall(MSG16)
+                d = recv(16)
+                while len(d) < 16:
+                    e = recv(16 - len(d))
+                    if not e:
+                        raise RuntimeError("echo server closed the connection")
+                    d += e
+                t1 = pc()
+                rtts.append(t1 - t0)
+                if t1 >= deadline:
+                    break
+            res["elapsed"] = t1 - t_start
+            res["rtts"] = rtts
+
+        try:
+            sock = server.connect()
+            if p["client"] == "main thread":
+                client()
+            else:
+                run_in_thread(client, p["window_s"] + 60)
+        finally:
+            sp.stop()
+            procs.stop()
+            sys.setswitchinterval(old)
+            if sock is not None:
+                sock.close()
+        rtts_ms = [x * 1e3 for x in res["rtts"]]
+        out = {"requests_per_s": len(rtts_ms) / res["elapsed"],
+               "rtt_p50_ms": quantile(rtts_ms, 50), "rtt_p99_ms": quantile(rtts_ms, 99),
+               "_ops": len(rtts_ms), "_rtt_ms": rtts_ms}
+        if p["cpu_threads"]:
+            out["cpu_iter_per_s"] = sp.iter_per_s()
+        if p["cpu_processes"]:
+            out["cpu_iter_per_s"] = procs.iter_per_s()
+        return out
+
+    try:
+        return ctx.run("echo_rtt", configs, run_one,
+                       [("requests_per_s", "1/s"), ("rtt_p50_ms", "ms"),
+                        ("rtt_p99_ms", "ms"), ("cpu_iter_per_s", "1/s")],
+                       reps=ctx.reps_io,
+                       pooled={"rtt_p50_ms": ("_rtt_ms", 50), "rtt_p99_ms": ("_rtt_ms", 99)})
+    finally:
+        server.close()
+
+
+echo_rtt.guard_s = 3600
+
+
+def sleep_loop(ctx):
+    """Short sleeps of a worker thread next to CPU-bound threads.
+
+    A threading.Thread (the main thread waits in join(), blocked) sets
+    sys.setswitchinterval(params.switch_interval_s), starts C CPU-bound threads
+    (params.cpu_threads, `while flag[0]: n += 1`), then loops { t0 = perf_counter();
+    time.sleep(params.sleep_s = 100e-6); t1 = perf_counter(); record t1 - t0 } until
+    params.window_s has elapsed (checked after each sleep; the window starts right after
+    the C threads' start()); then the CPU threads are stopped and joined and the interval
+    restored. One op = one sleep call, wall time around it (includes the timer's
+    overshoot and re-acquiring the GIL). C in {0, 1, 2}; switch interval 5 ms and 1 ms;
+    window 1 s for C = 0, 2 s otherwise.
+    Metrics per sample: ops_per_s = ops / (t1 of the last op - window start);
+    sleep_p50_ms, sleep_p99_ms = percentiles of that sample's op durations (linear
+    interpolation, 'inclusive'); cpu_iter_per_s as in echo_rtt. Row Stats are over
+    samples; quantile rows also carry "pooled" (over all ops of the used samples),
+    and rows carry ops_total / ops_per_sample_min / ops_per_sample_median.
+    """
+    configs = [{"client": "worker thread", "sleep_s": 100e-6, "cpu_threads": k,
+                "switch_interval_s": si, "window_s": ctx.window(1.0 if k == 0 else 2.0)}
+               for si in (5e-3, 1e-3) for k in (0, 1, 2)]
+    pc = perf_counter
+
+    def run_one(p):
+        sp = Spinners(p["cpu_threads"])
+        old = sys.getswitchinterval()
+        res = {}
+
+        def loop():
+            sleep, d = time.sleep, p["sleep_s"]
+            sys.setswitchinterval(p["switch_interval_s"])
+            sp.start()
+            durs = []
+            t_start = pc()
+            deadline = t_start + p["window_s"]
+            while True:
+                t0 = pc()
+                sleep(d)
+                t1 = pc()
+                durs.append(t1 - t0)
+                if t1 >= deadline:
+                    break
+            res["elapsed"] = t1 - t_start
+            res["durs"] = durs
+
+        try:
+            run_in_thread(loop, p["window_s"] + 60)
+        finally:
+            sp.stop()
+            sys.setswitchinterval(old)
+        ms = [x * 1e3 for x in res["durs"]]
+        out = {"ops_per_s": len(ms) / res["elapsed"], "sleep_p50_ms": quantile(ms, 50),
+               "sleep_p99_ms": quantile(ms, 99), "_ops": len(ms), "_ms": ms}
+        if p["cpu_threads"]:
+            out["cpu_iter_per_s"] = sp.iter_per_s()
+        return out
+
+    return ctx.run("sleep_loop", configs, run_one,
+                   [("ops_per_s", "1/s"), ("sleep_p50_ms", "ms"), ("sleep_p99_ms", "ms"),
+                    ("cpu_iter_per_s", "1/s")], reps=ctx.reps_io,
+                   pooled={"sleep_p50_ms": ("_ms", 50), "sleep_p99_ms": ("_ms", 99)})
+
+
+def zlib_py_cycle(ctx):
+    """A thread alternating ~1 ms of GIL-releasing zlib with ~1 ms of pure Python.
+
+    A threading.Thread (the main thread waits in join(), blocked) sets
+    sys.setswitchinterval(params.switch_interval_s), starts C CPU-bound threads
+    (params.cpu_threads, `while flag[0]: n += 1`), then loops, until params.window_s has
+    elapsed (checked after each cycle; the window starts right after the C threads'
+    start()): { t0 = perf_counter(); zlib.compress(buf, 6); t1 = perf_counter();
+    countdown(K); t2 = perf_counter() }. buf = the first params.zlib_bytes bytes of the
+    4 MiB pseudo-text of _common.make_text_data() (sized at start-up for ~1 ms of
+    compress on this host: the median of 7 compress timings of a 64 KiB prefix, scaled,
+    rounded to 1 KiB; params.zlib_s_nominal). zlib.compress runs deflateInit2 and the
+    output-buffer set-up with the GIL held and releases the GIL around each deflate()
+    call (one or two calls for this size). countdown(K) = `while n > 0: n -= 1`, K =
+    params.work_iters (~1 ms at the main-thread loop speed measured at start-up;
+    params.work_s_nominal). One cycle = t2 - t0. C in {0, 1} (C = 0 is the baseline, also
+    in a worker thread); switch interval 5 ms and 1 ms; window 2 s.
+    Metrics per sample: cycles_per_s = cycles / (t2 of the last cycle - window start);
+    cycle_p50_ms, cycle_p99_ms = percentiles of that sample's cycle times (linear
+    interpolation, 'inclusive'); zlib_part_p50_ms (t1 - t0) and py_part_p50_ms (t2 - t1)
+    likewise; cpu_iter_per_s as in echo_rtt. Row Stats are over samples; quantile rows
+    also carry "pooled" over all cycles of the used samples, and ops_total /
+    ops_per_sample_min / ops_per_sample_median (ops = cycles).
+    """
+    text = ctx.text
+    probe = text[:65536]
+    zlib.compress(probe, C.ZLIB_LEVEL)
+    ts = []
+    for _ in range(7):
+        t0 = perf_counter()
+        zlib.compress(probe, C.ZLIB_LEVEL)
+        ts.append(perf_counter() - t0)
+    per_byte = statistics.median(ts) / len(probe)
+    nbytes = max(1024, min(len(text), int(round(1e-3 / per_byte / 1024)) * 1024))
+    buf = text[:nbytes]
+    K = ctx.n_for(1e-3)
+    configs = [{"client": "worker thread", "cpu_threads": k, "switch_interval_s": si,
+                "window_s": ctx.window(2.0), "zlib_bytes": nbytes, "zlib_level": C.ZLIB_LEVEL,
+                "zlib_s_nominal": nbytes * per_byte, "work_iters": K,
+                "work_s_nominal": K * ctx.ns_per_iter * 1e-9}
+               for si in (5e-3, 1e-3) for k in (0, 1)]
+    pc = perf_counter
+
+    def run_one(p):
+        sp = Spinners(p["cpu_threads"])
+        old = sys.getswitchinterval()
+        res = {}
+
+        def loop():
+            compress, countdown, lvl, k = zlib.compress, C.countdown, C.ZLIB_LEVEL, K
+            sys.setswitchinterval(p["switch_interval_s"])
+            sp.start()
+            cyc, zp, pp = [], [], []
+            t_start = pc()
+            deadline = t_start + p["window_s"]
+            while True:
+                t0 = pc()
+                compress(buf, lvl)
+                t1 = pc()
+                countdown(k)
+                t2 = pc()
+                cyc.append(t2 - t0)
+                zp.append(t1 - t0)
+                pp.append(t2 - t1)
+                if t2 >= deadline:
+                    break
+            res.update(elapsed=t2 - t_start, cyc=cyc, zp=zp, pp=pp)
+
+        try:
+            run_in_thread(loop, p["window_s"] + 60)
+        finally:
+            sp.stop()
+            sys.setswitchinterval(old)
+        ms = [x * 1e3 for x in res["cyc"]]
+        out = {"cycles_per_s": len(ms) / res["elapsed"], "cycle_p50_ms": quantile(ms, 50),
+               "cycle_p99_ms": quantile(ms, 99),
+               "zlib_part_p50_ms": quantile([x * 1e3 for x in res["zp"]], 50),
+               "py_part_p50_ms": quantile([x * 1e3 for x in res["pp"]], 50),
+               "_ops": len(ms), "_ms": ms}
+        if p["cpu_threads"]:
+            out["cpu_iter_per_s"] = sp.iter_per_s()
+        return out
+
+    return ctx.run("zlib_py_cycle", configs, run_one,
+                   [("cycles_per_s", "1/s"), ("cycle_p50_ms", "ms"), ("cycle_p99_ms", "ms"),
+                    ("zlib_part_p50_ms", "ms"), ("py_part_p50_ms", "ms"),
+                    ("cpu_iter_per_s", "1/s")], reps=ctx.reps_io,
+                   pooled={"cycle_p50_ms": ("_ms", 50), "cycle_p99_ms": ("_ms", 99)})
+
+
 SCENARIOS = [cpu_split, io_next_to_cpu, sleep_under_contention, io_threads_scaling,
-             native_in_threads, pool_small_tasks]
+             native_in_threads, pool_small_tasks, echo_rtt, sleep_loop, zlib_py_cycle]
 
 
 # ---------------------------------------------------------------------------
@@ -436,24 +807,42 @@ class Ctx:
     def time_left(self):
         return self.args.budget - (perf_counter() - self.t_start)
 
-    def run(self, scenario, configs, run_one, metrics, reps):
+    def run(self, scenario, configs, run_one, metrics, reps, pooled=None):
+        """Collect samples and make rows. `pooled` = {metric: (values key, percentile)}:
+        such rows also get "pooled" = that percentile over the per-op values (list under
+        the values key) of all used samples. If samples carry "_ops" (ops per sample),
+        every row gets ops_total / ops_per_sample_min / ops_per_sample_median. Keys
+        starting with "_" are never metrics."""
         samples = C.collect(configs, run_one, reps, self.extra, self.thr, self.time_left, C.log)
         rows = []
         for i, p in enumerate(configs):
+            used, _ = C.select_samples(samples[i], reps)
+            ops = [s.values["_ops"] for s in used if "_ops" in s.values]
             for metric, unit in metrics:
                 if not any(metric in s.values for s in samples[i]):
                     continue
                 st = C.stats_from_samples(samples[i], reps, metric, unit)
                 row = {"scenario": scenario, "params": p, "metric": metric, "unit": unit}
                 row.update(st)
+                if ops:
+                    row.update(ops_total=sum(ops), ops_per_sample_min=min(ops),
+                               ops_per_sample_median=statistics.median(ops))
+                if pooled and metric in pooled:
+                    key, q = pooled[metric]
+                    allv = [x for s in used for x in s.values.get(key, ())]
+                    row["pooled"] = quantile(allv, q) if allv else None
                 rows.append(row)
                 C.log("  %-22s %-60s %s" % (metric, short(p), C.fmt_stats(st)))
+            for s in samples[i]:  # drop per-op lists (memory)
+                for k in [k for k in s.values if k.startswith("_") and k != "_ops"]:
+                    del s.values[k]
         return rows
 
 
 def short(p):
-    skip = {"client", "peer", "payload_bytes", "buffer_bytes", "zlib_level", "start_method",
-            "n_total", "work_s_nominal", "units_per_thread", "sleep_s"}
+    skip = {"peer", "payload_bytes", "buffer_bytes", "zlib_level", "start_method",
+            "n_total", "work_s_nominal", "units_per_thread", "sleep_s", "warmup_ops",
+            "zlib_s_nominal", "zlib_bytes", "work_iters"}
     return " ".join("%s=%s" % (k, v) for k, v in p.items() if k not in skip)
 
 
@@ -509,7 +898,7 @@ def main():
     args = ap.parse_args()
 
     t_start = perf_counter()
-    faulthandler.dump_traceback_later(1200, exit=True)  # last-resort hang guard
+    faulthandler.dump_traceback_later(3600, exit=True)  # last-resort hang guard
     info = C.host_info()
     name = args.name or info["hostname"]
     out_path = Path(args.out) if args.out else C.HERE / "measured" / ("%s.json" % name)
@@ -534,7 +923,7 @@ def main():
     ctx.server = C.EchoServer(lifetime_s=1800)
     try:
         for f in scen:
-            faulthandler.dump_traceback_later(600, exit=True)
+            faulthandler.dump_traceback_later(getattr(f, "guard_s", 600), exit=True)
             C.log("%s:" % f.__name__)
             cond = C.wait_for_quiet(0.0 if args.quick else args.max_wait_each, ctx.thr)
             C.log("  before: " + C.fmt_cond(cond))
