@@ -494,6 +494,22 @@ MIN_OBSERVE_S = 0.2
 
 PROBES = []  # every speed_probe() result of this run, for conditions.speed_probe_ns_per_iter
 
+# --sample-wait S: before a sample that follows a noisy one, wait up to S seconds for a
+# quiet 0.3 s observation (competing load <= threshold). 0 = off (the default).
+SAMPLE_WAIT = {"max_s": 0.0, "waited_s": 0.0, "waits": 0, "last_noisy": False}
+
+
+def wait_quiet_short(threshold, max_s, window=0.3):
+    """Observe other load in `window`-second slices until one is <= threshold or max_s
+    seconds passed. Returns seconds waited."""
+    t0 = perf_counter()
+    while True:
+        s0 = Snapshot()
+        time.sleep(window)
+        ol = other_load(s0, Snapshot())
+        if ol is None or ol <= threshold or perf_counter() - t0 >= max_s:
+            return perf_counter() - t0
+
 
 def speed_probe():
     """ns per iteration of countdown(300000) (~6-9 ms). On a cloud VM the host can slow
@@ -526,7 +542,8 @@ def collect(configs, run_one, reps, extra_rounds, threshold, time_left, log=None
     during it (effectively-niced processes are recorded separately, not tested); the load is
     observed over at least MIN_OBSERVE_S (short samples are followed by an idle wait,
     because /proc/stat counts in 10 ms ticks). A speed probe runs right before and right
-    after each sample. Returns {cfg_index: [Sample, ...]}.
+    after each sample. With SAMPLE_WAIT["max_s"] > 0, a sample that follows a noisy one
+    is preceded by a bounded wait for a quiet moment. Returns {cfg_index: [Sample, ...]}.
     """
     samples = {i: [] for i in range(len(configs))}
     for rnd in range(reps + extra_rounds):
@@ -539,6 +556,9 @@ def collect(configs, run_one, reps, extra_rounds, threshold, time_left, log=None
         else:
             todo = list(samples)
         for i in todo:
+            if SAMPLE_WAIT["last_noisy"] and SAMPLE_WAIT["max_s"] > 0:
+                SAMPLE_WAIT["waited_s"] += wait_quiet_short(threshold, SAMPLE_WAIT["max_s"])
+                SAMPLE_WAIT["waits"] += 1
             p0 = speed_probe()
             s0 = Snapshot()
             vals = run_one(configs[i])
@@ -550,6 +570,7 @@ def collect(configs, run_one, reps, extra_rounds, threshold, time_left, log=None
             ol, on = other_loads(s0, s1)
             samples[i].append(Sample(vals, ol, ol is None or ol <= threshold, (p0 + p1) / 2,
                                      on))
+            SAMPLE_WAIT["last_noisy"] = not samples[i][-1].quiet
     return samples
 
 

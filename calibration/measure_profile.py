@@ -558,9 +558,13 @@ def main():
     ap.add_argument("--reps", type=int, default=6, help="blocks per measurement (default 6)")
     ap.add_argument("--block-s", type=float, default=0.5,
                     help="minimum seconds per block (default 0.5)")
+    ap.add_argument("--sample-wait", type=float, default=0.0,
+                    help="before a sample that follows a noisy one, wait up to S s for a "
+                         "quiet moment (default 0 = off)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: 1 block of >= 0.05 s each, no waiting, no retries")
     args = ap.parse_args()
+    C.SAMPLE_WAIT["max_s"] = 0.0 if args.quick else args.sample_wait
 
     faulthandler.dump_traceback_later(600, exit=True)  # last-resort hang guard
     t_start = perf_counter()
@@ -730,6 +734,7 @@ def main():
             "start": start_cond,
             "end": end_cond,
             "speed_probe_ns_per_iter": C.summarize(C.PROBES, "ns"),
+            "sample_wait": {k: C.SAMPLE_WAIT[k] for k in ("max_s", "waited_s", "waits")},
         },
         "measurements": M,
         "notes": notes,
