@@ -495,8 +495,10 @@ MIN_OBSERVE_S = 0.2
 PROBES = []  # every speed_probe() result of this run, for conditions.speed_probe_ns_per_iter
 
 # --sample-wait S: before a sample that follows a noisy one, wait up to S seconds for a
-# quiet 0.3 s observation (competing load <= threshold). 0 = off (the default).
-SAMPLE_WAIT = {"max_s": 0.0, "waited_s": 0.0, "waits": 0, "last_noisy": False}
+# quiet 0.3 s observation (competing load <= threshold). 0 = off (the default). No more
+# waiting once waited_s reaches total_max_s (--sample-wait-total).
+SAMPLE_WAIT = {"max_s": 0.0, "total_max_s": 300.0, "waited_s": 0.0, "waits": 0,
+               "last_noisy": False}
 
 
 def wait_quiet_short(threshold, max_s, window=0.3):
@@ -556,7 +558,8 @@ def collect(configs, run_one, reps, extra_rounds, threshold, time_left, log=None
         else:
             todo = list(samples)
         for i in todo:
-            if SAMPLE_WAIT["last_noisy"] and SAMPLE_WAIT["max_s"] > 0:
+            if (SAMPLE_WAIT["last_noisy"] and SAMPLE_WAIT["max_s"] > 0
+                    and SAMPLE_WAIT["waited_s"] < SAMPLE_WAIT["total_max_s"]):
                 SAMPLE_WAIT["waited_s"] += wait_quiet_short(threshold, SAMPLE_WAIT["max_s"])
                 SAMPLE_WAIT["waits"] += 1
             p0 = speed_probe()

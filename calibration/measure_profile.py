@@ -561,10 +561,13 @@ def main():
     ap.add_argument("--sample-wait", type=float, default=0.0,
                     help="before a sample that follows a noisy one, wait up to S s for a "
                          "quiet moment (default 0 = off)")
+    ap.add_argument("--sample-wait-total", type=float, default=300.0,
+                    help="stop such waits once they add up to S s (default 300)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: 1 block of >= 0.05 s each, no waiting, no retries")
     args = ap.parse_args()
     C.SAMPLE_WAIT["max_s"] = 0.0 if args.quick else args.sample_wait
+    C.SAMPLE_WAIT["total_max_s"] = args.sample_wait_total
 
     faulthandler.dump_traceback_later(600, exit=True)  # last-resort hang guard
     t_start = perf_counter()
@@ -734,7 +737,8 @@ def main():
             "start": start_cond,
             "end": end_cond,
             "speed_probe_ns_per_iter": C.summarize(C.PROBES, "ns"),
-            "sample_wait": {k: C.SAMPLE_WAIT[k] for k in ("max_s", "waited_s", "waits")},
+            "sample_wait": {k: C.SAMPLE_WAIT[k]
+                            for k in ("max_s", "total_max_s", "waited_s", "waits")},
         },
         "measurements": M,
         "notes": notes,

@@ -896,10 +896,13 @@ def main():
     ap.add_argument("--sample-wait", type=float, default=0.0,
                     help="before a sample that follows a noisy one, wait up to S s for a "
                          "quiet moment (default 0 = off)")
+    ap.add_argument("--sample-wait-total", type=float, default=300.0,
+                    help="stop such waits once they add up to S s (default 300)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: 1 sample per config, 1/5 windows and work, no waiting")
     args = ap.parse_args()
     C.SAMPLE_WAIT["max_s"] = 0.0 if args.quick else args.sample_wait
+    C.SAMPLE_WAIT["total_max_s"] = args.sample_wait_total
 
     t_start = perf_counter()
     faulthandler.dump_traceback_later(3600, exit=True)  # last-resort hang guard
@@ -957,7 +960,8 @@ def main():
             "end": end_cond,
             "per_scenario": per_scenario,
             "speed_probe_ns_per_iter": C.summarize(C.PROBES, "ns"),
-            "sample_wait": {k: C.SAMPLE_WAIT[k] for k in ("max_s", "waited_s", "waits")},
+            "sample_wait": {k: C.SAMPLE_WAIT[k]
+                            for k in ("max_s", "total_max_s", "waited_s", "waits")},
         },
         "sizing": calib,
         "reps": ctx.reps,
