@@ -85,6 +85,14 @@ pub struct OsConfig {
     /// (`pthread_cond_signal` with a sleeper, `sem_post`). Default 1.5 µs,
     /// about one direct context switch [§5.5].
     pub signal_cost: SimDuration,
+    /// CPU time of a blocking call that returns at once (its data or buffer
+    /// space is already there), spent in the kernel with the GIL released:
+    /// CPython releases the GIL around every such call (`sock_call_ex`,
+    /// `Py_BEGIN_ALLOW_THREADS`), so a waiter woken by that release races
+    /// the caller's re-take (`research/wake-path.md` §4.3, case A). Default
+    /// 2 µs; a calibration profile sets it from a measured 16-byte `recv`
+    /// whose data is waiting.
+    pub syscall: SimDuration,
 }
 
 impl Default for OsConfig {
@@ -98,6 +106,7 @@ impl Default for OsConfig {
             wake_jitter: 0.5,
             timer_slack: SimDuration::us(50),
             signal_cost: SimDuration::ns(1_500),
+            syscall: SimDuration::us(2),
         }
     }
 }
@@ -125,16 +134,24 @@ impl MachineConfig {
     }
 }
 
-/// Which GIL waiter a release wakes. The real choice is glibc's and the
-/// kernel's (`pthread_cond_signal` wakes "at least one" waiter) [§1.6]; the
-/// default is `Random`: glibc ≥ 2.25's condition variable wakes a waiter of its
-/// older group in no specified order, and the validation against CPython on
-/// the reference machine (docs/validation.md) matches it better than FIFO.
+/// Which GIL waiter a release wakes.
+///
+/// `Fifo` is the mechanism of glibc and the kernel, rule by rule
+/// (`research/wake-path.md` §1.2, §2): `pthread_cond_signal` signals the
+/// older waiter group G1, and `FUTEX_WAKE(1)` wakes the oldest queued
+/// non-real-time waiter of that group's futex word (`__futex_queue`,
+/// `plist_add`), so a signal goes to the waiter whose *current* wait began
+/// earliest. A waiter whose timed wait expires leaves its group and waits
+/// again as the newest (`__condvar_cancel_waiting`, a new `__wseq`
+/// position). The old GIL's `sem_t` (`sem_post` → `futex_wake(1)`) wakes the
+/// oldest blocked waiter too (§6). `Random` is an explicit alternative for
+/// users who want a coin flip among the waiters; nothing in the sources
+/// supports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaiterChoice {
-    /// The longest waiter.
+    /// The waiter whose current wait began earliest (glibc + futex order).
     Fifo,
-    /// A seeded random waiter.
+    /// A seeded random waiter (a coin flip; not CPython's mechanism).
     Random,
 }
 
@@ -182,7 +199,7 @@ impl GilModel {
         GilModel::New {
             switch_interval: SimDuration::ms(5),
             check_period: SimDuration::us(1),
-            waiter_choice: WaiterChoice::Random,
+            waiter_choice: WaiterChoice::Fifo,
         }
     }
     /// The new GIL with the given switch interval.
@@ -206,7 +223,7 @@ impl GilModel {
             check_interval: 100,
             tick: SimDuration::ns(50),
             release_gap: SimDuration::ns(200),
-            waiter_choice: WaiterChoice::Random,
+            waiter_choice: WaiterChoice::Fifo,
         }
     }
     /// No GIL, with the default slowdown.

@@ -313,7 +313,7 @@ impl<S: TraceSink> Sim<'_, S> {
         let now = self.now;
         let th = &mut self.threads[t.index()];
         if let Some(ret) = th.io_return.take() {
-            th.report.latency.record(now - ret);
+            th.report.gil_wait_after_io.record(now - ret);
         }
     }
 

@@ -7,17 +7,23 @@
 //! (a disk with queue depth 1 serialises requests; a network link does not).
 //! A sleep is a timed wait and so expires late by the OS timer slack.
 //!
+//! A call that returns at once (a `recv` whose data is waiting, an `io` of
+//! zero latency) still releases the GIL around its system call: CPython wraps
+//! every socket call in `Py_BEGIN/END_ALLOW_THREADS` (`sock_call_ex`,
+//! `Modules/socketmodule.c`; `research/wake-path.md` §4.3–4.4). The call
+//! takes the OS's `syscall` time on the caller's core with the GIL free, so a
+//! waiter woken by the release races the caller's re-take: the waiter wins
+//! when its wake-up is shorter than the system call.
+//!
 //! A request/reply exchange (`send` then `recv` on a socket) is two calls: the
 //! reply's arrival is fixed when the request goes out, so a `recv` made late
-//! (after waiting for the GIL) finds it there and returns at once, keeping
-//! the GIL; only a `recv` made early blocks. Measured on CPython next to a
-//! CPU-bound thread: the client's `sendall` returns ~5 ms late (the GIL went to
-//! the thread its release woke) and the following `recv` in ~10 µs.
+//! (after waiting for the GIL) finds it there and returns after its system
+//! call; only a `recv` made early blocks.
 
 use crate::config::DeviceConfig;
 use crate::dist::Dist;
 use crate::ids::{DeviceId, ThreadId};
-use crate::sim::{Event, Run, Sim, Wait};
+use crate::sim::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use rand_distr::Distribution;
@@ -54,14 +60,7 @@ impl<S: TraceSink> Sim<'_, S> {
             device.limit.is_none_or(|l| device.busy < l)
         });
         if lat.0 == 0 && device_free {
-            // The call completes at once (a send into a socket buffer, a recv
-            // with data waiting): the thread never leaves its core, so it
-            // usually re-takes the GIL before the waiter it just woke can run
-            // (research notes §5.3, bpo-7946: "a thread quickly releases and
-            // then almost immediately reacquires the GIL").
-            let th = &mut self.threads[t.index()];
-            th.report.ops += 1;
-            th.io_return = Some(self.now);
+            self.returns_at_once(t);
             return;
         }
         self.block(t, Wait::Io);
@@ -94,25 +93,44 @@ impl<S: TraceSink> Sim<'_, S> {
             return;
         }
         let lat = dist.sample(&mut th.rng_io);
-        th.replies.push_back(self.now + lat);
+        let sent = th.op_start;
+        th.replies.push_back((self.now + lat, sent));
         th.io_return = Some(self.now);
     }
 
-    /// `recv`: the oldest pending reply, at once if it is there (the thread
-    /// keeps its core, as for any call that returns at once), else when it comes.
+    /// `recv`: the oldest pending reply, after the system call if it is
+    /// there, else when it comes. The round trip counts from its `send`.
     pub(crate) fn await_reply(&mut self, t: ThreadId) {
         let th = &mut self.threads[t.index()];
-        let Some(at) = th.replies.pop_front() else {
+        let Some((at, sent)) = th.replies.pop_front() else {
             self.block(t, Wait::NoRequest);
             return;
         };
+        th.op_start = sent;
         if at <= self.now {
-            th.report.ops += 1;
-            th.io_return = Some(self.now);
+            self.returns_at_once(t);
             return;
         }
         self.block(t, Wait::Io);
         self.queue.push(at, Event::IoDone(t, None));
+    }
+
+    /// A call that does not block: its system call runs on the caller's core
+    /// with the GIL released, then it returns.
+    fn returns_at_once(&mut self, t: ThreadId) {
+        let syscall = self.cfg.machine.os.syscall.0;
+        let m = &mut self.threads[t.index()].micro;
+        m.push_front(Micro::IoReturned);
+        if syscall > 0 {
+            m.push_front(Micro::Run(BurstKind::Sys, syscall));
+        }
+    }
+
+    /// A blocking call returned on the caller's core.
+    pub(crate) fn io_returned(&mut self, t: ThreadId) {
+        let th = &mut self.threads[t.index()];
+        th.report.ops += 1;
+        th.io_return = Some(self.now);
     }
 
     /// A call returned: the device serves its next request, the thread wakes.

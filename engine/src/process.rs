@@ -288,6 +288,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         if let Some(k) = pool.available.pop_front() {
             let task = &self.cfg.pools[p.index()].tasks[k as usize];
             let th = &mut self.threads[t.index()];
+            th.task_start = self.now;
             th.frames.push(Frame {
                 steps: &task.steps,
                 pc: 0,
@@ -336,7 +337,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
 
     /// Worker: hand the result back.
     pub(crate) fn pool_task_done(&mut self, t: ThreadId, p: PoolId, k: u32) {
-        self.threads[t.index()].report.tasks += 1;
+        let th = &mut self.threads[t.index()];
+        th.report.tasks += 1;
+        let took = self.now - th.task_start;
+        th.report.op_latency.record(crate::report::OpKind::PoolTask, took);
         match self.pools[p.index()].kind {
             PoolKind::Threads => self.result_deliver(p),
             PoolKind::Processes(_) => {

@@ -75,8 +75,83 @@ pub struct ThreadReport {
     pub ops: u64,
     /// Completed pool tasks (workers).
     pub tasks: u64,
-    /// Latency from each I/O return to running with the GIL again.
-    pub latency: Histogram,
+    /// The GIL wait after each blocking call: from the call's return to
+    /// running with the GIL again.
+    pub gil_wait_after_io: Histogram,
+    /// The duration of each operation, per kind (see [`OpKind`]).
+    pub op_latency: OpLatencies,
+}
+
+/// The kinds of operation whose durations a thread records: each from the
+/// moment the thread, holding the GIL, starts the operation to the moment it
+/// holds the GIL again after it (so the GIL wait that follows counts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OpKind {
+    /// An `io` call.
+    Io,
+    /// A request/reply exchange: a `send` to the end of its matching `recv`.
+    RoundTrip,
+    /// `time.sleep`.
+    Sleep,
+    /// A queue `get`.
+    QueueGet,
+    /// A lock `acquire`.
+    LockAcquire,
+    /// A pool task, on its worker: from taking the task to handing back its result.
+    PoolTask,
+}
+
+impl OpKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [OpKind; 6] = [
+        OpKind::Io,
+        OpKind::RoundTrip,
+        OpKind::Sleep,
+        OpKind::QueueGet,
+        OpKind::LockAcquire,
+        OpKind::PoolTask,
+    ];
+    /// Its name in scripts and tables: `io`, `round_trip`, `sleep`,
+    /// `queue_get`, `lock_acquire`, `pool_task`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Io => "io",
+            OpKind::RoundTrip => "round_trip",
+            OpKind::Sleep => "sleep",
+            OpKind::QueueGet => "queue_get",
+            OpKind::LockAcquire => "lock_acquire",
+            OpKind::PoolTask => "pool_task",
+        }
+    }
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<OpKind> {
+        OpKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// One latency histogram per [`OpKind`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OpLatencies {
+    by_kind: [Histogram; 6],
+}
+
+impl OpLatencies {
+    /// The durations of operations of `kind`.
+    pub fn of(&self, kind: OpKind) -> &Histogram {
+        &self.by_kind[kind as usize]
+    }
+    /// Records one operation.
+    pub fn record(&mut self, kind: OpKind, d: SimDuration) {
+        self.by_kind[kind as usize].record(d);
+    }
+    /// Every operation, whatever its kind.
+    pub fn all(&self) -> Histogram {
+        let mut h = Histogram::new();
+        for k in &self.by_kind {
+            h.merge(k);
+        }
+        h
+    }
 }
 
 impl ThreadReport {

@@ -55,6 +55,10 @@ pub(crate) enum Micro<'a> {
     Request(&'a Dist),
     /// Wait for the oldest pending reply.
     AwaitReply,
+    /// A blocking call returned (counted as an op; its GIL wait starts).
+    IoReturned,
+    /// An operation of this kind, begun at the thread's `op_start`, is complete.
+    OpDone(OpKind),
     /// `time.sleep`.
     Sleep(SimDuration),
     /// Try to take a lock; on failure release the GIL and wait.
@@ -205,8 +209,13 @@ pub(crate) struct Thread<'a> {
     pub tick_period: u64,
     /// When the last I/O call returned, until the thread holds the GIL again.
     pub io_return: Option<SimTime>,
-    /// When the replies to this thread's requests arrive, oldest first.
-    pub replies: VecDeque<SimTime>,
+    /// Pending requests, oldest first: when each reply arrives and when its
+    /// request was sent.
+    pub replies: VecDeque<(SimTime, SimTime)>,
+    /// When the operation in progress began.
+    pub op_start: SimTime,
+    /// When the pool task in progress began.
+    pub task_start: SimTime,
     pub joiners: Vec<ThreadId>,
     pub rng_io: StreamRng,
     pub rng_wake: StreamRng,
@@ -398,7 +407,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 failed_wakeups: 0,
                 ops: 0,
                 tasks: 0,
-                latency: Default::default(),
+                gil_wait_after_io: Default::default(),
+                op_latency: Default::default(),
             },
             name,
             interp,
@@ -425,6 +435,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             tick_period: ticks,
             io_return: None,
             replies: VecDeque::new(),
+            op_start: SimTime::ZERO,
+            task_start: SimTime::ZERO,
             joiners: Vec::new(),
             rng_io: stream(seed, "io", u64::from(id.0)),
             rng_wake: stream(seed, "wake", u64::from(id.0)),
@@ -724,6 +736,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         let slow = self.gils[self.threads[t.index()].interp.index()].py_slowdown();
         let now = self.now;
         let th = &mut self.threads[t.index()];
+        th.op_start = now;
         let m = &mut th.micro;
         match step {
             Step::Py(d) => {
@@ -763,6 +776,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     },
                     Io(*device, latency),
                     TakeGil,
+                    OpDone(OpKind::Io),
                 ]);
             }
             Step::Send { cpu, latency } => {
@@ -787,6 +801,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     },
                     AwaitReply,
                     TakeGil,
+                    OpDone(OpKind::RoundTrip),
                 ]);
             }
             Step::Sleep(d) => {
@@ -798,6 +813,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     },
                     Sleep(*d),
                     TakeGil,
+                    OpDone(OpKind::Sleep),
                 ]);
             }
             Step::Repeat { times, body } => {
@@ -818,7 +834,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     });
                 }
             }
-            Step::Acquire(l) => m.extend([TakeGil, LockAcquire(*l)]),
+            Step::Acquire(l) => m.extend([TakeGil, LockAcquire(*l), OpDone(OpKind::LockAcquire)]),
             Step::Release(l) => m.extend([TakeGil, LockRelease(*l)]),
             Step::Put { queue, bytes } => {
                 m.push_back(TakeGil);
@@ -827,7 +843,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 }
                 m.push_back(QueuePut(*queue, *bytes));
             }
-            Step::Get(q) => m.extend([TakeGil, QueueGet(*q)]),
+            Step::Get(q) => m.extend([TakeGil, QueueGet(*q), OpDone(OpKind::QueueGet)]),
             Step::StartThread(x) => {
                 m.extend([
                     TakeGil,
@@ -857,6 +873,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Micro::Io(dev, dist) => self.start_io(t, dev, dist),
             Micro::Request(dist) => self.send_request(t, dist),
             Micro::AwaitReply => self.await_reply(t),
+            Micro::IoReturned => self.io_returned(t),
+            Micro::OpDone(kind) => self.op_done(t, kind),
             Micro::Sleep(d) => self.sleep(t, d),
             Micro::LockAcquire(l) => self.lock_acquire(t, l),
             Micro::LockRelease(l) => self.lock_release(t, l),
@@ -951,6 +969,12 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             self.set_state(t, ThreadState::Runnable);
             self.make_runnable_after(t, true, syscall);
         }
+    }
+
+    /// An operation of `kind` is complete: record its duration.
+    fn op_done(&mut self, t: ThreadId, kind: OpKind) {
+        let th = &mut self.threads[t.index()];
+        th.report.op_latency.record(kind, self.now - th.op_start);
     }
 
     fn finish_thread(&mut self, t: ThreadId) {

@@ -40,7 +40,7 @@ fn convoy_wait_is_about_one_switch_interval_and_shrinks_with_it() {
         io_loop(&mut c, "io", secs(10), us(20), Dist::Exp { mean: us(50) });
         let r = run(&c).unwrap();
         let io = r.thread("io").unwrap();
-        let p50 = io.latency.percentile(50.0);
+        let p50 = io.gil_wait_after_io.percentile(50.0);
         // The wait is the interval plus the timer's lateness and the wake-ups
         // that follow it (waiter, then the forced dropper's handshake): at most 10%
         // over interval + slack + two wake latencies.

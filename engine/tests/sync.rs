@@ -153,6 +153,7 @@ fn a_cancelled_run_stops_at_the_next_check() {
     assert_eq!(asked.get(), 3, "asked until the answer was yes");
     // Also in a chain of calls that take no time, all inside one event.
     let mut c0 = machine(1, GilModel::new_gil());
+    c0.machine.os.syscall = SimDuration::ZERO;
     c0.add_thread(
         "instant",
         InterpId(0),

@@ -118,6 +118,13 @@ pub fn register(api: &mut Api) {
     ));
     api.engine()
         .register_fn("s", |x: FLOAT| from_float("s", 1_000_000_000, x));
+    // A missing measurement (`()`, e.g. the latency of a thread without
+    // ops) stays missing through a unit conversion: an empty CSV cell.
+    for unit in ["ns", "us", "ms", "s"] {
+        let sig = format!("{unit}(missing: ()) -> ()");
+        let name = api.record(&sig);
+        api.engine().register_fn(name, |_: ()| ());
+    }
     add!(api, "Duration.ns() -> float", |d: &mut SimDuration| d.0
         as f64);
     add!(api, "Duration.us() -> float", |d: &mut SimDuration| d.0

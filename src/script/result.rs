@@ -25,7 +25,7 @@ use crate::manifest::FILE_NAME as MANIFEST;
 use crate::output::check_relative;
 use crate::trace_files::{FileTraceWriter, StreamingTrace};
 use gilsim_engine::{
-    run_cancellable, EngineError, InterpId, MachineConfig, ProcessId, Report, RunLimits,
+    run_cancellable, EngineError, Histogram, InterpId, OpKind, MachineConfig, ProcessId, Report, RunLimits,
     SimDuration, SimTime, StopReason, ThreadId, ThreadState, TraceSink, VecTrace, WindowTrace,
 };
 use rhai::{Array, Dynamic, Map, FLOAT, INT};
@@ -585,21 +585,134 @@ fn too_long(what: &str, n: usize, limit: usize) -> Box<rhai::EvalAltResult> {
     .into()
 }
 
+/// A percentile of `h`, or `()` without samples (a thread with no ops of
+/// that kind has no latency, which is not a latency of 0).
+fn percentile_or_unit(what: &str, h: &Histogram, p: f64) -> RhaiResult<Dynamic> {
+    if !(0.0..=100.0).contains(&p) {
+        return Err(format!("{what}({p}): the percentile must be between 0 and 100").into());
+    }
+    Ok(if h.count() == 0 {
+        Dynamic::UNIT
+    } else {
+        Dynamic::from(h.percentile(p))
+    })
+}
+
+/// `f(h)`, or `()` without samples.
+fn stat_or_unit(h: &Histogram, f: impl Fn(&Histogram) -> SimDuration) -> Dynamic {
+    if h.count() == 0 {
+        Dynamic::UNIT
+    } else {
+        Dynamic::from(f(h))
+    }
+}
+
 impl ThreadResult {
     fn get(&self) -> &gilsim_engine::ThreadReport {
         &self.0.report.threads[self.1]
     }
 
-    fn latency_p(&self, p: f64) -> RhaiResult<SimDuration> {
-        if !(0.0..=100.0).contains(&p) {
-            return Err(format!("latency_p({p}): the percentile must be between 0 and 100").into());
+    /// The durations of this thread's ops of `kind` (every kind: `None`).
+    fn ops_of(&self, kind: Option<&str>) -> RhaiResult<Histogram> {
+        let ops = &self.get().op_latency;
+        match kind {
+            None => Ok(ops.all()),
+            Some(name) => match OpKind::from_name(name) {
+                Some(k) => Ok(ops.of(k).clone()),
+                None => {
+                    let names: Vec<&str> = OpKind::ALL.iter().map(|k| k.name()).collect();
+                    Err(format!(
+                        "unknown op kind \"{name}\"; the kinds are {}",
+                        names.join(", ")
+                    )
+                    .into())
+                }
+            },
         }
-        Ok(self.get().latency.percentile(p))
     }
 
     fn ops_per_sec(&self) -> FLOAT {
         self.get().ops_per_sec()
     }
+}
+
+/// The per-op latencies (`latency_*`, every kind or one) and the GIL wait
+/// after each blocking call (`gil_wait_*`). Each is `()` without samples.
+fn register_latencies(api: &mut Api) {
+    add!(
+        api,
+        "ThreadReport.latency_p(p: int|float) -> Duration|()",
+        |t: &mut ThreadResult, p: FLOAT| percentile_or_unit("latency_p", &t.ops_of(None)?, p)
+    );
+    api.engine()
+        .register_fn("latency_p", |t: &mut ThreadResult, p: INT| {
+            percentile_or_unit("latency_p", &t.ops_of(None)?, p as f64)
+        });
+    add!(
+        api,
+        "ThreadReport.latency_p(kind: string, p: int|float) -> Duration|()",
+        |t: &mut ThreadResult, kind: &str, p: FLOAT| {
+            percentile_or_unit("latency_p", &t.ops_of(Some(kind))?, p)
+        }
+    );
+    api.engine().register_fn(
+        "latency_p",
+        |t: &mut ThreadResult, kind: &str, p: INT| {
+            percentile_or_unit("latency_p", &t.ops_of(Some(kind))?, p as f64)
+        },
+    );
+    type Stat = fn(&Histogram) -> SimDuration;
+    let stats: [(&str, &str, Stat); 3] = [
+        ("latency_mean", "gil_wait_mean", Histogram::mean),
+        ("latency_min", "gil_wait_min", Histogram::min),
+        ("latency_max", "gil_wait_max", Histogram::max),
+    ];
+    for (ops_name, gil_name, f) in stats {
+        let sig = format!("ThreadReport.{ops_name}() -> Duration|()");
+        let name = api.record(&sig);
+        api.engine().register_fn(name, move |t: &mut ThreadResult| {
+            Ok::<_, Box<rhai::EvalAltResult>>(stat_or_unit(&t.ops_of(None)?, f))
+        });
+        let sig = format!("ThreadReport.{ops_name}(kind: string) -> Duration|()");
+        let name = api.record(&sig);
+        api.engine().register_fn(
+            name,
+            move |t: &mut ThreadResult, kind: &str| {
+                Ok::<_, Box<rhai::EvalAltResult>>(stat_or_unit(&t.ops_of(Some(kind))?, f))
+            },
+        );
+        let sig = format!("ThreadReport.{gil_name}() -> Duration|()");
+        let name = api.record(&sig);
+        api.engine().register_fn(name, move |t: &mut ThreadResult| {
+            stat_or_unit(&t.get().gil_wait_after_io, f)
+        });
+    }
+    add!(
+        api,
+        "ThreadReport.latency_count() -> int",
+        |t: &mut ThreadResult| t.ops_of(None).map(|h| count(h.count()))
+    );
+    add!(
+        api,
+        "ThreadReport.latency_count(kind: string) -> int",
+        |t: &mut ThreadResult, kind: &str| t.ops_of(Some(kind)).map(|h| count(h.count()))
+    );
+    add!(
+        api,
+        "ThreadReport.gil_wait_p(p: int|float) -> Duration|()",
+        |t: &mut ThreadResult, p: FLOAT| {
+            percentile_or_unit("gil_wait_p", &t.get().gil_wait_after_io, p)
+        }
+    );
+    api.engine()
+        .register_fn("gil_wait_p", |t: &mut ThreadResult, p: INT| {
+            percentile_or_unit("gil_wait_p", &t.get().gil_wait_after_io, p as f64)
+        });
+    add!(
+        api,
+        "ThreadReport.gil_wait_count() -> int",
+        |t: &mut ThreadResult| count(t.get().gil_wait_after_io.count())
+    );
 }
 
 /// Registers `Machine.run`, `Report` and the per-thread, core and GIL reports.
@@ -873,35 +986,7 @@ pub fn register(api: &mut Api, ctx: Arc<RunContext>) {
         "ThreadReport.ops_per_sec() -> float",
         |t: &mut ThreadResult| t.ops_per_sec()
     );
-    add!(
-        api,
-        "ThreadReport.latency_p(p: int|float) -> Duration",
-        |t: &mut ThreadResult, p: FLOAT| t.latency_p(p)
-    );
-    api.engine()
-        .register_fn("latency_p", |t: &mut ThreadResult, p: INT| {
-            t.latency_p(p as f64)
-        });
-    add!(
-        api,
-        "ThreadReport.latency_mean() -> Duration",
-        |t: &mut ThreadResult| t.get().latency.mean()
-    );
-    add!(
-        api,
-        "ThreadReport.latency_min() -> Duration",
-        |t: &mut ThreadResult| t.get().latency.min()
-    );
-    add!(
-        api,
-        "ThreadReport.latency_max() -> Duration",
-        |t: &mut ThreadResult| t.get().latency.max()
-    );
-    add!(
-        api,
-        "ThreadReport.latency_count() -> int",
-        |t: &mut ThreadResult| count(t.get().latency.count())
-    );
+    register_latencies(api);
 
     // One core.
     add!(api, "CoreReport.index() -> int", |c: &mut CoreResult| c.1
