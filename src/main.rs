@@ -159,6 +159,22 @@ struct ValidateArgs {
     /// if there is one].
     #[arg(long, value_name = "FILE.json")]
     replicate: Option<PathBuf>,
+    /// The wake-path set (echo round trips, short sleeps, a zlib/Python
+    /// cycle next to CPU-bound threads), measured with its own profile on
+    /// the same host in the same session; skipped if the file is missing.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/measured/wakepath.json"
+    )]
+    wake_measured: PathBuf,
+    /// The profile measured with --wake-measured.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/profiles/reference-2026-12-05.json"
+    )]
+    wake_profile: PathBuf,
     /// The Markdown page to write.
     #[arg(long, value_name = "FILE.md", default_value = "docs/validation.md")]
     out: PathBuf,
@@ -344,10 +360,19 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         let earlier = args.measured.with_file_name(format!("{stem}-earlier.json"));
         earlier.is_file().then_some(earlier)
     });
+    let wake_profile = if args.wake_measured.is_file() {
+        Some(gilsim::profile::Profile::load(&args.wake_profile)?)
+    } else {
+        None
+    };
+    let wake = wake_profile
+        .as_ref()
+        .map(|p| (p, args.wake_measured.as_path()));
     let summary = gilsim::validation::write_validation(
         &profile,
         &args.measured,
         replicate.as_deref(),
+        wake,
         &args.out,
         &args.figure,
     )?;

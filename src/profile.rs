@@ -7,7 +7,14 @@
 //! - the timer slack: `time.sleep(1 ms)` overshoot minus the wake-up latency
 //!   (the model adds both to every timed wait);
 //! - thread start, process start by method, pickling throughput, zlib and
-//!   sha256 throughput, loopback round trip.
+//!   sha256 throughput, loopback round trip;
+//! - the wake path (`research/wake-path.md` §3.2, §4.3): the wake-up of a
+//!   thread blocked on a futex, onto a CPU that idled only briefly (a pipe
+//!   ping-pong hop between two processes, minus its two system calls) and
+//!   onto one that idled for 1 ms; the futex wake a signal costs the
+//!   signaller; the system call of a `recv` whose data is waiting. These
+//!   decide the race between a woken GIL waiter and a thread that re-takes
+//!   the GIL after a short call, so they come from the host, not constants.
 //!
 //! The shipped default is the reference machine's profile
 //! (`calibration/profiles/reference.json`, compiled in).
@@ -77,6 +84,59 @@ pub struct Profile {
     /// Python time at each end of one `multiprocessing` queue message: half a
     /// measured put + get (`None` in older profiles).
     pub ipc_message: Option<SimDuration>,
+    /// The wake path (`None` in profiles made before it was measured).
+    pub wake: Option<WakePath>,
+}
+
+/// Measured inputs of the wake path.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WakePath {
+    /// Futex wake to running, on a CPU that idled for one round trip: a pipe
+    /// hop between processes minus its `write` + `read` system calls.
+    pub shallow: SimDuration,
+    /// The same after the wakee's CPU idled for 1 ms (`None`: not measured).
+    pub after_idle: Option<SimDuration>,
+    /// A `recv` of 16 bytes that are already there: the call's system time.
+    pub recv_ready: SimDuration,
+    /// A 16-byte `send` on a loopback TCP socket.
+    pub send: SimDuration,
+    /// The signaller's extra cost when a condition signal wakes a blocked
+    /// waiter (`None`: not measured, or not above the no-waiter case).
+    pub signal: Option<SimDuration>,
+}
+
+/// The wake-path measurements, if the profile has them (all of the required
+/// ones, or none).
+fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
+    let m = |k: &[&str]| {
+        let mut p = vec!["measurements"];
+        p.extend_from_slice(k);
+        optional_median(v, &p)
+    };
+    let (Some(hop), Some(syscalls), Some(recv_ready), Some(send)) = (
+        m(&["wake_latency_us"])?,
+        m(&["pipe_write_read_us"])?,
+        m(&["recv_ready_syscall_us"])?,
+        m(&["send_syscall_us"])?,
+    ) else {
+        return Ok(None);
+    };
+    let after_idle =
+        m(&["wake_latency_after_idle_us", "1ms"])?.map(|h| dur((h - syscalls).max(0.0), 1e3));
+    let signal = match (
+        m(&["cond_signal_us", "waiter_blocked"])?,
+        m(&["cond_signal_us", "no_waiter"])?,
+    ) {
+        (Some(with), Some(without)) if with > without => Some(dur(with - without, 1e3)),
+        _ => None,
+    };
+    Ok(Some(WakePath {
+        shallow: dur((hop - syscalls).max(0.0), 1e3),
+        after_idle,
+        recv_ready: dur(recv_ready, 1e3),
+        send: dur(send, 1e3),
+        signal,
+    }))
 }
 
 /// The value at `path` (`Null` where it is missing).
@@ -171,6 +231,7 @@ impl Profile {
         // rescaled (only Python work is).
         let loopback_send =
             optional_median(&v, &["measurements", "loopback_send_us"])?.map(|us| dur(us, 1e3));
+        let wake = wake_path(&v)?;
         Ok(Profile {
             name: v["name"].as_str().unwrap_or("unnamed").to_string(),
             cpu_count: v["cpu_count"].as_u64().unwrap_or(2).clamp(1, 4096) as u32,
@@ -190,6 +251,7 @@ impl Profile {
             ],
             executor,
             ipc_message,
+            wake,
         })
     }
 
@@ -244,6 +306,13 @@ impl Profile {
             .timer_slack
             .mul_f64((1.0 + TIMER_SLACK_MIN_FRACTION) / 2.0);
         os.wake_latency = self.sleep_overshoot.saturating_sub(mean_lateness);
+        if let Some(w) = self.wake {
+            os.shallow_wake_latency = w.shallow;
+            os.syscall = w.recv_ready;
+            if let Some(s) = w.signal {
+                os.signal_cost = s;
+            }
+        }
     }
 
     /// The costs part of [`apply`](Self::apply): thread and process start,

@@ -329,6 +329,193 @@ pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
                 run(&c).ok().map(|r| r.makespan.as_secs_f64())
             })
         }
+        ("echo_rtt", metric) => mean_over_seeds(|seed| echo_rtt(profile, p, metric, seed)),
+        ("sleep_loop", metric) => mean_over_seeds(|seed| {
+            let mut c = base(profile, interval, seed);
+            let window = window_of(p);
+            let cpu = competitors(&mut c, p, window);
+            let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::us(100));
+            c.add_thread(
+                "sleeper",
+                InterpId(0),
+                vec![Step::LoopFor {
+                    dur: window,
+                    body: vec![Step::Sleep(sleep), Step::py(CLIENT_PY)],
+                }],
+            );
+            let r = run(&c).ok()?;
+            let ops = r.thread("sleeper")?.op_latency.of(OpKind::Sleep);
+            match metric {
+                "ops_per_s" => Some(ops.count() as f64 / window.as_secs_f64()),
+                "sleep_p50_ms" => quantile_ms(ops, 50.0),
+                "sleep_p99_ms" => quantile_ms(ops, 99.0),
+                "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
+                _ => None,
+            }
+        }),
+        ("zlib_py_cycle", metric) => mean_over_seeds(|seed| {
+            let mut c = base(profile, interval, seed);
+            let window = window_of(p);
+            let cpu = competitors(&mut c, p, window);
+            let zlib = profile.zlib_time(u(p, "zlib_bytes"));
+            let work = profile.py_iters(u(p, "work_iters"));
+            c.add_thread(
+                "cycler",
+                InterpId(0),
+                vec![Step::LoopFor {
+                    dur: window,
+                    body: vec![Step::c(zlib, true), Step::py(work)],
+                }],
+            );
+            let (r, trace) = run_traced(&c).ok()?;
+            let me = ThreadId(c.threads.iter().position(|t| t.name == "cycler")? as u32);
+            let cycles = cycle_durations(&trace, me);
+            match metric {
+                "cycles_per_s" => {
+                    let done = r.thread("cycler")?.py_work.as_nanos() as f64;
+                    Some(done / work.as_nanos().max(1) as f64 / window.as_secs_f64())
+                }
+                "cycle_p50_ms" => quantile_ms(&cycles, 50.0),
+                "cycle_p99_ms" => quantile_ms(&cycles, 99.0),
+                "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
+                _ => None,
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The row's measuring window.
+fn window_of(p: &Value) -> SimDuration {
+    SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1))
+}
+
+/// CPU-bound competitors for the whole window: `cpu_threads` threads of the
+/// measured interpreter or `cpu_processes` processes of their own. Returns
+/// how many.
+fn competitors(c: &mut SimConfig, p: &Value, window: SimDuration) -> u64 {
+    let spin = || {
+        vec![Step::LoopFor {
+            dur: window,
+            body: vec![Step::py(SimDuration::ms(10))],
+        }]
+    };
+    let threads = u(p, "cpu_threads");
+    for i in 0..threads {
+        c.add_thread(&format!("cpu{i}"), InterpId(0), spin());
+    }
+    let processes = u(p, "cpu_processes");
+    let interval = match &c.interpreters[0].gil {
+        GilModel::New {
+            switch_interval, ..
+        } => *switch_interval,
+        _ => SimDuration::ms(5),
+    };
+    let mut launch = Vec::new();
+    for i in 0..processes {
+        let (pid, interp) = c.add_process(
+            &format!("cpu_proc{i}"),
+            StartMethod::Fork,
+            GilModel::new_with_interval(interval),
+        );
+        c.add_thread(&format!("cpu{}", threads + i), interp, spin());
+        launch.push(Step::StartProcess(pid));
+    }
+    if !launch.is_empty() {
+        c.add_thread("launcher", InterpId(0), launch);
+    }
+    threads + processes
+}
+
+/// Countdown iterations per second of the competitors (`cpu*` threads).
+fn cpu_rate(r: &gilsim_engine::Report, profile: &Profile, window: SimDuration) -> f64 {
+    let work: u64 = r
+        .threads
+        .iter()
+        .filter(|t| t.name.starts_with("cpu"))
+        .map(|t| t.py_work.as_nanos())
+        .sum();
+    work as f64 / profile.py_loop_ns_per_iter / window.as_secs_f64()
+}
+
+fn quantile_ms(h: &Histogram, q: f64) -> Option<f64> {
+    (h.count() > 0).then(|| h.percentile(q).as_secs_f64() * 1e3)
+}
+
+/// The durations of a `[c(zlib, releases), py(work)]` cycle from a trace: a
+/// cycle begins where the thread passes from running Python into
+/// GIL-released native code.
+fn cycle_durations(trace: &VecTrace, t: ThreadId) -> Histogram {
+    let mut starts = Vec::new();
+    let mut prev: Option<ThreadState> = None;
+    for iv in trace.intervals.iter().filter(|iv| iv.thread == t) {
+        if iv.state == ThreadState::NativeReleasedGil
+            && matches!(prev, None | Some(ThreadState::Python))
+        {
+            starts.push(iv.start);
+        }
+        prev = Some(iv.state);
+    }
+    let mut h = Histogram::new();
+    for w in starts.windows(2) {
+        h.record(w[1] - w[0]);
+    }
+    h
+}
+
+/// The echo client of `echo_rtt`: round trips of 16 bytes against an echo
+/// server process, the client's `sendall` and `recv` each one system call
+/// with the GIL released.
+fn echo_rtt(profile: &Profile, p: &Value, metric: &str, seed: u64) -> Option<f64> {
+    let mut c = base(profile, f(p, "switch_interval_s"), seed);
+    let window = window_of(p);
+    c.limits.until = Some(SimTime::ZERO + window);
+    let cpu = competitors(&mut c, p, window);
+    // As for io_next_to_cpu: the measured round trip alone is the client's
+    // Python, its send system call, the echo, and the wake-up of its core;
+    // the echo's latency is what remains, counted from the send.
+    let os = &c.machine.os;
+    let wake = if profile.loopback_rtt < os.shallow_idle {
+        os.shallow_wake_latency
+    } else {
+        os.wake_latency
+    };
+    let send_cpu = profile
+        .wake
+        .map(|w| w.send)
+        .or(profile.loopback_send)
+        .unwrap_or(SimDuration::ZERO);
+    let echo = profile
+        .loopback_rtt
+        .saturating_sub(CLIENT_PY)
+        .saturating_sub(send_cpu)
+        .saturating_sub(wake);
+    let latency = Dist::LogNormal {
+        mean: echo,
+        cv: profile.loopback_rtt_cv,
+    };
+    c.add_thread(
+        "client",
+        InterpId(0),
+        vec![Step::LoopFor {
+            dur: window,
+            body: vec![
+                Step::py(CLIENT_PY),
+                Step::Send {
+                    cpu: send_cpu,
+                    latency,
+                },
+                Step::Recv,
+            ],
+        }],
+    );
+    let r = run(&c).ok()?;
+    let rtt = r.thread("client")?.op_latency.of(OpKind::RoundTrip);
+    match metric {
+        "requests_per_s" => Some(rtt.count() as f64 / window.as_secs_f64()),
+        "rtt_p50_ms" => quantile_ms(rtt, 50.0),
+        "rtt_p99_ms" => quantile_ms(rtt, 99.0),
+        "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
         _ => None,
     }
 }
@@ -344,6 +531,15 @@ fn label(row: &MeasuredRow) -> String {
             ms("switch_interval_s")
         ),
         "sleep_under_contention" => format!("{} CPU threads", u(p, "cpu_threads")),
+        "echo_rtt" | "sleep_loop" | "zlib_py_cycle" => {
+            let against = match (u(p, "cpu_threads"), u(p, "cpu_processes")) {
+                (0, 0) => "alone".to_string(),
+                (0, n) => format!("{n} CPU processes"),
+                (n, _) => format!("{n} CPU threads"),
+            };
+            let client = p["client"].as_str().unwrap_or("worker thread");
+            format!("{client}, {against}, interval {}", ms("switch_interval_s"))
+        }
         "io_threads_scaling" => format!("{} threads", u(p, "threads")),
         "native_in_threads" => {
             format!("{} × {}", p["kind"].as_str().unwrap_or(""), u(p, "threads"))
@@ -789,6 +985,7 @@ pub fn write_validation(
     profile: &Profile,
     measured: &std::path::Path,
     replicate: Option<&std::path::Path>,
+    wake: Option<(&Profile, &std::path::Path)>,
     out: &std::path::Path,
     figure_base: &std::path::Path,
 ) -> anyhow::Result<String> {
@@ -819,7 +1016,7 @@ pub fn write_validation(
     let svg = figure_base.with_extension("svg");
     // The page links the figure relative to itself.
     let rel = relative_to(&png, out.parent().unwrap_or(std::path::Path::new(".")));
-    let md = render_markdown(
+    let mut md = render_markdown(
         &cmp,
         &dirs,
         profile,
@@ -828,6 +1025,18 @@ pub fn write_validation(
             .as_ref()
             .map(|(rows, name)| (name.as_str(), rows.as_slice())),
     );
+    let mut wake_summary = String::new();
+    if let Some((wake_profile, path)) = wake {
+        let (rows, name) = load(path)?;
+        let wcmp = compare(&rows, wake_profile);
+        let wdirs = directions(&wcmp);
+        md.push_str(&render_wake_set(&wcmp, &wdirs, wake_profile, &name));
+        wake_summary = format!(
+            "; wake-path set: {} rows, median absolute error {:.1}%",
+            wcmp.len(),
+            median_abs_error(&wcmp) * 100.0
+        );
+    }
     for (path, bytes) in [
         (&svg, gilsim_plots::render_svg(&fig)?.into_bytes()),
         (&png, gilsim_plots::render_png(&fig)?),
@@ -842,11 +1051,85 @@ pub fn write_validation(
     }
     let ok = dirs.iter().filter(|d| d.ok()).count();
     Ok(format!(
-        "{} rows, median absolute error {:.1}%, {ok} of {} directions right",
+        "{} rows, median absolute error {:.1}%, {ok} of {} directions right{wake_summary}",
         cmp.len(),
         median_abs_error(&cmp) * 100.0,
         dirs.len()
     ))
+}
+
+/// The wake-path set's section: its own profile (same host, same session),
+/// its summary against issue 12's targets, its rows and directions.
+fn render_wake_set(
+    cmp: &[Comparison],
+    dirs: &[DirectionCheck],
+    profile: &Profile,
+    name: &str,
+) -> String {
+    let mut s = String::from("\n## The wake-path set\n\n");
+    let wake = profile.wake;
+    s.push_str(&format!(
+        "Who gets the GIL next, measured by `calibration/measure_validation.py --only echo_rtt,sleep_loop,zlib_py_cycle` \
+({name}) and predicted from the profile `{}` measured on the same host in the same session: a pure-Python loop \
+iteration {:.1} ns, loopback round trip {}, sleep overshoot {}; the wake path: a futex wake-up onto a CPU that \
+idled briefly {}, a ready 16-byte `recv` {}, a 16-byte `send` {}. Nothing here is fitted to these rows.\n\n",
+        profile.name,
+        profile.py_loop_ns_per_iter,
+        profile.loopback_rtt,
+        profile.sleep_overshoot,
+        wake.map_or("(not measured)".to_string(), |w| w.shallow.to_string()),
+        wake.map_or("(not measured)".to_string(), |w| w.recv_ready.to_string()),
+        wake.map_or("(not measured)".to_string(), |w| w.send.to_string()),
+    ));
+    let two_cpu: Vec<&Comparison> = cmp
+        .iter()
+        .filter(|c| u(&c.row.params, "cpu_threads") == 2)
+        .collect();
+    let tails: Vec<&Comparison> = cmp
+        .iter()
+        .filter(|c| c.row.metric.contains("p99"))
+        .collect();
+    let within =
+        |v: &[&Comparison], tol: f64| v.iter().filter(|c| c.rel_error().abs() <= tol).count();
+    s.push_str(&format!(
+        "**Summary.** {} rows; median absolute relative error **{:.1}%** (target ≤ 5%); rows next to two \
+CPU-bound threads within 20%: **{} of {}**; p99 rows within 25%: **{} of {}**; measured directions predicted \
+right: **{} of {}**.\n\n",
+        cmp.len(),
+        median_abs_error(cmp) * 100.0,
+        within(&two_cpu, 0.20),
+        two_cpu.len(),
+        within(&tails, 0.25),
+        tails.len(),
+        dirs.iter().filter(|d| d.ok()).count(),
+        dirs.len(),
+    ));
+    s.push_str("| scenario | parameters | metric | measured | predicted | relative error | quiet |\n|---|---|---|---:|---:|---:|---|\n");
+    for c in cmp {
+        s.push_str(&format!(
+            "| {} | {} | {} ({}) | {} | {} | {:+.1}% | {} |\n",
+            c.row.scenario,
+            c.label,
+            c.row.metric,
+            c.row.unit,
+            fmt_value(c.row.median),
+            fmt_value(c.predicted),
+            c.rel_error() * 100.0,
+            if c.row.quiet { "yes" } else { "no" }
+        ));
+    }
+    s.push_str("\n### Directions in the wake-path set\n\n| scenario | step | measured | predicted | |\n|---|---|---|---|---|\n");
+    for d in dirs {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            d.group,
+            d.step,
+            arrow(d.measured),
+            arrow(d.predicted),
+            if d.ok() { "✓" } else { "✗" }
+        ));
+    }
+    s
 }
 
 /// `path` relative to `base` when it lies under it (else as given), with `/`.

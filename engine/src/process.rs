@@ -340,7 +340,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         let th = &mut self.threads[t.index()];
         th.report.tasks += 1;
         let took = self.now - th.task_start;
-        th.report.op_latency.record(crate::report::OpKind::PoolTask, took);
+        th.report
+            .op_latency
+            .record(crate::report::OpKind::PoolTask, took);
         match self.pools[p.index()].kind {
             PoolKind::Threads => self.result_deliver(p),
             PoolKind::Processes(_) => {

@@ -131,17 +131,23 @@ fn the_syscall_and_the_woken_waiter_race_for_the_gil() {
                     Step::Recv,
                 ],
             };
-            c.add_thread("client", InterpId(0), vec![Step::Sleep(ms(1)), Step::Repeat {
-                times: 20,
-                body,
-            }]);
+            c.add_thread(
+                "client",
+                InterpId(0),
+                vec![Step::Sleep(ms(1)), Step::Repeat { times: 20, body }],
+            );
             c.limits.until = Some(SimTime::ZERO + secs(1));
             let r = run(&c).unwrap();
             let client = r.thread("client").unwrap();
-            let kind = if call == "io" { OpKind::Io } else { OpKind::RoundTrip };
+            let kind = if call == "io" {
+                OpKind::Io
+            } else {
+                OpKind::RoundTrip
+            };
             let op_p50 = client.op_latency.of(kind).percentile(50.0);
             let failed = r.thread("cpu").unwrap().failed_wakeups;
-            let what = format!("{call}: wake {wake}, syscall {syscall}: p50 {op_p50}, failed {failed}");
+            let what =
+                format!("{call}: wake {wake}, syscall {syscall}: p50 {op_p50}, failed {failed}");
             if waiter_wins {
                 // The CPU thread took the GIL during the call: the client waits
                 // about one interval for it after the call returns.
@@ -170,7 +176,11 @@ fn a_woken_thread_runs_on_an_idle_core_after_its_wake_up() {
         os.wake_latency = us(40);
         os.timer_slack = SimDuration::ZERO;
         os.ctx_switch = SimDuration::ZERO;
-        c.add_thread("sleeper", InterpId(0), vec![Step::Sleep(idle_for), Step::py(us(10))]);
+        c.add_thread(
+            "sleeper",
+            InterpId(0),
+            vec![Step::Sleep(idle_for), Step::py(us(10))],
+        );
         let (r, trace) = run_traced(&c).unwrap();
         let wake = if expect_shallow { us(3) } else { us(40) };
         // Started (woken onto an idle core at 0), slept, woke, ran 10 µs.
@@ -182,7 +192,10 @@ fn a_woken_thread_runs_on_an_idle_core_after_its_wake_up() {
             .find(|iv| iv.state == ThreadState::Python)
             .unwrap()
             .start;
-        assert_eq!(first_run - start, c.machine.os.wake_latency.min(us(40)) + idle_for + wake);
+        assert_eq!(
+            first_run - start,
+            c.machine.os.wake_latency.min(us(40)) + idle_for + wake
+        );
         assert_eq!(t.times.runnable, c.machine.os.wake_latency + wake);
     }
 }
@@ -220,7 +233,10 @@ fn every_op_records_its_duration_by_kind() {
         let h = ops.of(kind);
         assert_eq!(h.count(), 10, "{kind:?}");
         // Alone on the machine: the call, plus the wake-up of its core.
-        assert!(h.min() >= at_least && h.max() <= at_least + us(50), "{kind:?}: {h:?}");
+        assert!(
+            h.min() >= at_least && h.max() <= at_least + us(50),
+            "{kind:?}: {h:?}"
+        );
     }
     assert_eq!(ops.of(OpKind::QueueGet).count(), 0);
     assert_eq!(ops.all().count(), 30);

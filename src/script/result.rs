@@ -25,8 +25,9 @@ use crate::manifest::FILE_NAME as MANIFEST;
 use crate::output::check_relative;
 use crate::trace_files::{FileTraceWriter, StreamingTrace};
 use gilsim_engine::{
-    run_cancellable, EngineError, Histogram, InterpId, OpKind, MachineConfig, ProcessId, Report, RunLimits,
-    SimDuration, SimTime, StopReason, ThreadId, ThreadState, TraceSink, VecTrace, WindowTrace,
+    run_cancellable, EngineError, Histogram, InterpId, MachineConfig, OpKind, ProcessId, Report,
+    RunLimits, SimDuration, SimTime, StopReason, ThreadId, ThreadState, TraceSink, VecTrace,
+    WindowTrace,
 };
 use rhai::{Array, Dynamic, Map, FLOAT, INT};
 use std::path::{Path, PathBuf};
@@ -655,12 +656,10 @@ fn register_latencies(api: &mut Api) {
             percentile_or_unit("latency_p", &t.ops_of(Some(kind))?, p)
         }
     );
-    api.engine().register_fn(
-        "latency_p",
-        |t: &mut ThreadResult, kind: &str, p: INT| {
+    api.engine()
+        .register_fn("latency_p", |t: &mut ThreadResult, kind: &str, p: INT| {
             percentile_or_unit("latency_p", &t.ops_of(Some(kind))?, p as f64)
-        },
-    );
+        });
     type Stat = fn(&Histogram) -> SimDuration;
     let stats: [(&str, &str, Stat); 3] = [
         ("latency_mean", "gil_wait_mean", Histogram::mean),
@@ -675,12 +674,10 @@ fn register_latencies(api: &mut Api) {
         });
         let sig = format!("ThreadReport.{ops_name}(kind: string) -> Duration|()");
         let name = api.record(&sig);
-        api.engine().register_fn(
-            name,
-            move |t: &mut ThreadResult, kind: &str| {
+        api.engine()
+            .register_fn(name, move |t: &mut ThreadResult, kind: &str| {
                 Ok::<_, Box<rhai::EvalAltResult>>(stat_or_unit(&t.ops_of(Some(kind))?, f))
-            },
-        );
+            });
         let sig = format!("ThreadReport.{gil_name}() -> Duration|()");
         let name = api.record(&sig);
         api.engine().register_fn(name, move |t: &mut ThreadResult| {
