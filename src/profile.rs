@@ -94,8 +94,6 @@ pub struct WakePath {
     /// Futex wake to running, on a CPU that idled for one round trip: a pipe
     /// hop between processes minus its `write` + `read` system calls.
     pub shallow: SimDuration,
-    /// The same after the wakee's CPU idled for 1 ms (`None`: not measured).
-    pub after_idle: Option<SimDuration>,
     /// A `recv` of 16 bytes that are already there: the call's system time.
     pub recv_ready: SimDuration,
     /// A 16-byte `send` on a loopback TCP socket.
@@ -121,8 +119,6 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
     ) else {
         return Ok(None);
     };
-    let after_idle =
-        m(&["wake_latency_after_idle_us", "1ms"])?.map(|h| dur((h - syscalls).max(0.0), 1e3));
     let signal = match (
         m(&["cond_signal_us", "waiter_blocked"])?,
         m(&["cond_signal_us", "no_waiter"])?,
@@ -132,7 +128,6 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
     };
     Ok(Some(WakePath {
         shallow: dur((hop - syscalls).max(0.0), 1e3),
-        after_idle,
         recv_ready: dur(recv_ready, 1e3),
         send: dur(send, 1e3),
         signal,

@@ -149,71 +149,8 @@ pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
             run(&c).ok().map(|r| r.makespan.as_secs_f64())
         }),
         ("io_next_to_cpu", metric) => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window =
-                SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
-            c.limits.until = Some(SimTime::ZERO + window);
-            let cpu = u(p, "cpu_threads");
-            for i in 0..cpu {
-                c.add_thread(
-                    &format!("cpu{i}"),
-                    InterpId(0),
-                    vec![Step::LoopFor {
-                        dur: window,
-                        body: vec![Step::py(SimDuration::ms(10))],
-                    }],
-                );
-            }
-            // The measured round trip alone is Python glue + the send system call
-            // (GIL released) + the wait for the echo + the wake-up of the idle
-            // core; the echo's latency is what remains, counted from the send:
-            // a `recv` made late finds the reply there.
-            // A core idle for less than `shallow_idle` wakes fast (a shallow C-state).
-            let os = &c.machine.os;
-            let wake = if profile.loopback_rtt < os.shallow_idle {
-                os.shallow_wake_latency
-            } else {
-                os.wake_latency
-            };
             let send_cpu = profile.loopback_send.unwrap_or(SimDuration::ZERO);
-            let echo = profile
-                .loopback_rtt
-                .saturating_sub(CLIENT_PY)
-                .saturating_sub(send_cpu)
-                .saturating_sub(wake);
-            let latency = Dist::LogNormal {
-                mean: echo,
-                cv: profile.loopback_rtt_cv,
-            };
-            c.add_thread(
-                "client",
-                InterpId(0),
-                vec![Step::LoopFor {
-                    dur: window,
-                    body: vec![
-                        Step::py(CLIENT_PY),
-                        Step::Send {
-                            cpu: send_cpu,
-                            latency,
-                        },
-                        Step::Recv,
-                    ],
-                }],
-            );
-            let r = run(&c).ok()?;
-            match metric {
-                "requests_per_s" => Some(r.thread("client")?.ops as f64 / window.as_secs_f64()),
-                "cpu_iter_per_s" if cpu > 0 => {
-                    let work: u64 = r
-                        .threads
-                        .iter()
-                        .filter(|t| t.name.starts_with("cpu"))
-                        .map(|t| t.py_work.as_nanos())
-                        .sum();
-                    Some(work as f64 / profile.py_loop_ns_per_iter / window.as_secs_f64())
-                }
-                _ => None,
-            }
+            echo_client(profile, p, metric, seed, send_cpu)
         }),
         ("sleep_under_contention", "sleep_actual_ms") => mean_over_seeds(|seed| {
             let mut c = base(profile, interval, seed);
@@ -329,7 +266,15 @@ pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
                 run(&c).ok().map(|r| r.makespan.as_secs_f64())
             })
         }
-        ("echo_rtt", metric) => mean_over_seeds(|seed| echo_rtt(profile, p, metric, seed)),
+        ("echo_rtt", metric) => mean_over_seeds(|seed| {
+            // The 16-byte send the profile measured, else the round trip's.
+            let send_cpu = profile
+                .wake
+                .map(|w| w.send)
+                .or(profile.loopback_send)
+                .unwrap_or(SimDuration::ZERO);
+            echo_client(profile, p, metric, seed, send_cpu)
+        }),
         ("sleep_loop", metric) => mean_over_seeds(|seed| {
             let mut c = base(profile, interval, seed);
             let window = window_of(p);
@@ -405,19 +350,10 @@ fn competitors(c: &mut SimConfig, p: &Value, window: SimDuration) -> u64 {
         c.add_thread(&format!("cpu{i}"), InterpId(0), spin());
     }
     let processes = u(p, "cpu_processes");
-    let interval = match &c.interpreters[0].gil {
-        GilModel::New {
-            switch_interval, ..
-        } => *switch_interval,
-        _ => SimDuration::ms(5),
-    };
+    let gil = c.interpreters[0].gil.clone();
     let mut launch = Vec::new();
     for i in 0..processes {
-        let (pid, interp) = c.add_process(
-            &format!("cpu_proc{i}"),
-            StartMethod::Fork,
-            GilModel::new_with_interval(interval),
-        );
+        let (pid, interp) = c.add_process(&format!("cpu_proc{i}"), StartMethod::Fork, gil.clone());
         c.add_thread(&format!("cpu{}", threads + i), interp, spin());
         launch.push(Step::StartProcess(pid));
     }
@@ -463,28 +399,30 @@ fn cycle_durations(trace: &VecTrace, t: ThreadId) -> Histogram {
     h
 }
 
-/// The echo client of `echo_rtt`: round trips of 16 bytes against an echo
-/// server process, the client's `sendall` and `recv` each one system call
-/// with the GIL released.
-fn echo_rtt(profile: &Profile, p: &Value, metric: &str, seed: u64) -> Option<f64> {
+/// An echo client next to CPU-bound competitors (`io_next_to_cpu`,
+/// `echo_rtt`): a round trip is the client's Python, its `send` (a system
+/// call of `send_cpu`, GIL released) and a `recv` of the echo, due a
+/// latency after the send.
+fn echo_client(
+    profile: &Profile,
+    p: &Value,
+    metric: &str,
+    seed: u64,
+    send_cpu: SimDuration,
+) -> Option<f64> {
     let mut c = base(profile, f(p, "switch_interval_s"), seed);
     let window = window_of(p);
     c.limits.until = Some(SimTime::ZERO + window);
     let cpu = competitors(&mut c, p, window);
-    // As for io_next_to_cpu: the measured round trip alone is the client's
-    // Python, its send system call, the echo, and the wake-up of its core;
-    // the echo's latency is what remains, counted from the send.
+    // The measured round trip alone is the client's Python, its send system
+    // call, the echo, and the wake-up of its core (a core idle for less than
+    // `shallow_idle` wakes fast); the echo's latency is what remains.
     let os = &c.machine.os;
     let wake = if profile.loopback_rtt < os.shallow_idle {
         os.shallow_wake_latency
     } else {
         os.wake_latency
     };
-    let send_cpu = profile
-        .wake
-        .map(|w| w.send)
-        .or(profile.loopback_send)
-        .unwrap_or(SimDuration::ZERO);
     let echo = profile
         .loopback_rtt
         .saturating_sub(CLIENT_PY)
@@ -512,7 +450,7 @@ fn echo_rtt(profile: &Profile, p: &Value, metric: &str, seed: u64) -> Option<f64
     let r = run(&c).ok()?;
     let rtt = r.thread("client")?.op_latency.of(OpKind::RoundTrip);
     match metric {
-        "requests_per_s" => Some(rtt.count() as f64 / window.as_secs_f64()),
+        "requests_per_s" => Some(r.thread("client")?.ops as f64 / window.as_secs_f64()),
         "rtt_p50_ms" => quantile_ms(rtt, 50.0),
         "rtt_p99_ms" => quantile_ms(rtt, 99.0),
         "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
@@ -851,20 +789,7 @@ runs' values.\n\n",
             repeated.iter().filter(|d| d.measured != 0).count()
         ));
     }
-    s.push_str("| scenario | parameters | metric | measured | predicted | relative error | quiet |\n|---|---|---|---:|---:|---:|---|\n");
-    for c in cmp {
-        s.push_str(&format!(
-            "| {} | {} | {} ({}) | {} | {} | {:+.1}% | {} |\n",
-            c.row.scenario,
-            c.label,
-            c.row.metric,
-            c.row.unit,
-            fmt_value(c.row.median),
-            fmt_value(c.predicted),
-            c.rel_error() * 100.0,
-            if c.row.quiet { "yes" } else { "no" }
-        ));
-    }
+    push_comparison_table(&mut s, cmp);
     s.push_str("\n## Where the model misses, and why\n\n");
     let mut seen = std::collections::BTreeSet::new();
     for c in cmp.iter().filter(|c| c.rel_error().abs() > 0.15) {
@@ -1058,6 +983,24 @@ pub fn write_validation(
     ))
 }
 
+/// The table of measured against predicted values, one row per comparison.
+fn push_comparison_table(s: &mut String, cmp: &[Comparison]) {
+    s.push_str("| scenario | parameters | metric | measured | predicted | relative error | quiet |\n|---|---|---|---:|---:|---:|---|\n");
+    for c in cmp {
+        s.push_str(&format!(
+            "| {} | {} | {} ({}) | {} | {} | {:+.1}% | {} |\n",
+            c.row.scenario,
+            c.label,
+            c.row.metric,
+            c.row.unit,
+            fmt_value(c.row.median),
+            fmt_value(c.predicted),
+            c.rel_error() * 100.0,
+            if c.row.quiet { "yes" } else { "no" }
+        ));
+    }
+}
+
 /// The wake-path set's section: its own profile (same host, same session),
 /// its summary against issue 12's targets, its rows and directions.
 fn render_wake_set(
@@ -1104,20 +1047,7 @@ right: **{} of {}**.\n\n",
         dirs.iter().filter(|d| d.ok()).count(),
         dirs.len(),
     ));
-    s.push_str("| scenario | parameters | metric | measured | predicted | relative error | quiet |\n|---|---|---|---:|---:|---:|---|\n");
-    for c in cmp {
-        s.push_str(&format!(
-            "| {} | {} | {} ({}) | {} | {} | {:+.1}% | {} |\n",
-            c.row.scenario,
-            c.label,
-            c.row.metric,
-            c.row.unit,
-            fmt_value(c.row.median),
-            fmt_value(c.predicted),
-            c.rel_error() * 100.0,
-            if c.row.quiet { "yes" } else { "no" }
-        ));
-    }
+    push_comparison_table(&mut s, cmp);
     s.push_str("\n### Directions in the wake-path set\n\n| scenario | step | measured | predicted | |\n|---|---|---|---|---|\n");
     for d in dirs {
         s.push_str(&format!(

@@ -90,8 +90,10 @@ pub struct OsConfig {
     /// CPython releases the GIL around every such call (`sock_call_ex`,
     /// `Py_BEGIN_ALLOW_THREADS`), so a waiter woken by that release races
     /// the caller's re-take (`research/wake-path.md` §4.3, case A). Default
-    /// 2 µs; a calibration profile sets it from a measured 16-byte `recv`
-    /// whose data is waiting.
+    /// 1.66 µs: a 16-byte `recv` with its data waiting, measured
+    /// single-threaded on the reference VM
+    /// (`calibration/profiles/reference-2026-12-05.json`,
+    /// `recv_ready_syscall_us`); a profile with that key sets it.
     pub syscall: SimDuration,
 }
 
@@ -106,7 +108,7 @@ impl Default for OsConfig {
             wake_jitter: 0.5,
             timer_slack: SimDuration::us(50),
             signal_cost: SimDuration::ns(1_500),
-            syscall: SimDuration::us(2),
+            syscall: SimDuration::ns(1_660),
         }
     }
 }

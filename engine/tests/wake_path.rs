@@ -108,6 +108,7 @@ fn a_timed_out_waiter_waits_again_as_the_newest() {
 #[test]
 fn the_syscall_and_the_woken_waiter_race_for_the_gil() {
     let interval = ms(5);
+    const REPS: u64 = 20;
     // (wake-up, system call, does the waiter win?)
     let cases = [
         (us(20), us(2), false),
@@ -154,9 +155,10 @@ fn the_syscall_and_the_woken_waiter_race_for_the_gil() {
                 assert!(op_p50 >= interval, "{what}");
                 assert_eq!(failed, 0, "{what}");
             } else {
-                // The client re-took the GIL first; the woken waiter found it taken.
+                // The client re-took the GIL first; the woken waiter found it
+                // taken at every call but, at most, the first (after the sleep).
                 assert!(op_p50 < us(100), "{what}");
-                assert!(failed >= 19, "{what}");
+                assert!(failed >= REPS - 1, "{what}");
             }
         }
     }

@@ -156,12 +156,18 @@ fn the_validation_page_is_regenerated_from_the_committed_data() {
     let dir = Dir::new();
     let measured = root.join("calibration/measured/reference.json");
     let earlier = root.join("calibration/measured/reference-earlier.json");
+    let wake = root.join("calibration/measured/wakepath.json");
+    let wake_profile = root.join("calibration/profiles/reference-2026-12-05.json");
     dir.gilsim(&[
         "validate",
         "--measured",
         measured.to_str().unwrap(),
         "--replicate",
         earlier.to_str().unwrap(),
+        "--wake-measured",
+        wake.to_str().unwrap(),
+        "--wake-profile",
+        wake_profile.to_str().unwrap(),
         "--out",
         "validation.md",
         "--figure",
