@@ -233,21 +233,42 @@ fn limit_arg(s: &str) -> Result<String, String> {
     Limits::default().set_arg(s).map(|_| s.to_string())
 }
 
-/// The limits: defaults, then the old single-limit flags, then `--limit`s in order.
+/// A command-line usage error found after parsing: exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+/// The limits: defaults, then the old single-limit flags, then `--limit`s;
+/// a limit given twice is a usage error (it used to be silently last-wins).
 fn limits(
     args: &[String],
     max_ops: Option<u64>,
     max_trace_events: Option<u64>,
 ) -> anyhow::Result<Limits> {
+    let usage = |m: String| anyhow::Error::new(UsageError(m));
     let mut l = Limits::default();
+    let mut given: Vec<(String, String)> = Vec::new();
+    let mut once = |name: &str, shown: String| -> anyhow::Result<()> {
+        let name = name.trim().replace('_', "-");
+        if let Some((_, first)) = given.iter().find(|(n, _)| *n == name) {
+            return Err(usage(format!(
+                "the `{name}` limit is given twice ({first} and {shown}); give it once"
+            )));
+        }
+        given.push((name, shown));
+        Ok(())
+    };
     if let Some(n) = max_ops {
-        l.set("ops", n).map_err(anyhow::Error::msg)?;
+        once("ops", format!("--max-ops {n}"))?;
+        l.set("ops", n).map_err(usage)?;
     }
     if let Some(n) = max_trace_events {
-        l.set("trace-events", n).map_err(anyhow::Error::msg)?;
+        once("trace-events", format!("--max-trace-events {n}"))?;
+        l.set("trace-events", n).map_err(usage)?;
     }
     for a in args {
-        l.set_arg(a).map_err(anyhow::Error::msg)?;
+        once(a.split('=').next().unwrap_or(a), format!("--limit {a}"))?;
+        l.set_arg(a).map_err(usage)?;
     }
     Ok(l)
 }
@@ -379,6 +400,8 @@ fn main() -> ExitCode {
                 Some(gilsim::Error::Interrupted { signal, .. }) => {
                     ExitCode::from(gilsim::interrupt::exit_status(*signal))
                 }
+                Some(gilsim::Error::Set(_)) => ExitCode::from(2),
+                _ if e.downcast_ref::<UsageError>().is_some() => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
             }
         }

@@ -404,7 +404,9 @@ fn engine_error(e: &EngineError, option: bool) -> String {
             "run: stopped after {limit} events at {time} without finishing; {}, or end the run earlier with stop_at",
             super::context::raise_hint("events", *limit, None)
         ),
-        EngineError::UnansweredRequests { .. } => format!("run: {e}"),
+        EngineError::UnansweredRequests { .. } | EngineError::TimeOverflow { .. } => {
+            format!("run: {e}")
+        }
         EngineError::Cancelled { .. } => "the run was interrupted".to_string(),
     }
 }
