@@ -19,6 +19,7 @@
 
 pub mod bench;
 pub mod chrome_trace;
+pub mod folder;
 pub mod interrupt;
 pub mod journal;
 pub mod manifest;

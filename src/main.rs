@@ -1,6 +1,23 @@
 //! The `gilsim` command line: parses arguments and hands over to the library.
 
 use clap::{Args, Parser, Subcommand};
+
+/// `println!` that ignores a closed or full stdout (`| head -0`, `> /dev/full`):
+/// the run's results are written by then, and a CLI must not panic there.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `eprintln!` that ignores a closed stderr.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
 use gilsim::interrupt::Interrupt;
 use gilsim::script::Limits;
 use gilsim::RunOptions;
@@ -291,7 +308,7 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     opts.progress = std::io::stderr().is_terminal();
     let outcome = gilsim::run(&opts)?;
     for name in &outcome.unread_sets {
-        eprintln!("warning: --set {name}=... was never read by the script (it has no param(\"{name}\", ...))");
+        errln!("warning: --set {name}=... was never read by the script (it has no param(\"{name}\", ...))");
     }
     let names: Vec<String> = outcome
         .files
@@ -313,7 +330,7 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     } else {
         String::new()
     };
-    println!(
+    outln!(
         "wrote {}: {} ({:.2} s{resumed})",
         outcome.out_dir.display(),
         names.join(", "),
@@ -324,11 +341,11 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
     gilsim::check(&args.script, limits(&args.limits, None, None)?)?;
-    println!("{}: ok", args.script.display());
+    outln!("{}: ok", args.script.display());
     Ok(())
 }
 
-fn report(args: ReportArgs) -> anyhow::Result<()> {
+fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     let profile = args
         .profile
         .as_deref()
@@ -343,10 +360,22 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         only: args.only,
         profile,
         progress: std::io::stderr().is_terminal(),
+        interrupt: interrupt.clone(),
     };
     let t0 = std::time::Instant::now();
-    let results = gilsim::report::report(&opts)?;
-    println!(
+    let results = gilsim::report::report(&opts);
+    if let Some(signal) = interrupt.signal() {
+        // Each experiment stopped like an interrupted run: no temporary file left.
+        return Err(gilsim::Error::Interrupted {
+            signal,
+            manifest: None,
+            journal_runs: 0,
+            abandoned: false,
+        }
+        .into());
+    }
+    let results = results?;
+    outln!(
         "wrote {} ({} experiments, {:.1} s)",
         opts.out.join("index.html").display(),
         results.len(),
@@ -372,7 +401,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         &args.out,
         &args.figure,
     )?;
-    println!(
+    outln!(
         "wrote {} and {}.svg/.png: {summary}",
         args.out.display(),
         args.figure.display()
@@ -388,14 +417,17 @@ fn main() -> ExitCode {
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
         },
         Command::Check(a) => check(a),
-        Command::Report(a) => report(a),
+        Command::Report(a) => match Interrupt::install() {
+            Ok(i) => report(a, i),
+            Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
+        },
         Command::Validate(a) => validate(a),
         Command::Bench(a) => gilsim::bench::bench(&a.scenario, a.seconds, a.repeat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             match e.downcast_ref::<gilsim::Error>() {
                 Some(gilsim::Error::Interrupted { signal, .. }) => {
                     ExitCode::from(gilsim::interrupt::exit_status(*signal))

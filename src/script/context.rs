@@ -431,7 +431,7 @@ impl RunContext {
     pub fn stage(&self, name: &str, bytes: Vec<u8>) -> Result<PathBuf, OutputError> {
         let rel = check_relative(name)?;
         if let Ok(mut out) = self.outputs.lock() {
-            out.stage(rel.clone(), bytes);
+            out.stage(rel.clone(), bytes)?;
         }
         Ok(rel)
     }

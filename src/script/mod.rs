@@ -198,7 +198,9 @@ impl Host {
             .set_max_array_size(limits.max_array_size)
             .set_max_map_size(limits.max_map_size)
             .set_max_modules(limits.max_modules)
-            .set_module_resolver(Resolver::new(dir, sources.clone()))
+            .set_module_resolver(
+                Resolver::new(dir, sources.clone()).with_max_modules(limits.max_modules),
+            )
             .on_progress(move |ops| {
                 if interrupt.is_set() {
                     Some(Dynamic::UNIT)
