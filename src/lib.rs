@@ -23,6 +23,7 @@ pub mod folder;
 pub mod interrupt;
 pub mod journal;
 pub mod manifest;
+pub mod memory;
 pub mod output;
 pub mod params;
 pub mod profile;

@@ -71,7 +71,8 @@ Each error caused by a limit names it. Limits and defaults:
   events=100000000       events of one machine.run (default and cap of max_events)
   trace-events=10000000  events in one trace (file or kept in memory)
   sweep-runs=1000000     runs of one sweep (points × replicates)
-  script-time=600        seconds the script computes by itself (machine.run not counted)";
+  script-time=600        seconds the script computes by itself (machine.run not counted)
+  memory=2147483648      bytes the run holds in memory (tables, strings, prints, modules, models)";
 
 const CHECK_EXAMPLES: &str = "\
 Examples:

@@ -211,7 +211,12 @@ fn read_script(path: &Path) -> Result<String, Error> {
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".into()))
+    let text = String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".into()))?;
+    // Editors may start a UTF-8 file with a byte-order mark: not code.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 fn script_dir(path: &Path) -> PathBuf {

@@ -102,6 +102,17 @@ pub fn restart_thread() {
     UNTIMED.with(|u| u.set(Duration::ZERO));
 }
 
+/// The token of the `ErrorTerminated` raised at the `memory` limit.
+pub const MEMORY_TOKEN: &str = "gilsim: memory limit";
+
+/// Whether the token of an `ErrorTerminated` is the memory limit's.
+pub fn is_memory_token(token: &rhai::Dynamic) -> bool {
+    token
+        .clone()
+        .into_immutable_string()
+        .is_ok_and(|s| s.as_str() == MEMORY_TOKEN)
+}
+
 /// Whether the token of an `ErrorTerminated` is this clock's.
 pub fn is_token(token: &rhai::Dynamic) -> bool {
     token

@@ -187,6 +187,7 @@ impl Host {
         ctx.attach_sources(sources.clone());
         let interrupt = ctx.interrupt.clone();
         let clock = guard::ScriptClock::new(limits.max_script_time_s);
+        let max_memory = limits.max_memory;
         let mut engine = Engine::new();
         engine
             .set_fail_on_invalid_map_property(true)
@@ -204,6 +205,8 @@ impl Host {
             .on_progress(move |ops| {
                 if interrupt.is_set() {
                     Some(Dynamic::UNIT)
+                } else if crate::memory::live_bytes() > max_memory {
+                    Some(guard::MEMORY_TOKEN.into())
                 } else if clock.tick(ops) {
                     Some(guard::TOKEN.into())
                 } else {

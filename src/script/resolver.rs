@@ -313,7 +313,8 @@ impl ModuleResolver for Resolver {
             }
             let text = std::fs::read_to_string(&abs)
                 .map_err(|e| fail(format!("cannot read module {name}: {e}"), pos))?;
-            return self.load(engine, &key, &name, Some(abs), &text, pos);
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            return self.load(engine, &key, &name, Some(abs), text, pos);
         }
         let stem = file.trim_end_matches(".rhai");
         if let Some((n, text)) = BUILTIN.iter().find(|(n, _)| *n == stem) {
