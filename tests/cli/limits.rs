@@ -69,6 +69,20 @@ const CASES: &[Case] = &[
         says: &["more than 2 modules imported"],
     },
     Case {
+        limit: "modules",
+        script: "import \"c1\" as c;\nprint(c::one());",
+        low: 5,
+        high: 10,
+        says: &["would load more than 5 modules (imports of imports counted in)"],
+    },
+    Case {
+        limit: "memory",
+        script: "let s = \"x\"; for i in 0..16 { s += s; }\nlet m = #{};\nfor i in 0..400 { m[`k${i}`] = s + i; }\nprint(\"done\");",
+        low: 10_000_000,
+        high: 500_000_000,
+        says: &["the run holds more than 10000000 bytes of memory", "tables, strings"],
+    },
+    Case {
         limit: "threads",
         script: "let app = python();\nfor i in 0..50 { app.add_thread(`t${i}`, [py(ms(1))]); }\nmachine().run(app);",
         low: 10,
@@ -136,6 +150,15 @@ fn every_limit_names_its_flag_and_raising_it_makes_the_script_pass() {
     for m in ["m1", "m2", "m3"] {
         d.write(&format!("scripts/{m}.rhai"), "fn one() { 1 }\n");
     }
+    // A chain of 8 modules, each importing the next (Rhai counts the
+    // modules each script imports: one each).
+    for i in 1..8 {
+        d.write(
+            &format!("c{i}.rhai"),
+            &format!("import \"c{}\" as next;\nfn one() {{ next::one() }}\n", i + 1),
+        );
+    }
+    d.write("c8.rhai", "fn one() { 1 }\n");
     let mut seen = std::collections::BTreeSet::new();
     for case in CASES {
         seen.insert(case.limit);
