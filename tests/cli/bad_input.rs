@@ -438,6 +438,13 @@ const CASES: &[Case] = &[
         says: &["nested more than 64 deep (each operator of a chain like a + b + c counts one level)"],
     },
     Case {
+        what: "a bar chart of 2000 categories",
+        script: "let t = table(\"t\", [\"c\", \"y\"]);\nfor i in 0..2000 { t.add(#{ c: `c${i}`, y: 1 }); }\nt.plot(#{ kind: \"bars\", x: \"c\", y: \"y\" });",
+        args: &[],
+        at: "bad.rhai:3:3:",
+        says: &["would have more than 1000 categories (column `c`)"],
+    },
+    Case {
         what: "empty table name",
         script: "let t = table(\"\", [\"x\"]);",
         args: &[],

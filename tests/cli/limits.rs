@@ -241,3 +241,21 @@ fn bad_limit_arguments_are_usage_errors() {
     assert_eq!(m["limits"]["trace-events"], 100);
     assert_eq!(m["limits"]["ops"], 100_000_000);
 }
+
+/// Issue 14: an endless loop of simulations outside a sweep was not stopped
+/// by `script-time` (their time was not counted), only, after hours, by `ops`.
+#[test]
+fn an_endless_loop_of_simulations_stops_at_the_script_time_limit() {
+    let d = Dir::new();
+    d.write(
+        "runs.rhai",
+        "let app = python();\napp.add_thread(\"a\", [repeat(2000, [py(us(10)), io(exp(us(20)))])]);\nloop { machine().run(app); }",
+    );
+    let r = d.gilsim(&["run", "runs.rhai", "--limit", "script-time=1", "--limit", "ops=1000G"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("raise the `script-time` limit (1)"),
+        "{}",
+        r.stderr()
+    );
+}
