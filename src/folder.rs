@@ -248,9 +248,15 @@ mod tests {
         let root = dir.path().join("a/b");
         let first = FolderLock::acquire(&root).unwrap();
         let pid = std::process::id().to_string();
-        assert_eq!(fs::read_to_string(root.join(LOCK_FILE)).unwrap().trim(), pid);
+        assert_eq!(
+            fs::read_to_string(root.join(LOCK_FILE)).unwrap().trim(),
+            pid
+        );
         let e = FolderLock::acquire(&root).unwrap_err().to_string();
-        assert!(e.contains(&format!("in use by another gilsim run (pid {pid})")), "{e}");
+        assert!(
+            e.contains(&format!("in use by another gilsim run (pid {pid})")),
+            "{e}"
+        );
         drop(first);
         assert!(!dir.path().join("a").exists(), "created folders removed");
         let mut again = FolderLock::acquire(&root).unwrap();

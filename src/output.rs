@@ -117,14 +117,20 @@ pub fn check_relative(name: &str) -> Result<PathBuf, OutputError> {
     if RESERVED.iter().any(|r| clean == Path::new(r)) {
         return Err(refused(
             name,
-            format!("{} is the run's manifest; choose another name", clean.display()),
+            format!(
+                "{} is the run's manifest; choose another name",
+                clean.display()
+            ),
         ));
     }
     Ok(clean)
 }
 
 /// Files of the output folder that belong to the run itself.
-pub const RESERVED: &[&str] = &[crate::manifest::FILE_NAME, crate::manifest::INTERRUPTED_FILE_NAME];
+pub const RESERVED: &[&str] = &[
+    crate::manifest::FILE_NAME,
+    crate::manifest::INTERRUPTED_FILE_NAME,
+];
 
 /// The first two of `paths` (sorted) that clash: one is the other's folder.
 pub fn clash<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Option<(&'p Path, &'p Path)> {
@@ -152,7 +158,11 @@ impl Outputs {
             other: slashed(other),
             folder: slashed(folder),
         };
-        if let Some(a) = rel.ancestors().skip(1).find(|a| self.files.contains_key(*a)) {
+        if let Some(a) = rel
+            .ancestors()
+            .skip(1)
+            .find(|a| self.files.contains_key(*a))
+        {
             return Err(clash(a, a));
         }
         let under = self
@@ -461,10 +471,18 @@ mod tests {
         let mut out = Outputs::default();
         out.stage(PathBuf::from("x.csv"), b"1".to_vec()).unwrap();
         out.stage(PathBuf::from("a/b.csv"), b"1".to_vec()).unwrap();
-        out.stage(PathBuf::from("x.csv"), b"2".to_vec()).expect("saved again");
-        for (name, other) in [("x.csv/z.csv", "x.csv"), ("a", "a/b.csv"), ("x.csv/y/z", "x.csv")] {
+        out.stage(PathBuf::from("x.csv"), b"2".to_vec())
+            .expect("saved again");
+        for (name, other) in [
+            ("x.csv/z.csv", "x.csv"),
+            ("a", "a/b.csv"),
+            ("x.csv/y/z", "x.csv"),
+        ] {
             let e = out.stage(PathBuf::from(name), b"1".to_vec()).unwrap_err();
-            assert!(e.to_string().contains(&format!("also writes {other}")), "{name}: {e}");
+            assert!(
+                e.to_string().contains(&format!("also writes {other}")),
+                "{name}: {e}"
+            );
         }
         assert_eq!(out.len(), 2);
         let paths = [Path::new("m.csv"), Path::new("x"), Path::new("x/y.json")];
@@ -481,17 +499,30 @@ mod tests {
         fs::create_dir(r.join("z.csv")).unwrap();
         let mut replacer = Replacer::default();
         replacer
-            .replace(write_temp(&r.join("a.csv"), b"new a").unwrap(), &r.join("a.csv"))
+            .replace(
+                write_temp(&r.join("a.csv"), b"new a").unwrap(),
+                &r.join("a.csv"),
+            )
             .unwrap();
         replacer
-            .replace(write_temp(&r.join("b.csv"), b"new b").unwrap(), &r.join("b.csv"))
+            .replace(
+                write_temp(&r.join("b.csv"), b"new b").unwrap(),
+                &r.join("b.csv"),
+            )
             .unwrap();
-        let e = replacer.replace(write_temp(&r.join("z.csv"), b"z").unwrap(), &r.join("z.csv"));
+        let e = replacer.replace(
+            write_temp(&r.join("z.csv"), b"z").unwrap(),
+            &r.join("z.csv"),
+        );
         assert!(e.is_err(), "a file cannot replace a folder");
         drop(replacer);
         assert_eq!(fs::read_to_string(r.join("a.csv")).unwrap(), "old a");
         assert!(!r.join("b.csv").exists());
-        let left: Vec<_> = fs::read_dir(r).unwrap().flatten().map(|e| e.file_name()).collect();
+        let left: Vec<_> = fs::read_dir(r)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(left.len(), 2, "no temporary file or backup left: {left:?}");
     }
 
@@ -500,7 +531,8 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let mut out = Outputs::default();
-        out.stage(PathBuf::from("a/b.csv"), b"x\n1\n".to_vec()).unwrap();
+        out.stage(PathBuf::from("a/b.csv"), b"x\n1\n".to_vec())
+            .unwrap();
         let written = out.commit(root.path()).unwrap();
         assert_eq!(fs::read(&written[0]).unwrap(), b"x\n1\n");
 
@@ -508,7 +540,8 @@ mod tests {
         {
             std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
             let mut out = Outputs::default();
-            out.stage(PathBuf::from("link/escape.csv"), b"x\n".to_vec()).unwrap();
+            out.stage(PathBuf::from("link/escape.csv"), b"x\n".to_vec())
+                .unwrap();
             let err = out.commit(root.path()).unwrap_err();
             assert!(err.to_string().contains("symlink"), "{err}");
             assert!(!outside.path().join("escape.csv").exists());

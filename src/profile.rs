@@ -428,17 +428,49 @@ mod tests {
     #[test]
     fn values_out_of_range_are_refused_not_clamped() {
         let cases: &[(&[&str], Value, &str)] = &[
-            (&["cpu_count"], Value::from(-2), "cpu_count is -2: expected a whole number from 1 to 4096"),
+            (
+                &["cpu_count"],
+                Value::from(-2),
+                "cpu_count is -2: expected a whole number from 1 to 4096",
+            ),
             (&["cpu_count"], Value::from(0), "cpu_count is 0"),
-            (&["cpu_count"], Value::from(1_000_000_000_000u64), "cpu_count is 1000000000000"),
+            (
+                &["cpu_count"],
+                Value::from(1_000_000_000_000u64),
+                "cpu_count is 1000000000000",
+            ),
             (&["cpu_count"], Value::from(2.5), "cpu_count is 2.5"),
             (&["cpu_count"], Value::Null, "cpu_count is null"),
-            (&["measurements", "thread_start_us", "median"], Value::from(1e-300), "thread_start_us.median is 1e-300: expected a duration from 1 ns"),
-            (&["measurements", "thread_start_us", "median"], Value::from(1e300), "thread_start_us.median is 1e300"),
-            (&["measurements", "loopback_rtt_us", "median"], Value::from(1e-300), "loopback_rtt_us.median is 1e-300"),
-            (&["measurements", "process_start_ms", "fork", "median"], Value::from(1e300), "process_start_ms.fork.median is 1e300"),
-            (&["measurements", "zlib_bytes_per_sec", "median"], Value::from(1e300), "zlib_bytes_per_sec.median is 1e300: expected a number from"),
-            (&["measurements", "py_loop_ns_per_iter", "median"], Value::from(1e-300), "py_loop_ns_per_iter.median is 1e-300"),
+            (
+                &["measurements", "thread_start_us", "median"],
+                Value::from(1e-300),
+                "thread_start_us.median is 1e-300: expected a duration from 1 ns",
+            ),
+            (
+                &["measurements", "thread_start_us", "median"],
+                Value::from(1e300),
+                "thread_start_us.median is 1e300",
+            ),
+            (
+                &["measurements", "loopback_rtt_us", "median"],
+                Value::from(1e-300),
+                "loopback_rtt_us.median is 1e-300",
+            ),
+            (
+                &["measurements", "process_start_ms", "fork", "median"],
+                Value::from(1e300),
+                "process_start_ms.fork.median is 1e300",
+            ),
+            (
+                &["measurements", "zlib_bytes_per_sec", "median"],
+                Value::from(1e300),
+                "zlib_bytes_per_sec.median is 1e300: expected a number from",
+            ),
+            (
+                &["measurements", "py_loop_ns_per_iter", "median"],
+                Value::from(1e-300),
+                "py_loop_ns_per_iter.median is 1e-300",
+            ),
         ];
         for (path, value, want) in cases {
             let mut v: Value = serde_json::from_str(REFERENCE_JSON).unwrap();

@@ -681,7 +681,11 @@ fn fixed_targets(opts: &RunOptions, out_dir: &Path) -> Vec<(PathBuf, String)> {
 }
 
 /// Fails if the `--trace` file is one of `targets`, or inside the sweep journal.
-fn trace_collision(file: &Path, out_dir: &Path, targets: Vec<(PathBuf, String)>) -> Result<(), Error> {
+fn trace_collision(
+    file: &Path,
+    out_dir: &Path,
+    targets: Vec<(PathBuf, String)>,
+) -> Result<(), Error> {
     let t = resolved(file);
     let journal = resolved(&out_dir.join(crate::journal::DIR));
     let what = if t.starts_with(&journal) {

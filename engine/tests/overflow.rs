@@ -84,10 +84,18 @@ fn long_runs_that_fit_are_not_refused() {
     let mut c = machine(2, GilModel::new_gil());
     c.add_thread("t", InterpId(0), vec![Step::py(years(500))]);
     let r = run(&c).expect("500 years fit");
-    assert!(r.makespan >= years(500) && r.makespan < years(501), "{}", r.makespan);
+    assert!(
+        r.makespan >= years(500) && r.makespan < years(501),
+        "{}",
+        r.makespan
+    );
 
     let mut c = machine(2, GilModel::new_gil());
-    c.add_thread("t", InterpId(0), vec![Step::py(years(400)), Step::py(years(400))]);
+    c.add_thread(
+        "t",
+        InterpId(0),
+        vec![Step::py(years(400)), Step::py(years(400))],
+    );
     c.limits.until = Some(SimTime::ZERO + years(1));
     let r = run(&c).expect("stopped after a year");
     assert_eq!(r.end, SimTime::ZERO + years(1));

@@ -404,9 +404,15 @@ mod tests {
         let (src, caret) = e.split_once('\n').unwrap();
         let col = caret.find('^').unwrap();
         assert_eq!(src.as_bytes()[col], b'X', "{e}");
-        assert!(src.starts_with("1 | ...a") && src.ends_with("b..."), "{src}");
+        assert!(
+            src.starts_with("1 | ...a") && src.ends_with("b..."),
+            "{src}"
+        );
         let short = excerpt(&"c".repeat(300), 1, Some(2)).unwrap();
-        assert!(short.starts_with("1 | cc") && short.contains("c...\n"), "{short}");
+        assert!(
+            short.starts_with("1 | cc") && short.contains("c...\n"),
+            "{short}"
+        );
     }
 
     #[test]

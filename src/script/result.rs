@@ -166,7 +166,8 @@ impl Sinks {
     }
 
     fn note_full(&mut self) {
-        let w = |t: &Option<StreamingTrace>| t.as_ref().is_some_and(|t| t.writer.failure().is_some());
+        let w =
+            |t: &Option<StreamingTrace>| t.as_ref().is_some_and(|t| t.writer.failure().is_some());
         if self.kept_full || w(&self.named) || w(&self.cli) {
             self.full.store(true, std::sync::atomic::Ordering::Relaxed);
         }
@@ -362,8 +363,7 @@ fn run(
     // A trace past its limit stops it too (the run's results could not be
     // kept with their trace anyway).
     let full = sinks.full.clone();
-    let interrupted =
-        || ctx.interrupt.is_set() || full.load(std::sync::atomic::Ordering::Relaxed);
+    let interrupted = || ctx.interrupt.is_set() || full.load(std::sync::atomic::Ordering::Relaxed);
     let outcome = if sinks.is_empty() {
         run_cancellable(&built.cfg, &mut gilsim_engine::NoTrace, &interrupted)
     } else {

@@ -31,7 +31,9 @@ fn usage_errors_exit_with_2() {
         &["run", "a.rhai", "--set", "x=1", "--set", "x=2"],
         &["run", "a.rhai", "--set", "f=1e400"],
         &["run", "a.rhai", "--set", "d=1e300s"],
-        &["run", "a.rhai", "--limit", "ops=5000", "--limit", "ops=6000"],
+        &[
+            "run", "a.rhai", "--limit", "ops=5000", "--limit", "ops=6000",
+        ],
         &["run", "a.rhai", "--max-ops", "5000", "--limit", "ops=6000"],
     ] {
         let r = d.gilsim(args);
@@ -47,9 +49,8 @@ fn usage_errors_exit_with_2() {
     );
     let r = d.gilsim(&["run", "a.rhai", "--limit", "ops=5000", "--limit", "ops=6k"]);
     assert!(
-        r.stderr().contains(
-            "the `ops` limit is given twice (--limit ops=5000 and --limit ops=6k)"
-        ),
+        r.stderr()
+            .contains("the `ops` limit is given twice (--limit ops=5000 and --limit ops=6k)"),
         "{}",
         r.stderr()
     );
@@ -57,7 +58,11 @@ fn usage_errors_exit_with_2() {
     let r = d.gilsim(&["bench", "--scenario", "Z"]);
     assert_eq!(r.code(), 1);
     assert_eq!(r.stdout(), "", "no header before the error");
-    assert!(r.stderr().contains("unknown scenario \"Z\""), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("unknown scenario \"Z\""),
+        "{}",
+        r.stderr()
+    );
 }
 
 /// Issue 14: a UTF-8 byte-order mark was rejected as an invisible

@@ -155,7 +155,10 @@ fn every_limit_names_its_flag_and_raising_it_makes_the_script_pass() {
     for i in 1..8 {
         d.write(
             &format!("c{i}.rhai"),
-            &format!("import \"c{}\" as next;\nfn one() {{ next::one() }}\n", i + 1),
+            &format!(
+                "import \"c{}\" as next;\nfn one() {{ next::one() }}\n",
+                i + 1
+            ),
         );
     }
     d.write("c8.rhai", "fn one() { 1 }\n");
@@ -251,10 +254,44 @@ fn an_endless_loop_of_simulations_stops_at_the_script_time_limit() {
         "runs.rhai",
         "let app = python();\napp.add_thread(\"a\", [repeat(2000, [py(us(10)), io(exp(us(20)))])]);\nloop { machine().run(app); }",
     );
-    let r = d.gilsim(&["run", "runs.rhai", "--limit", "script-time=1", "--limit", "ops=1000G"]);
+    let r = d.gilsim(&[
+        "run",
+        "runs.rhai",
+        "--limit",
+        "script-time=1",
+        "--limit",
+        "ops=1000G",
+    ]);
     assert_eq!(r.code(), 1, "{}", r.stderr());
     assert!(
         r.stderr().contains("raise the `script-time` limit (1)"),
+        "{}",
+        r.stderr()
+    );
+}
+
+/// Issue 14: 60 modules of 3.6 MB exhausted memory (a compiled script takes
+/// about a hundred times its size): the sources of a run are at most 8 MiB.
+#[test]
+fn the_sources_of_a_run_are_at_most_8_mib_together() {
+    let d = Dir::new();
+    let body = format!("// {}\nfn one() {{ 1 }}\n", "x".repeat(3 << 20));
+    for m in ["a", "b", "c"] {
+        d.write(&format!("{m}.rhai"), &body);
+    }
+    d.write(
+        "big.rhai",
+        "import \"a\" as a;\nimport \"b\" as b;\nimport \"c\" as c;",
+    );
+    let r = d.gilsim(&["run", "big.rhai"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(
+        r.stderr().starts_with("error: big.rhai:3:"),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        r.stderr().contains("more than the limit of 8388608"),
         "{}",
         r.stderr()
     );

@@ -37,7 +37,10 @@ fn manifest_matches_folder(d: &Dir, out: &str) {
         .filter(|f| !f.contains("/.gilsim"))
         .collect();
     listed.sort();
-    assert_eq!(present, listed, "the folder holds exactly the listed outputs");
+    assert_eq!(
+        present, listed,
+        "the folder holds exactly the listed outputs"
+    );
 }
 
 const GOOD: &str = "let t = table(\"a/b\", [\"x\"]); t.add(#{ x: 1 }); t.save();\n\
@@ -91,12 +94,19 @@ fn the_manifest_describes_exactly_the_outputs_in_the_folder() {
     d.write("s.rhai", GOOD);
     d.gilsim(&["run", "s.rhai", "--out", "out"]).ok();
     d.write("out/notes.txt", "mine");
-    d.write("s.rhai", "let t = table(\"m\", [\"x\"]); t.add(#{ x: 3 }); t.save();");
+    d.write(
+        "s.rhai",
+        "let t = table(\"m\", [\"x\"]); t.add(#{ x: 3 }); t.save();",
+    );
     std::fs::write(d.path().join("out/old.csv"), "edited by hand\n").unwrap();
     d.gilsim(&["run", "s.rhai", "--out", "out"]).ok();
     assert!(!d.exists("out/a"), "a/b.csv and its folder are removed");
     assert_eq!(d.read("out/notes.txt"), "mine");
-    assert_eq!(d.read("out/old.csv"), "edited by hand\n", "a changed file stays");
+    assert_eq!(
+        d.read("out/old.csv"),
+        "edited by hand\n",
+        "a changed file stays"
+    );
     let m = manifest(&d, "out/manifest.json");
     assert_eq!(m["files"].as_array().unwrap().len(), 1);
     assert_eq!(m["files"][0]["path"], "m.csv");
@@ -124,7 +134,8 @@ fn a_trace_file_may_not_overwrite_an_output_or_an_input() {
         let r = d.gilsim(&["run", "s.rhai", "--out", "out", "--trace", trace]);
         assert_eq!(r.code(), 1, "{trace}: {}", r.stderr());
         assert!(
-            r.stderr().contains(&format!("--trace {trace}: that file is {what}")),
+            r.stderr()
+                .contains(&format!("--trace {trace}: that file is {what}")),
             "{trace}: {}",
             r.stderr()
         );
@@ -171,9 +182,10 @@ fn a_second_run_into_a_busy_folder_fails_naming_the_holder() {
     let second = d.gilsim(&["run", "s.rhai", "--out", "busy"]);
     assert_eq!(second.code(), 1, "{}", second.stderr());
     assert!(
-        second
-            .stderr()
-            .contains(&format!("in use by another gilsim run (pid {})", first.id())),
+        second.stderr().contains(&format!(
+            "in use by another gilsim run (pid {})",
+            first.id()
+        )),
         "{}",
         second.stderr()
     );
@@ -225,7 +237,11 @@ fn an_interrupted_rerun_keeps_the_good_results_and_their_manifest() {
     manifest_matches_folder(&d, "out");
     let record = manifest(&d, "out/manifest-interrupted.json");
     assert_eq!(record["status"], "interrupted");
-    assert!(r.stderr().contains("manifest-interrupted.json"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("manifest-interrupted.json"),
+        "{}",
+        r.stderr()
+    );
     // The next good run supersedes the record.
     d.write("s.rhai", GOOD);
     d.gilsim(&["run", "s.rhai", "--out", "out"]).ok();
@@ -257,7 +273,11 @@ fn sighup_stops_a_run_cleanly_and_stale_temp_files_are_removed() {
             "{}",
             r.stderr()
         );
-        assert!(d.temp_files().is_empty(), "SIG{signal}: {:?}", d.temp_files());
+        assert!(
+            d.temp_files().is_empty(),
+            "SIG{signal}: {:?}",
+            d.temp_files()
+        );
     }
     // What a SIGKILL or a full disk leaves is removed by the next run.
     d.write("out/.gilsim-12ab.tmp", "half a csv");
@@ -273,15 +293,25 @@ fn sighup_stops_a_run_cleanly_and_stale_temp_files_are_removed() {
 fn an_unusable_output_folder_fails_before_the_script_runs() {
     let d = Dir::new();
     d.write("file", "not a folder");
-    d.write("spin.rhai", "print(\"started\");\nlet i = 0;\nloop { i += 1; }\n");
+    d.write(
+        "spin.rhai",
+        "print(\"started\");\nlet i = 0;\nloop { i += 1; }\n",
+    );
     for out in ["file", "file/sub"] {
         let r = d.gilsim(&["run", "spin.rhai", "--out", out, "--limit", "ops=1000G"]);
         assert_eq!(r.code(), 1, "{out}: {}", r.stderr());
         assert!(!r.stdout().contains("started"), "{out}: the script ran");
         let err = r.stderr();
-        assert!(err.starts_with(&format!("error: cannot use the output folder {out}: ")), "{err}");
+        assert!(
+            err.starts_with(&format!("error: cannot use the output folder {out}: ")),
+            "{err}"
+        );
         assert!(err.contains("is not a folder"), "{err}");
-        assert_eq!(err.matches("not a folder").count(), 1, "the cause once: {err}");
+        assert_eq!(
+            err.matches("not a folder").count(),
+            1,
+            "the cause once: {err}"
+        );
     }
     assert_eq!(d.read("file"), "not a folder");
 }
@@ -320,7 +350,10 @@ fn a_closed_or_full_stdout_loses_nothing() {
     );
     let full = std::fs::File::create("/dev/full");
     for (how, r) in [
-        ("a closed pipe", Some(with_closed_stdout(&d, &["run", "s.rhai", "--out", "pipe"]))),
+        (
+            "a closed pipe",
+            Some(with_closed_stdout(&d, &["run", "s.rhai", "--out", "pipe"])),
+        ),
         (
             "/dev/full",
             full.ok().map(|f| {
@@ -340,6 +373,17 @@ fn a_closed_or_full_stdout_loses_nothing() {
     }
     manifest_matches_folder(&d, "pipe");
     assert!(d.exists("pipe/s.csv"));
-    let r = with_closed_stdout(&d, &["bench", "--seconds", "1", "--repeat", "1", "--scenario", "A"]);
+    let r = with_closed_stdout(
+        &d,
+        &[
+            "bench",
+            "--seconds",
+            "1",
+            "--repeat",
+            "1",
+            "--scenario",
+            "A",
+        ],
+    );
     assert_eq!(r.code(), 0, "bench: {}", r.stderr());
 }

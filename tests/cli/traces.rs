@@ -277,11 +277,22 @@ fn a_trace_past_its_limit_stops_the_run() {
         "let app = python();\napp.add_thread(\"a\", [loop_for(s(100000), [py(us(50)), io(exp(us(50)))])]);\nmachine().run(app, #{ chrome_trace: \"t\" });",
     );
     let r = d.gilsim(&[
-        "run", "long.rhai", "--limit", "trace-events=100", "--limit", "events=1G",
+        "run",
+        "long.rhai",
+        "--limit",
+        "trace-events=100",
+        "--limit",
+        "events=1G",
     ]);
     assert_eq!(r.code(), 1, "{}", r.stderr());
     let err = r.stderr();
-    assert!(err.contains("chrome_trace \"t.json\": the trace reached its limit of 100 events"), "{err}");
-    assert!(!err.contains("events limit"), "stopped by the trace, not by events: {err}");
+    assert!(
+        err.contains("chrome_trace \"t.json\": the trace reached its limit of 100 events"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("events limit"),
+        "stopped by the trace, not by events: {err}"
+    );
     assert!(d.temp_files().is_empty(), "{:?}", d.temp_files());
 }
