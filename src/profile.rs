@@ -84,15 +84,17 @@ fn within(key: &str, x: f64, range: (f64, f64), unit: &str) -> Result<f64, Profi
 /// (a smaller one would round to 0) and at most [`MAX_COST_S`].
 fn cost(key: &str, x: f64, unit_ns: f64) -> Result<SimDuration, ProfileError> {
     let ns = x * unit_ns;
-    if ns.is_finite() && ns >= 0.5 && ns <= MAX_COST_S * 1e9 {
+    if (0.5..=MAX_COST_S * 1e9).contains(&ns) {
         if let Some(d) = SimDuration::from_secs_f64(ns / 1e9) {
             return Ok(d);
         }
     }
-    let unit = match unit_ns {
-        u if u == 1e3 => "µs",
-        u if u == 1e6 => "ms",
-        _ => "ns",
+    let unit = if unit_ns == 1e3 {
+        "µs"
+    } else if unit_ns == 1e6 {
+        "ms"
+    } else {
+        "ns"
     };
     Err(ProfileError::Range {
         key: key.to_string(),
