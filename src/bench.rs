@@ -6,6 +6,12 @@
 use gilsim_engine::{event_queue_hold, run, scenarios};
 use std::time::Instant;
 
+/// Prints a line on stdout; a closed or full stdout is not an error.
+fn out(line: String) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -18,8 +24,17 @@ pub fn bench(only: &[String], seconds: u64, repeat: u64) -> anyhow::Result<()> {
     } else {
         only.iter().map(String::as_str).collect()
     };
-    println!("| scenario | what | events per run | wall ms (median of {repeat}) | M events/s | simulated s per wall s | bare queue M holds/s | engine / bare | model ns per event | simulated s per wall s with a free queue |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // Every name is checked before anything is printed.
+    for name in &names {
+        if scenarios::canonical(name, 1).is_none() {
+            anyhow::bail!(
+                "unknown scenario {name:?}; the canonical ones are {:?}",
+                scenarios::CANONICAL
+            );
+        }
+    }
+    out(format!("| scenario | what | events per run | wall ms (median of {repeat}) | M events/s | simulated s per wall s | bare queue M holds/s | engine / bare | model ns per event | simulated s per wall s with a free queue |"));
+    out("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|".to_string());
     for name in names {
         let cfg = scenarios::canonical(name, seconds).ok_or_else(|| {
             anyhow::anyhow!(
@@ -45,7 +60,7 @@ pub fn bench(only: &[String], seconds: u64, repeat: u64) -> anyhow::Result<()> {
         // What the model itself costs: the run's time minus its queue holds.
         // A queue that cost nothing would leave this much.
         let model = (e - b).max(f64::MIN_POSITIVE);
-        println!(
+        out(format!(
             "| {name} | {} | {events} | {:.2} | {:.2} | {:.1} | {:.2} | {:.0}% | {:.0} | {:.1} |",
             scenarios::describe(name),
             e * 1e3,
@@ -55,7 +70,7 @@ pub fn bench(only: &[String], seconds: u64, repeat: u64) -> anyhow::Result<()> {
             100.0 * b / e,
             model * 1e9 / events.max(1) as f64,
             seconds as f64 / model
-        );
+        ));
     }
     Ok(())
 }

@@ -89,6 +89,11 @@ impl<W: Write> ChromeTraceWriter<W> {
         Ok(self.out)
     }
 
+    /// The error that stopped the writer (the event limit, a full disk), if any.
+    pub fn failure(&self) -> Option<String> {
+        self.error.as_ref().map(ToString::to_string)
+    }
+
     /// Number of events written so far.
     pub fn events(&self) -> u64 {
         self.events

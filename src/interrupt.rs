@@ -1,4 +1,4 @@
-//! Stopping a run on Ctrl-C (SIGINT) or SIGTERM.
+//! Stopping a run on Ctrl-C (SIGINT), SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 or SIGALRM.
 //!
 //! The signal handler only stores the signal's number in an atomic
 //! ([`Interrupt`]); everything else happens on ordinary threads that look at
@@ -15,6 +15,19 @@ use std::sync::Arc;
 pub const SIGINT: i32 = 2;
 /// SIGTERM, as on every Unix.
 pub const SIGTERM: i32 = 15;
+
+/// The signals that stop a run cleanly: their default action would end the
+/// process at once, leaving temporary files (SIGHUP when a terminal closes,
+/// SIGUSR1/2 and SIGALRM sent by scripts and job runners).
+#[cfg(unix)]
+pub const HANDLED: &[i32] = &[
+    SIGINT,
+    SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGUSR1,
+    signal_hook::consts::SIGUSR2,
+    signal_hook::consts::SIGALRM,
+];
 
 /// A flag set by a signal (or by [`Interrupt::request`]): the number of the
 /// first signal received.
@@ -33,12 +46,13 @@ impl Interrupt {
         Interrupt::default()
     }
 
-    /// A flag set by SIGINT and SIGTERM, which then no longer end the process
-    /// by themselves. Fails only if the handlers cannot be installed.
+    /// A flag set by SIGINT, SIGTERM and the other [`HANDLED`] signals, which
+    /// then no longer end the process by themselves. Fails only if the
+    /// handlers cannot be installed.
     #[cfg(unix)]
     pub fn install() -> std::io::Result<Self> {
         let flag = Interrupt::new();
-        for sig in [SIGINT, SIGTERM] {
+        for &sig in HANDLED {
             signal_hook::flag::register_usize(sig, flag.latest.clone(), sig as usize)?;
         }
         Ok(flag)
@@ -95,11 +109,15 @@ pub fn exit_status(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(1)
 }
 
-/// `SIGINT`, `SIGTERM` or `signal N`.
+/// `SIGINT`, `SIGTERM`, `SIGHUP`, ... or `signal N`.
 pub fn signal_name(signal: i32) -> String {
     match signal {
         SIGINT => "SIGINT".into(),
         SIGTERM => "SIGTERM".into(),
+        1 => "SIGHUP".into(),
+        n if n == libc::SIGUSR1 => "SIGUSR1".into(),
+        n if n == libc::SIGUSR2 => "SIGUSR2".into(),
+        n if n == libc::SIGALRM => "SIGALRM".into(),
         n => format!("signal {n}"),
     }
 }

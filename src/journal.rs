@@ -27,7 +27,8 @@
 //! script, seed or override is ignored (never reused). Lines that do not
 //! parse (a line cut short by a crash) are skipped.
 //!
-//! A run that succeeds deletes the journal; one that is interrupted keeps it;
+//! A run that succeeds deletes its own lines (and a journal file left
+//! empty), keeping other runs' lines; one that is interrupted keeps it;
 //! one that fails deletes the journal files it created and keeps those that
 //! were there before (the runs of an earlier interrupted run, and the ones
 //! this run added to them).
@@ -127,6 +128,8 @@ struct State {
     calls: HashMap<String, u64>,
     /// Folders this run created for the journal, outermost first.
     created: Vec<PathBuf>,
+    /// The keys of this run's sweeps (its lines in the journal files).
+    keys: std::collections::HashSet<String>,
 }
 
 /// The journal of one run.
@@ -215,6 +218,7 @@ impl Journal {
             &plan.seed.to_string(),
             &format!("{:?}", plan.grid),
         ]);
+        st.keys.insert(key.clone());
         let path = self.root.join(Self::rel(name));
         let file = st
             .files
@@ -305,7 +309,8 @@ impl Journal {
             }
         }
         let dest = dest.map_err(|e| match e {
-            OutputError::Io { path, source } => io_err(&path, source),
+            OutputError::Io { path, cause } => io_err(&path, cause),
+            e @ OutputError::Clash { .. } => io_err(path, e),
             OutputError::Refused { reason, .. } => io_err(path, reason),
         })?;
         let mut opts = OpenOptions::new();
@@ -346,18 +351,41 @@ impl Journal {
         out
     }
 
-    /// After a successful run: deletes every journal file of the output
-    /// folder and the journal's folders, if empty.
-    pub fn remove_all(&self) {
+    /// After a successful run: deletes this run's lines from the journal
+    /// files it used (a file left empty is deleted), and the journal's
+    /// folders if empty. The lines of other runs (another script's
+    /// interrupted sweep, another seed) stay for their `--resume`.
+    pub fn remove_own(&self) {
         let mut st = self.lock();
-        for f in st.files.values_mut() {
+        let State { files, keys, .. } = &mut *st;
+        for f in files.values_mut() {
             f.file = None;
+            let Ok(meta) = std::fs::symlink_metadata(&f.path) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let Ok(text) = std::fs::read(&f.path) else {
+                continue;
+            };
+            let mut kept = Vec::new();
+            for line in text.split(|b| *b == b'\n') {
+                match serde_json::from_slice::<Line>(line) {
+                    Ok(l) if !keys.contains(&l.key) => {
+                        kept.extend_from_slice(line);
+                        kept.push(b'\n');
+                    }
+                    _ => {}
+                }
+            }
+            if kept.is_empty() {
+                let _ = std::fs::remove_file(&f.path);
+            } else if kept.len() != text.len() {
+                let _ = crate::output::write_atomically(&f.path, &kept);
+            }
         }
-        let dir = self.root.join(DIR);
-        for path in journal_files(&dir) {
-            let _ = std::fs::remove_file(path);
-        }
-        remove_empty_dirs(&dir);
+        remove_empty_dirs(&self.root.join(DIR));
     }
 
     /// After a failed run: deletes the journal files this run created and
@@ -558,9 +586,37 @@ mod tests {
             .take_reused()
             .is_empty());
 
-        j.remove_all();
+        j.remove_own();
         assert!(!root.join(DIR).exists());
         assert!(root.exists());
+    }
+
+    /// A successful run deletes its own lines and journal files, never the
+    /// journal of another script's interrupted sweep or of another seed.
+    #[test]
+    fn a_successful_run_removes_only_its_own_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        let p = plan(1);
+        for (name, fp) in [("mine", "other script"), ("theirs", "other script")] {
+            let j = Journal::new(root.clone(), false);
+            let s = j.start_sweep(name, fp, &p).unwrap();
+            s.append(0, &p.task(0), &metrics(0), &[]).unwrap();
+        }
+        let j = Journal::new(root.clone(), false);
+        let s = j.start_sweep("mine", "this script", &p).unwrap();
+        for i in 0..p.len() {
+            s.append(i, &p.task(i), &metrics(i), &[]).unwrap();
+        }
+        j.start_sweep("only-mine", "this script", &p)
+            .unwrap()
+            .append(0, &p.task(0), &metrics(0), &[])
+            .unwrap();
+        j.remove_own();
+        let mine = root.join(DIR).join("mine.jsonl");
+        assert_eq!(read_lines(&mine).len(), 1, "the other script's line stays");
+        assert_eq!(read_lines(&root.join(DIR).join("theirs.jsonl")).len(), 1);
+        assert!(!root.join(DIR).join("only-mine.jsonl").exists());
     }
 
     #[test]

@@ -19,9 +19,11 @@
 
 pub mod bench;
 pub mod chrome_trace;
+pub mod folder;
 pub mod interrupt;
 pub mod journal;
 pub mod manifest;
+pub mod memory;
 pub mod output;
 pub mod params;
 pub mod profile;

@@ -1,6 +1,23 @@
 //! The `gilsim` command line: parses arguments and hands over to the library.
 
 use clap::{Args, Parser, Subcommand};
+
+/// `println!` that ignores a closed or full stdout (`| head -0`, `> /dev/full`):
+/// the run's results are written by then, and a CLI must not panic there.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `eprintln!` that ignores a closed stderr.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
 use gilsim::interrupt::Interrupt;
 use gilsim::script::Limits;
 use gilsim::RunOptions;
@@ -54,7 +71,8 @@ Each error caused by a limit names it. Limits and defaults:
   events=100000000       events of one machine.run (default and cap of max_events)
   trace-events=10000000  events in one trace (file or kept in memory)
   sweep-runs=1000000     runs of one sweep (points × replicates)
-  script-time=600        seconds the script computes by itself (machine.run not counted)";
+  script-time=600        seconds the script computes by itself (machine.run not counted)
+  memory=2147483648      bytes the run holds in memory (tables, strings, prints, modules, models)";
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
@@ -249,21 +267,42 @@ fn limit_arg(s: &str) -> Result<String, String> {
     Limits::default().set_arg(s).map(|_| s.to_string())
 }
 
-/// The limits: defaults, then the old single-limit flags, then `--limit`s in order.
+/// A command-line usage error found after parsing: exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+/// The limits: defaults, then the old single-limit flags, then `--limit`s;
+/// a limit given twice is a usage error (it used to be silently last-wins).
 fn limits(
     args: &[String],
     max_ops: Option<u64>,
     max_trace_events: Option<u64>,
 ) -> anyhow::Result<Limits> {
+    let usage = |m: String| anyhow::Error::new(UsageError(m));
     let mut l = Limits::default();
+    let mut given: Vec<(String, String)> = Vec::new();
+    let mut once = |name: &str, shown: String| -> anyhow::Result<()> {
+        let name = name.trim().replace('_', "-");
+        if let Some((_, first)) = given.iter().find(|(n, _)| *n == name) {
+            return Err(usage(format!(
+                "the `{name}` limit is given twice ({first} and {shown}); give it once"
+            )));
+        }
+        given.push((name, shown));
+        Ok(())
+    };
     if let Some(n) = max_ops {
-        l.set("ops", n).map_err(anyhow::Error::msg)?;
+        once("ops", format!("--max-ops {n}"))?;
+        l.set("ops", n).map_err(usage)?;
     }
     if let Some(n) = max_trace_events {
-        l.set("trace-events", n).map_err(anyhow::Error::msg)?;
+        once("trace-events", format!("--max-trace-events {n}"))?;
+        l.set("trace-events", n).map_err(usage)?;
     }
     for a in args {
-        l.set_arg(a).map_err(anyhow::Error::msg)?;
+        once(a.split('=').next().unwrap_or(a), format!("--limit {a}"))?;
+        l.set_arg(a).map_err(usage)?;
     }
     Ok(l)
 }
@@ -286,7 +325,7 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     opts.progress = std::io::stderr().is_terminal();
     let outcome = gilsim::run(&opts)?;
     for name in &outcome.unread_sets {
-        eprintln!("warning: --set {name}=... was never read by the script (it has no param(\"{name}\", ...))");
+        errln!("warning: --set {name}=... was never read by the script (it has no param(\"{name}\", ...))");
     }
     let names: Vec<String> = outcome
         .files
@@ -308,7 +347,7 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     } else {
         String::new()
     };
-    println!(
+    outln!(
         "wrote {}: {} ({:.2} s{resumed})",
         outcome.out_dir.display(),
         names.join(", "),
@@ -319,11 +358,11 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
     gilsim::check(&args.script, limits(&args.limits, None, None)?)?;
-    println!("{}: ok", args.script.display());
+    outln!("{}: ok", args.script.display());
     Ok(())
 }
 
-fn report(args: ReportArgs) -> anyhow::Result<()> {
+fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     let profile = args
         .profile
         .as_deref()
@@ -338,10 +377,22 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         only: args.only,
         profile,
         progress: std::io::stderr().is_terminal(),
+        interrupt: interrupt.clone(),
     };
     let t0 = std::time::Instant::now();
-    let results = gilsim::report::report(&opts)?;
-    println!(
+    let results = gilsim::report::report(&opts);
+    if let Some(signal) = interrupt.signal() {
+        // Each experiment stopped like an interrupted run: no temporary file left.
+        return Err(gilsim::Error::Interrupted {
+            signal,
+            manifest: None,
+            journal_runs: 0,
+            abandoned: false,
+        }
+        .into());
+    }
+    let results = results?;
+    outln!(
         "wrote {} ({} experiments, {:.1} s)",
         opts.out.join("index.html").display(),
         results.len(),
@@ -376,7 +427,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         &args.out,
         &args.figure,
     )?;
-    println!(
+    outln!(
         "wrote {} and {}.svg/.png: {summary}",
         args.out.display(),
         args.figure.display()
@@ -392,18 +443,23 @@ fn main() -> ExitCode {
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
         },
         Command::Check(a) => check(a),
-        Command::Report(a) => report(a),
+        Command::Report(a) => match Interrupt::install() {
+            Ok(i) => report(a, i),
+            Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
+        },
         Command::Validate(a) => validate(a),
         Command::Bench(a) => gilsim::bench::bench(&a.scenario, a.seconds, a.repeat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             match e.downcast_ref::<gilsim::Error>() {
                 Some(gilsim::Error::Interrupted { signal, .. }) => {
                     ExitCode::from(gilsim::interrupt::exit_status(*signal))
                 }
+                Some(gilsim::Error::Set(_)) => ExitCode::from(2),
+                _ if e.downcast_ref::<UsageError>().is_some() => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
             }
         }

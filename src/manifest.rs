@@ -17,6 +17,10 @@ use std::collections::BTreeMap;
 /// File name of the manifest inside the output folder.
 pub const FILE_NAME: &str = "manifest.json";
 
+/// Where an interrupted run writes its record when the folder holds the
+/// results of an earlier good run (whose `manifest.json` it keeps).
+pub const INTERRUPTED_FILE_NAME: &str = "manifest-interrupted.json";
+
 /// A file and its hash.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct FileEntry {

@@ -30,12 +30,22 @@ pub enum OutputError {
         reason: String,
     },
     /// The file system said no.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Io {
         /// The file or folder.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (not an error `source`: the message shows it once).
+        cause: std::io::Error,
+    },
+    /// Two outputs of one run cannot both exist: one would be the other's folder.
+    #[error("output \"{path}\" cannot be written: this run also writes {other}, so {folder} would have to be both a file and a folder; rename one of them")]
+    Clash {
+        /// The output named last.
+        path: String,
+        /// The other output.
+        other: String,
+        /// The path that would be both.
+        folder: String,
     },
 }
 
@@ -95,7 +105,41 @@ pub fn check_relative(name: &str) -> Result<PathBuf, OutputError> {
     if clean.as_os_str().is_empty() || name.ends_with('/') {
         return Err(refused(name, "it names a folder, not a file"));
     }
+    if clean
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with(".gilsim"))
+    {
+        return Err(refused(
+            name,
+            "names starting with .gilsim are gilsim's own (sweep journal, lock, temporary files)",
+        ));
+    }
+    if RESERVED.iter().any(|r| clean == Path::new(r)) {
+        return Err(refused(
+            name,
+            format!(
+                "{} is the run's manifest; choose another name",
+                clean.display()
+            ),
+        ));
+    }
     Ok(clean)
+}
+
+/// Files of the output folder that belong to the run itself.
+pub const RESERVED: &[&str] = &[
+    crate::manifest::FILE_NAME,
+    crate::manifest::INTERRUPTED_FILE_NAME,
+];
+
+/// The first two of `paths` (sorted) that clash: one is the other's folder.
+pub fn clash<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Option<(&'p Path, &'p Path)> {
+    let mut all: Vec<&Path> = paths.into_iter().collect();
+    all.sort();
+    // Sorted by components, a path is followed by the paths under it.
+    all.windows(2)
+        .find(|w| w[1].starts_with(w[0]) && w[1] != w[0])
+        .map(|w| (w[0], w[1]))
 }
 
 /// Files staged by a run, written only by [`Outputs::commit`].
@@ -106,9 +150,31 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    /// Stages `bytes` for `rel` (already checked by [`check_relative`]).
-    pub fn stage(&mut self, rel: PathBuf, bytes: Vec<u8>) {
+    /// Stages `bytes` for `rel` (already checked by [`check_relative`]),
+    /// unless a staged file would be its folder or it another's.
+    pub fn stage(&mut self, rel: PathBuf, bytes: Vec<u8>) -> Result<(), OutputError> {
+        let clash = |other: &Path, folder: &Path| OutputError::Clash {
+            path: slashed(&rel),
+            other: slashed(other),
+            folder: slashed(folder),
+        };
+        if let Some(a) = rel
+            .ancestors()
+            .skip(1)
+            .find(|a| self.files.contains_key(*a))
+        {
+            return Err(clash(a, a));
+        }
+        let under = self
+            .files
+            .range(rel.clone()..)
+            .map(|(p, _)| p)
+            .find(|p| **p != rel);
+        if let Some(p) = under.filter(|p| p.starts_with(&rel)) {
+            return Err(clash(p, &rel));
+        }
         self.files.insert(rel, bytes);
+        Ok(())
     }
 
     /// The staged relative paths, in sorted order.
@@ -152,12 +218,110 @@ impl Outputs {
     pub fn commit(&self, root: &Path) -> Result<Vec<PathBuf>, OutputError> {
         let ready = self.prepare(root)?;
         let mut written = Vec::with_capacity(ready.len());
+        let mut replacer = Replacer::default();
         for (path, temp) in ready {
-            persist(temp, &path)?;
+            replacer.replace(temp, &path)?;
             written.push(path);
         }
+        replacer.finish();
         Ok(written)
     }
+}
+
+fn slashed(p: &Path) -> String {
+    crate::trace_files::slashed(p)
+}
+
+/// Renames temporary files into place, all or none: each file replaced is
+/// first kept as a hard link beside it, and if a later rename fails (or the
+/// replacer is dropped before [`Replacer::finish`]) every file renamed so far
+/// is put back as it was.
+#[derive(Debug, Default)]
+pub struct Replacer {
+    /// Destinations renamed so far, with the backup of what was there.
+    done: Vec<(PathBuf, Backup)>,
+    finished: bool,
+}
+
+#[derive(Debug)]
+enum Backup {
+    /// Nothing was there: undoing removes the new file.
+    Absent,
+    /// The old file, hard-linked here.
+    Linked(PathBuf),
+    /// A file was there but could not be linked: undoing leaves the new file.
+    Unknown,
+}
+
+impl Replacer {
+    /// Renames `temp` to `path`, keeping the file that was there until
+    /// [`Replacer::finish`].
+    pub fn replace(&mut self, temp: TempPath, path: &Path) -> Result<(), OutputError> {
+        let backup = match fs::symlink_metadata(path) {
+            Ok(m) if m.is_file() => backup_of(path).map_or(Backup::Unknown, Backup::Linked),
+            Ok(_) => Backup::Unknown,
+            Err(_) => Backup::Absent,
+        };
+        match persist(temp, path) {
+            Ok(()) => {
+                self.done.push((path.to_path_buf(), backup));
+                Ok(())
+            }
+            Err(e) => {
+                if let Backup::Linked(b) = backup {
+                    let _ = fs::remove_file(b);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Keeps every new file and deletes the backups.
+    pub fn finish(mut self) {
+        self.finished = true;
+        for (_, b) in self.done.drain(..) {
+            if let Backup::Linked(b) = b {
+                let _ = fs::remove_file(b);
+            }
+        }
+    }
+}
+
+impl Drop for Replacer {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        for (path, b) in self.done.drain(..).rev() {
+            match b {
+                Backup::Linked(b) => {
+                    let _ = fs::rename(&b, &path);
+                }
+                Backup::Absent => {
+                    let _ = fs::remove_file(&path);
+                }
+                Backup::Unknown => {}
+            }
+        }
+    }
+}
+
+/// A hard link to `path` under a free `.gilsim-*.tmp` name beside it.
+fn backup_of(path: &Path) -> Option<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    for _ in 0..16 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let b = dir.join(format!(".gilsim-{}-{n}.bak.tmp", std::process::id()));
+        if fs::hard_link(path, &b).is_ok() {
+            return Some(b);
+        }
+    }
+    None
 }
 
 /// Creates the folders from `root` down to `rel`'s parent, refusing any
@@ -166,7 +330,7 @@ impl Outputs {
 pub fn prepare_destination(root: &Path, rel: &Path) -> Result<PathBuf, OutputError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| OutputError::Io { path, source }
+        move |cause| OutputError::Io { path, cause }
     };
     fs::create_dir_all(root).map_err(io(root))?;
     let shown = rel.display().to_string();
@@ -200,7 +364,7 @@ pub fn prepare_destination(root: &Path, rel: &Path) -> Result<PathBuf, OutputErr
             Err(e) => {
                 return Err(OutputError::Io {
                     path: dir,
-                    source: e,
+                    cause: e,
                 })
             }
         }
@@ -245,9 +409,9 @@ pub fn write_temp(path: &Path, bytes: &[u8]) -> Result<TempPath, OutputError> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let io = |source| OutputError::Io {
+    let io = |cause| OutputError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut tmp = temp_file_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
@@ -259,7 +423,7 @@ pub fn write_temp(path: &Path, bytes: &[u8]) -> Result<TempPath, OutputError> {
 pub fn persist(temp: TempPath, path: &Path) -> Result<(), OutputError> {
     temp.persist(path).map_err(|e| OutputError::Io {
         path: path.to_path_buf(),
-        source: e.error,
+        cause: e.error,
     })
 }
 
@@ -287,6 +451,11 @@ mod tests {
             (".", Err("folder")),
             ("a\\b.csv", Err("backslash")),
             ("a\nb.csv", Err("control")),
+            ("manifest.json", Err("the run's manifest")),
+            ("./manifest-interrupted.json", Err("the run's manifest")),
+            (".gilsim-journal/s.jsonl", Err("gilsim's own")),
+            ("a/.gilsim-lock", Err("gilsim's own")),
+            ("a/manifest.json", Ok("a/manifest.json")),
         ];
         for (name, want) in cases {
             match (check_relative(name), want) {
@@ -298,11 +467,72 @@ mod tests {
     }
 
     #[test]
+    fn outputs_that_would_be_each_others_folder_clash_when_staged() {
+        let mut out = Outputs::default();
+        out.stage(PathBuf::from("x.csv"), b"1".to_vec()).unwrap();
+        out.stage(PathBuf::from("a/b.csv"), b"1".to_vec()).unwrap();
+        out.stage(PathBuf::from("x.csv"), b"2".to_vec())
+            .expect("saved again");
+        for (name, other) in [
+            ("x.csv/z.csv", "x.csv"),
+            ("a", "a/b.csv"),
+            ("x.csv/y/z", "x.csv"),
+        ] {
+            let e = out.stage(PathBuf::from(name), b"1".to_vec()).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("also writes {other}")),
+                "{name}: {e}"
+            );
+        }
+        assert_eq!(out.len(), 2);
+        let paths = [Path::new("m.csv"), Path::new("x"), Path::new("x/y.json")];
+        assert_eq!(clash(paths), Some((Path::new("x"), Path::new("x/y.json"))));
+        assert_eq!(clash([Path::new("x"), Path::new("x.csv")]), None);
+    }
+
+    /// A rename that fails halfway puts back every file renamed before it.
+    #[test]
+    fn a_failed_commit_puts_back_the_files_it_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        fs::write(r.join("a.csv"), "old a").unwrap();
+        fs::create_dir(r.join("z.csv")).unwrap();
+        let mut replacer = Replacer::default();
+        replacer
+            .replace(
+                write_temp(&r.join("a.csv"), b"new a").unwrap(),
+                &r.join("a.csv"),
+            )
+            .unwrap();
+        replacer
+            .replace(
+                write_temp(&r.join("b.csv"), b"new b").unwrap(),
+                &r.join("b.csv"),
+            )
+            .unwrap();
+        let e = replacer.replace(
+            write_temp(&r.join("z.csv"), b"z").unwrap(),
+            &r.join("z.csv"),
+        );
+        assert!(e.is_err(), "a file cannot replace a folder");
+        drop(replacer);
+        assert_eq!(fs::read_to_string(r.join("a.csv")).unwrap(), "old a");
+        assert!(!r.join("b.csv").exists());
+        let left: Vec<_> = fs::read_dir(r)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "no temporary file or backup left: {left:?}");
+    }
+
+    #[test]
     fn commit_writes_files_and_refuses_symlinked_folders() {
         let root = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let mut out = Outputs::default();
-        out.stage(PathBuf::from("a/b.csv"), b"x\n1\n".to_vec());
+        out.stage(PathBuf::from("a/b.csv"), b"x\n1\n".to_vec())
+            .unwrap();
         let written = out.commit(root.path()).unwrap();
         assert_eq!(fs::read(&written[0]).unwrap(), b"x\n1\n");
 
@@ -310,7 +540,8 @@ mod tests {
         {
             std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
             let mut out = Outputs::default();
-            out.stage(PathBuf::from("link/escape.csv"), b"x\n".to_vec());
+            out.stage(PathBuf::from("link/escape.csv"), b"x\n".to_vec())
+                .unwrap();
             let err = out.commit(root.path()).unwrap_err();
             assert!(err.to_string().contains("symlink"), "{err}");
             assert!(!outside.path().join("escape.csv").exists());

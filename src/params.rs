@@ -25,6 +25,34 @@ pub enum SetError {
     /// The same name twice.
     #[error("--set {0} is given twice")]
     Twice(String),
+    /// A number or duration that no value can hold (`1e400`, `1e300s`, `-5ms`).
+    #[error("--set {set}: {reason}")]
+    OutOfRange {
+        /// The argument as given.
+        set: String,
+        /// What is allowed.
+        reason: String,
+    },
+}
+
+/// Why `raw` looks like a number or a duration but cannot be one, if so.
+fn out_of_range(raw: &str, value: &ParamValue) -> Option<String> {
+    let t = raw.trim();
+    match value {
+        ParamValue::Float(x) if !x.is_finite() => Some(format!(
+            "{t} is too large for a float (they go up to about 1.8e308)"
+        )),
+        ParamValue::Text(_) => {
+            let num = ["ns", "us", "µs", "ms", "s"]
+                .iter()
+                .find_map(|u| t.strip_suffix(u))?
+                .trim_end();
+            looks_numeric(num).then(|| {
+                format!("{t} is not a duration: a duration is a finite number >= 0 with a unit (ns, us, ms, s), at most about 584 years")
+            })
+        }
+        _ => None,
+    }
 }
 
 /// A parameter value.
@@ -158,8 +186,15 @@ impl Params {
             if !is_identifier(name) {
                 return Err(SetError::BadName(s.to_string()));
             }
+            let value = ParamValue::parse(raw);
+            if let Some(reason) = out_of_range(raw, &value) {
+                return Err(SetError::OutOfRange {
+                    set: s.to_string(),
+                    reason,
+                });
+            }
             if overrides
-                .insert(name.to_string(), (raw.to_string(), ParamValue::parse(raw)))
+                .insert(name.to_string(), (raw.to_string(), value))
                 .is_some()
             {
                 return Err(SetError::Twice(name.to_string()));
@@ -247,6 +282,19 @@ mod tests {
             Params::from_sets(&["x=1", "x=2"]),
             Err(SetError::Twice(_))
         ));
+        for bad in ["f=1e400", "f=-1e999", "d=1e300s", "d=-5ms", "d=1e-400x"] {
+            let r = Params::from_sets(&[bad]);
+            if bad.ends_with('x') {
+                assert!(r.is_ok(), "{bad} is text");
+                continue;
+            }
+            match r {
+                Err(e @ SetError::OutOfRange { .. }) => {
+                    assert!(e.to_string().starts_with(&format!("--set {bad}: ")), "{e}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
         let p = Params::from_sets(&["a=1", "b=x=y"]).unwrap();
         assert_eq!(
             p.get_override("b").unwrap().1,

@@ -49,6 +49,67 @@ pub enum ProfileError {
         /// What was there.
         value: String,
     },
+    /// A value the model cannot use as it is: it would be clamped or
+    /// rounded to zero, so it is refused instead.
+    #[error("the profile's {key} is {value}: expected {allowed}")]
+    Range {
+        /// The JSON path.
+        key: String,
+        /// What was there.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
+}
+
+/// Largest profile file read (the shipped one is about 10 KiB).
+pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
+
+/// Largest `cpu_count`, as for `machine(#{ cores })`.
+const MAX_CPU_COUNT: u64 = 4096;
+
+/// Allowed throughputs (bytes per second) and loop speeds (ns per iteration).
+const RATES: (f64, f64) = (1.0, 1e15);
+const LOOP_NS: (f64, f64) = (1e-3, 1e6);
+/// Largest cost a profile may give (start-up, round trip, bookkeeping): an hour.
+const MAX_COST_S: f64 = 3600.0;
+
+/// `x` if it lies in `range`, else the error naming `key`.
+fn within(key: &str, x: f64, range: (f64, f64), unit: &str) -> Result<f64, ProfileError> {
+    if x >= range.0 && x <= range.1 {
+        Ok(x)
+    } else {
+        Err(ProfileError::Range {
+            key: key.to_string(),
+            value: format!("{x:?}"),
+            allowed: format!("a number from {:e} to {:e} {unit}", range.0, range.1),
+        })
+    }
+}
+
+/// A measured cost of `x` units of `unit_ns` as a duration: at least 1 ns
+/// (a smaller one would round to 0) and at most [`MAX_COST_S`].
+fn cost(key: &str, x: f64, unit_ns: f64) -> Result<SimDuration, ProfileError> {
+    let ns = x * unit_ns;
+    if (0.5..=MAX_COST_S * 1e9).contains(&ns) {
+        if let Some(d) = SimDuration::from_secs_f64(ns / 1e9) {
+            return Ok(d);
+        }
+    }
+    let unit = if unit_ns == 1e3 {
+        "µs"
+    } else if unit_ns == 1e6 {
+        "ms"
+    } else {
+        "ns"
+    };
+    Err(ProfileError::Range {
+        key: key.to_string(),
+        value: format!("{x:?}"),
+        allowed: format!(
+            "a duration from 1 ns to {MAX_COST_S} s, in {unit} (a smaller one would round to 0 ns)"
+        ),
+    })
 }
 
 /// The measured inputs of the model.
@@ -123,13 +184,24 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
         m(&["cond_signal_us", "waiter_blocked"])?,
         m(&["cond_signal_us", "no_waiter"])?,
     ) {
-        (Some(with), Some(without)) if with > without => Some(dur(with - without, 1e3)),
+        (Some(with), Some(without)) if with > without => Some(cost(
+            "measurements.cond_signal_us",
+            with - without,
+            1e3,
+        )?),
         _ => None,
     };
+    let key = |k: &str| format!("measurements.{k}.median");
+    // The hop less its two system calls may round to nothing on a fast host.
+    let shallow = if hop - syscalls > 0.0 {
+        cost(&key("wake_latency_us"), hop - syscalls, 1e3)?
+    } else {
+        SimDuration::ZERO
+    };
     Ok(Some(WakePath {
-        shallow: dur((hop - syscalls).max(0.0), 1e3),
-        recv_ready: dur(recv_ready, 1e3),
-        send: dur(send, 1e3),
+        shallow,
+        recv_ready: cost(&key("recv_ready_syscall_us"), recv_ready, 1e3)?,
+        send: cost(&key("send_syscall_us"), send, 1e3)?,
         signal,
     }))
 }
@@ -195,6 +267,7 @@ impl Profile {
             p.extend_from_slice(k);
             median(&v, &p)
         };
+        let key = |k: &[&str]| format!("measurements.{}.median", k.join("."));
         let rtt = m(&["loopback_rtt_us"])?;
         let rtt_path = ["measurements", "loopback_rtt_us"];
         let spread = match (
@@ -204,45 +277,69 @@ impl Profile {
             (Some(lo), Some(hi)) if hi >= lo => (hi - lo) / 2.56 / rtt,
             _ => 0.0,
         };
-        let py_loop_ns_per_iter = m(&["py_loop_ns_per_iter"])?;
+        let py_loop_ns_per_iter = within(
+            &key(&["py_loop_ns_per_iter"]),
+            m(&["py_loop_ns_per_iter"])?,
+            LOOP_NS,
+            "ns",
+        )?;
         let executor_part = |part: &str| {
             cpu_us(
                 &v,
                 &["measurements", "executor_task_us", part],
                 py_loop_ns_per_iter,
-            )
+            )?
+            .map(|us| cost(&key(&["executor_task_us", part]), us, 1e3))
+            .transpose()
         };
         let executor = match (
             executor_part("submit")?,
             executor_part("run")?,
             executor_part("collect")?,
         ) {
-            (Some(s), Some(r), Some(c)) => Some([dur(s, 1e3), dur(r, 1e3), dur(c, 1e3)]),
+            (Some(s), Some(r), Some(c)) => Some([s, r, c]),
             _ => None,
         };
         let ipc_message = cpu_us(&v, &["measurements", "ipc_message_us"], py_loop_ns_per_iter)?
-            .map(|put_get| dur(put_get / 2.0, 1e3));
+            .map(|put_get| cost(&key(&["ipc_message_us"]), put_get / 2.0, 1e3))
+            .transpose()?;
         // A system call's wall time, like the round trip it is part of: not
         // rescaled (only Python work is).
-        let loopback_send =
-            optional_median(&v, &["measurements", "loopback_send_us"])?.map(|us| dur(us, 1e3));
+        let loopback_send = optional_median(&v, &["measurements", "loopback_send_us"])?
+            .map(|us| cost(&key(&["loopback_send_us"]), us, 1e3))
+            .transpose()?;
         let wake = wake_path(&v)?;
+        let rate = |k: &[&str]| within(&key(k), m(k)?, RATES, "bytes per second");
+        let us = |k: &[&str]| cost(&key(k), m(k)?, 1e3);
+        let ms = |k: &[&str]| cost(&key(k), m(k)?, 1e6);
+        let cpu_count = match &v["cpu_count"] {
+            Value::Number(n) if n.as_u64().is_some_and(|c| (1..=MAX_CPU_COUNT).contains(&c)) => {
+                n.as_u64().unwrap_or(1) as u32
+            }
+            other => {
+                return Err(ProfileError::Range {
+                    key: "cpu_count".into(),
+                    value: other.to_string(),
+                    allowed: format!("a whole number from 1 to {MAX_CPU_COUNT}"),
+                })
+            }
+        };
         Ok(Profile {
             name: v["name"].as_str().unwrap_or("unnamed").to_string(),
-            cpu_count: v["cpu_count"].as_u64().unwrap_or(2).clamp(1, 4096) as u32,
+            cpu_count,
             py_loop_ns_per_iter,
-            sleep_overshoot: dur(m(&["sleep_overshoot_us", "1ms"])?, 1e3),
-            loopback_rtt: dur(rtt, 1e3),
+            sleep_overshoot: us(&["sleep_overshoot_us", "1ms"])?,
+            loopback_rtt: cost(&key(&["loopback_rtt_us"]), rtt, 1e3)?,
             loopback_rtt_cv: spread,
             loopback_send,
-            zlib_bytes_per_sec: m(&["zlib_bytes_per_sec"])?,
-            sha256_bytes_per_sec: m(&["sha256_bytes_per_sec"])?,
-            pickle_bytes_per_sec: m(&["pickle_bytes_per_sec", "objects"])?,
-            thread_start: dur(m(&["thread_start_us"])?, 1e3),
+            zlib_bytes_per_sec: rate(&["zlib_bytes_per_sec"])?,
+            sha256_bytes_per_sec: rate(&["sha256_bytes_per_sec"])?,
+            pickle_bytes_per_sec: rate(&["pickle_bytes_per_sec", "objects"])?,
+            thread_start: us(&["thread_start_us"])?,
             process_start: [
-                dur(m(&["process_start_ms", "fork"])?, 1e6),
-                dur(m(&["process_start_ms", "spawn"])?, 1e6),
-                dur(m(&["process_start_ms", "forkserver"])?, 1e6),
+                ms(&["process_start_ms", "fork"])?,
+                ms(&["process_start_ms", "spawn"])?,
+                ms(&["process_start_ms", "forkserver"])?,
             ],
             executor,
             ipc_message,
@@ -257,8 +354,18 @@ impl Profile {
 
     /// Reads a profile file.
     pub fn load(path: &std::path::Path) -> anyhow::Result<Profile> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read profile {}: {e}", path.display()))?;
+        let cannot = |why: String| anyhow::anyhow!("cannot read profile {}: {why}", path.display());
+        let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(cannot("it is not a file".into()));
+        }
+        if meta.len() > MAX_PROFILE_BYTES {
+            return Err(cannot(format!(
+                "it is {} bytes, more than the limit of {MAX_PROFILE_BYTES} (a profile made by calibration/measure_profile.py is about 10 KiB)",
+                meta.len()
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| cannot(e.to_string()))?;
         Profile::from_json(&text).map_err(|e| anyhow::anyhow!("profile {}: {e}", path.display()))
     }
 
@@ -390,6 +497,77 @@ mod tests {
         v["measurements"]["zlib_bytes_per_sec"]["median"] = Value::from(-1.0);
         let e = Profile::from_json(&v.to_string()).unwrap_err().to_string();
         assert!(e.contains("zlib_bytes_per_sec.median is -1"), "{e}");
+    }
+
+    /// Values the model would clamp or round to zero are refused, naming the
+    /// key, the value and what is allowed (they used to be taken silently:
+    /// cpu_count -2 became 2, a start time of 1e-300 µs became 0 ns).
+    #[test]
+    fn values_out_of_range_are_refused_not_clamped() {
+        let cases: &[(&[&str], Value, &str)] = &[
+            (
+                &["cpu_count"],
+                Value::from(-2),
+                "cpu_count is -2: expected a whole number from 1 to 4096",
+            ),
+            (&["cpu_count"], Value::from(0), "cpu_count is 0"),
+            (
+                &["cpu_count"],
+                Value::from(1_000_000_000_000u64),
+                "cpu_count is 1000000000000",
+            ),
+            (&["cpu_count"], Value::from(2.5), "cpu_count is 2.5"),
+            (&["cpu_count"], Value::Null, "cpu_count is null"),
+            (
+                &["measurements", "thread_start_us", "median"],
+                Value::from(1e-300),
+                "thread_start_us.median is 1e-300: expected a duration from 1 ns",
+            ),
+            (
+                &["measurements", "thread_start_us", "median"],
+                Value::from(1e300),
+                "thread_start_us.median is 1e300",
+            ),
+            (
+                &["measurements", "loopback_rtt_us", "median"],
+                Value::from(1e-300),
+                "loopback_rtt_us.median is 1e-300",
+            ),
+            (
+                &["measurements", "process_start_ms", "fork", "median"],
+                Value::from(1e300),
+                "process_start_ms.fork.median is 1e300",
+            ),
+            (
+                &["measurements", "zlib_bytes_per_sec", "median"],
+                Value::from(1e300),
+                "zlib_bytes_per_sec.median is 1e300: expected a number from",
+            ),
+            (
+                &["measurements", "py_loop_ns_per_iter", "median"],
+                Value::from(1e-300),
+                "py_loop_ns_per_iter.median is 1e-300",
+            ),
+        ];
+        for (path, value, want) in cases {
+            let mut v: Value = serde_json::from_str(REFERENCE_JSON).unwrap();
+            let (last, parents) = path.split_last().unwrap();
+            let parent = parents.iter().fold(&mut v, |cur, p| &mut cur[*p]);
+            parent[*last] = value.clone();
+            match Profile::from_json(&v.to_string()) {
+                Ok(p) => panic!("{path:?} = {value}: accepted as {p:?}"),
+                Err(e) => assert!(e.to_string().contains(want), "{path:?} = {value}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_profile_file_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.json");
+        std::fs::write(&path, vec![b' '; MAX_PROFILE_BYTES as usize + 1]).unwrap();
+        let e = Profile::load(&path).unwrap_err().to_string();
+        assert!(e.contains("more than the limit of 1048576"), "{e}");
     }
 
     /// Executor and queue-message costs are Python work: each is rescaled from

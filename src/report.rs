@@ -66,6 +66,9 @@ pub struct ReportOptions {
     pub profile: Option<crate::profile::Profile>,
     /// Print progress on stderr.
     pub progress: bool,
+    /// Stops every experiment (Ctrl-C, SIGTERM): each removes its temporary
+    /// files as an interrupted `gilsim run` does.
+    pub interrupt: crate::interrupt::Interrupt,
 }
 
 /// The header comment of an experiment script.
@@ -255,6 +258,7 @@ fn run_experiment(script: &Path, opts: &ReportOptions) -> ExperimentResult {
     ro.jobs = Some(1);
     ro.sets = opts.sets.clone();
     ro.profile = opts.profile.clone();
+    ro.interrupt = opts.interrupt.clone();
     let t0 = Instant::now();
     let outcome = run(&ro);
     let wall_s = t0.elapsed().as_secs_f64();

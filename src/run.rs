@@ -13,9 +13,12 @@
 //! not stop within [`GRACE`], or a second signal comes, the run is abandoned:
 //! its temporary files are deleted, the manifest written, and the caller exits.
 
+use crate::folder::FolderLock;
 use crate::interrupt::{signal_name, Interrupt};
-use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME};
-use crate::output::{persist, prepare_destination, write_atomically, write_temp, OutputError};
+use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME, INTERRUPTED_FILE_NAME};
+use crate::output::{
+    clash, prepare_destination, write_atomically, write_temp, OutputError, Replacer,
+};
 use crate::params::{Params, SetError, Source};
 use crate::script::{Host, Limits, RunContext, ScriptError};
 use crate::trace_files::slashed;
@@ -60,6 +63,9 @@ pub enum Error {
     /// An output could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The output folder cannot be used (checked before the script runs).
+    #[error(transparent)]
+    Folder(#[from] crate::folder::FolderError),
     /// `--trace` could not be honoured.
     #[error("{0}")]
     Trace(String),
@@ -205,7 +211,12 @@ fn read_script(path: &Path) -> Result<String, Error> {
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".into()))
+    let text = String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".into()))?;
+    // Editors may start a UTF-8 file with a byte-order mark: not code.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 fn script_dir(path: &Path) -> PathBuf {
@@ -313,7 +324,11 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         .with_journal(out_dir.clone(), opts.resume)
         .with_interrupt(opts.interrupt.clone())
         .with_profile(opts.profile.clone());
+    // Before the script runs: a folder that cannot be used fails the run now,
+    // and no other run writes into it until this one ends.
+    let mut folder = FolderLock::acquire(&out_dir)?;
     if let Some(file) = &opts.trace {
+        trace_collision(file, &out_dir, fixed_targets(opts, &out_dir))?;
         lock(&ctx.traces)?.start_cli(file, opts.limits.max_trace_events)?;
     }
     let ctx = Arc::new(ctx);
@@ -359,9 +374,12 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         }
     };
     let committed = commit(opts, &ctx, &out_dir, &st, sources);
+    if committed.is_ok() {
+        folder.keep_folders();
+    }
     if let Some(j) = journal {
         match &committed {
-            Ok(_) => j.remove_all(),
+            Ok(_) => j.remove_own(),
             Err(_) => {
                 if let Ok(mut t) = ctx.traces.lock() {
                     t.remove_temp_files();
@@ -384,8 +402,31 @@ fn commit(
     let mut traces = lock(&ctx.traces)?;
     traces.check_cli().map_err(Error::Trace)?;
     let outputs = lock(&ctx.outputs)?;
+    // Every destination is checked before anything is written: a table and
+    // a trace that would be each other's folder, a --trace file that is an
+    // output or an input.
+    if let Some((a, b)) = clash(outputs.paths().chain(traces.staged_paths())) {
+        return Err(OutputError::Clash {
+            path: slashed(b),
+            other: slashed(a),
+            folder: slashed(a),
+        }
+        .into());
+    }
+    if let Some(file) = &opts.trace {
+        let staged = outputs
+            .paths()
+            .chain(traces.staged_paths())
+            .map(|rel| (out_dir.join(rel), format!("the output {}", slashed(rel))));
+        let inputs = sources
+            .values()
+            .filter_map(|f| f.path.clone())
+            .map(|p| (p, "a source the script read".to_string()));
+        trace_collision(file, out_dir, staged.chain(inputs).collect())?;
+    }
     // Everything is written to temporary files first, the manifest included,
-    // and only then renamed into place: a full disk leaves the old files.
+    // and only then renamed into place, all or none: a full disk or a failed
+    // rename leaves the old files.
     let ready = outputs.prepare(out_dir)?;
     let (trace_entries, trace_file) = traces.entries();
     let mut files: Vec<PathBuf> = ready.iter().map(|(p, _)| p.clone()).collect();
@@ -404,13 +445,23 @@ fn commit(
     manifest.trace_file = trace_file;
     manifest.findings = findings;
     let wall_time_s = manifest.wall_time_s;
+    let previous = ok_manifest(out_dir);
     let manifest_path = prepare_destination(out_dir, Path::new(FILE_NAME))?;
     let manifest_temp = write_temp(&manifest_path, &manifest.to_json())?;
-    for (path, temp) in ready {
-        persist(temp, &path)?;
+    let trace_ready = traces.take_ready()?;
+    let mut replacer = Replacer::default();
+    for (path, temp) in ready.into_iter().chain(trace_ready) {
+        replacer.replace(temp, &path)?;
     }
-    traces.commit()?;
-    persist(manifest_temp, &manifest_path)?;
+    replacer.replace(manifest_temp, &manifest_path)?;
+    replacer.finish();
+    // The manifest describes exactly the outputs in the folder: outputs of the
+    // last good run that this one did not write again are deleted (only if
+    // unchanged since), and so is an interrupted run's record.
+    if let Some(old) = previous {
+        remove_stale_outputs(out_dir, &old, &manifest.files, opts.trace.as_deref());
+    }
+    let _ = std::fs::remove_file(out_dir.join(INTERRUPTED_FILE_NAME));
     Ok(RunOutcome {
         out_dir: out_dir.to_path_buf(),
         files,
@@ -505,7 +556,14 @@ fn interrupted(
         .map(|j| j.entries())
         .unwrap_or_default();
     let journal_runs = m.journal.iter().map(|e| e.runs).sum();
-    let written = prepare_destination(out_dir, Path::new(FILE_NAME))
+    // The manifest of earlier good results stays with them; the record of
+    // this run goes beside it.
+    let name = if ok_manifest(out_dir).is_some() {
+        INTERRUPTED_FILE_NAME
+    } else {
+        FILE_NAME
+    };
+    let written = prepare_destination(out_dir, Path::new(name))
         .and_then(|p| write_atomically(&p, &m.to_json()).map(|_| p));
     Error::Interrupted {
         signal,
@@ -518,4 +576,131 @@ fn interrupted(
 fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, Error> {
     m.lock()
         .map_err(|_| Error::Internal("a lock of the run context is poisoned".into()))
+}
+
+/// The manifest of the output folder, if it describes a good run's results.
+fn ok_manifest(out_dir: &Path) -> Option<serde_json::Value> {
+    let path = out_dir.join(FILE_NAME);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > 64 << 20 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    (v["status"] == "ok").then_some(v)
+}
+
+/// Deletes the outputs `old` lists that `new` does not, if they are still
+/// the files the old run wrote (same hash), then their folders if empty.
+fn remove_stale_outputs(
+    out_dir: &Path,
+    old: &serde_json::Value,
+    new: &[FileEntry],
+    trace: Option<&Path>,
+) {
+    let trace = trace.map(resolved);
+    let Some(files) = old["files"].as_array() else {
+        return;
+    };
+    for f in files {
+        let (Some(path), Some(sha)) = (f["path"].as_str(), f["sha256"].as_str()) else {
+            continue;
+        };
+        if new.iter().any(|e| e.path == path) {
+            continue;
+        }
+        let Ok(rel) = crate::output::check_relative(path) else {
+            continue;
+        };
+        let full = out_dir.join(&rel);
+        if trace.as_ref() == Some(&resolved(&full)) {
+            continue;
+        }
+        // `prepare_destination` refuses symlinks on the way.
+        if prepare_destination_exists(out_dir, &rel).is_none() {
+            continue;
+        }
+        let same = std::fs::read(&full).is_ok_and(|b| crate::manifest::sha256_hex(&b) == sha);
+        if same && std::fs::remove_file(&full).is_ok() {
+            let mut dir = rel.parent().map(Path::to_path_buf);
+            while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+                if std::fs::remove_dir(out_dir.join(&d)).is_err() {
+                    break;
+                }
+                dir = d.parent().map(Path::to_path_buf);
+            }
+        }
+    }
+}
+
+/// `out_dir/rel` if every folder on the way is a real folder (no symlink)
+/// and it is a regular file.
+fn prepare_destination_exists(out_dir: &Path, rel: &Path) -> Option<PathBuf> {
+    let mut p = out_dir.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    let (file, dirs) = parts.split_last()?;
+    for d in dirs {
+        p.push(d);
+        if !std::fs::symlink_metadata(&p).ok()?.is_dir() {
+            return None;
+        }
+    }
+    p.push(file);
+    std::fs::symlink_metadata(&p).ok()?.is_file().then_some(p)
+}
+
+/// `p` made absolute with symlinks resolved (its folder's, if it does not exist).
+fn resolved(p: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c;
+    }
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    match (abs.parent(), abs.file_name()) {
+        (Some(d), Some(n)) => std::fs::canonicalize(d).map_or(abs.clone(), |d| d.join(n)),
+        _ => abs,
+    }
+}
+
+/// Files a `--trace FILE` may never be, known before the script runs.
+fn fixed_targets(opts: &RunOptions, out_dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut t = vec![
+        (out_dir.join(FILE_NAME), "the run's manifest".to_string()),
+        (
+            out_dir.join(INTERRUPTED_FILE_NAME),
+            "the record of an interrupted run".to_string(),
+        ),
+        (
+            out_dir.join(crate::folder::LOCK_FILE),
+            "the output folder's lock".to_string(),
+        ),
+        (opts.script.clone(), "the script".to_string()),
+    ];
+    if let Ok(exe) = std::env::current_exe() {
+        t.push((exe, "the gilsim program itself".to_string()));
+    }
+    t
+}
+
+/// Fails if the `--trace` file is one of `targets`, or inside the sweep journal.
+fn trace_collision(
+    file: &Path,
+    out_dir: &Path,
+    targets: Vec<(PathBuf, String)>,
+) -> Result<(), Error> {
+    let t = resolved(file);
+    let journal = resolved(&out_dir.join(crate::journal::DIR));
+    let what = if t.starts_with(&journal) {
+        Some("inside the sweep journal".to_string())
+    } else {
+        targets
+            .into_iter()
+            .find(|(p, _)| resolved(p) == t)
+            .map(|(_, what)| what)
+    };
+    match what {
+        Some(what) => Err(Error::Trace(format!(
+            "--trace {}: that file is {what}, which the trace would overwrite; write the trace to another file",
+            file.display()
+        ))),
+        None => Ok(()),
+    }
 }

@@ -132,7 +132,7 @@ impl FinishedTrace {
         let dest = self.dest;
         self.temp.persist(&dest).map_err(|e| OutputError::Io {
             path: dest,
-            source: e.error,
+            cause: e.error,
         })
     }
 
@@ -205,9 +205,9 @@ impl TraceOutputs {
     /// cannot be written fails before the script runs.
     pub fn start_cli(&mut self, file: &Path, limit: u64) -> Result<(), OutputError> {
         let shown = file.display().to_string();
-        let io = |source| OutputError::Io {
+        let io = |cause| OutputError::Io {
             path: file.to_path_buf(),
-            source,
+            cause,
         };
         if file.is_dir() {
             return Err(io(io::Error::other("it is a folder")));
@@ -319,6 +319,24 @@ impl TraceOutputs {
             _ => None,
         };
         (named, cli)
+    }
+
+    /// The finished traces and their destinations, for a [`crate::output::Replacer`]
+    /// to rename into place (the folders of `chrome_trace` files checked
+    /// again: nothing may have become a symlink).
+    pub fn take_ready(&mut self) -> Result<Vec<(PathBuf, TempPath)>, OutputError> {
+        self.committed = true;
+        let mut ready = Vec::with_capacity(self.staged.len() + 1);
+        for (rel, trace) in std::mem::take(&mut self.staged) {
+            if let Some(root) = &self.out_dir {
+                prepare_destination(root, &rel)?;
+            }
+            ready.push((trace.dest, trace.temp));
+        }
+        if let CliTrace::Done(_, trace) = std::mem::replace(&mut self.cli, CliTrace::Off) {
+            ready.push((trace.dest, trace.temp));
+        }
+        Ok(ready)
     }
 
     /// Renames every trace into place. Returns the manifest entries of the

@@ -67,6 +67,16 @@ pub enum EngineError {
         /// The bound ([`crate::MAX_PENDING_REPLIES`]).
         limit: usize,
     },
+    /// Virtual time would pass its end: 2⁶⁴ ns, about 584 years. The run
+    /// fails rather than reporting a saturated (wrong) time.
+    #[error("virtual time overflow at {time}: {what} would end after the last instant the simulation can represent (2^64 ns, about 584 years); shorten the durations, or give the run a stop time")]
+    TimeOverflow {
+        /// The last instant simulated.
+        time: SimTime,
+        /// What overflowed: the thread and its step (`thread "t", step
+        /// program[1]: py(1.26e10 s)`), a queue, a pool or a core.
+        what: String,
+    },
     /// The caller asked the run to stop (`run_cancellable`).
     #[error("the run was cancelled at {time}")]
     Cancelled {

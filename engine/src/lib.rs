@@ -30,6 +30,7 @@ mod histogram;
 mod ids;
 mod io;
 mod os;
+mod overflow;
 mod process;
 mod report;
 mod rng;

@@ -494,6 +494,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             let Some((at, ev)) = self.queue.pop() else {
                 break;
             };
+            if let Some(e) = self.time_overflow(at, ev) {
+                return Err(e);
+            }
             self.spend_budget()?;
             // A cancelled event, or a timer that only re-arms, is no moment of
             // the simulation: the clock (and so the run's end) stays put.

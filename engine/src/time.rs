@@ -94,6 +94,20 @@ impl SimDuration {
     pub const fn saturating_sub(self, o: SimDuration) -> Self {
         SimDuration(self.0.saturating_sub(o.0))
     }
+    /// Addition, `None` if the sum does not fit (past [`SimDuration::MAX`]).
+    pub const fn checked_add(self, o: SimDuration) -> Option<Self> {
+        match self.0.checked_add(o.0) {
+            Some(v) => Some(SimDuration(v)),
+            None => None,
+        }
+    }
+    /// Multiplication by a count, `None` if the product does not fit.
+    pub const fn checked_mul(self, k: u64) -> Option<Self> {
+        match self.0.checked_mul(k) {
+            Some(v) => Some(SimDuration(v)),
+            None => None,
+        }
+    }
 }
 
 impl SimTime {
@@ -109,6 +123,14 @@ impl SimTime {
     /// Seconds since the start, as a float (for reporting).
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
+    }
+    /// `self + d`, `None` if it would reach or pass [`SimTime::MAX`] (the
+    /// end of virtual time, which `+` saturates to and which means "never").
+    pub const fn checked_add(self, d: SimDuration) -> Option<SimTime> {
+        match self.0.checked_add(d.0) {
+            Some(v) if v < u64::MAX => Some(SimTime(v)),
+            _ => None,
+        }
     }
     /// The span from `earlier` to `self` (zero if `earlier` is later).
     pub const fn since(self, earlier: SimTime) -> SimDuration {
@@ -180,6 +202,24 @@ impl fmt::Display for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "t=")?;
         fmt_ns(self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod checked_tests {
+    use super::{SimDuration, SimTime};
+
+    #[test]
+    fn checked_arithmetic_refuses_what_saturation_hides() {
+        let year = SimDuration::secs(365 * 86_400);
+        let t = SimTime::ZERO + year * 400;
+        assert_eq!(t.checked_add(year), Some(SimTime::ZERO + year * 401));
+        assert_eq!(t.checked_add(year * 400), None, "800 years do not fit");
+        assert_eq!(t + year * 400, SimTime::MAX, "while + saturates");
+        assert_eq!(SimTime(u64::MAX - 1).checked_add(SimDuration(1)), None);
+        assert_eq!(SimDuration::MAX.checked_add(SimDuration(1)), None);
+        assert_eq!(year.checked_mul(2), Some(year * 2));
+        assert_eq!(year.checked_mul(1000), None);
     }
 }
 

@@ -54,6 +54,9 @@ pub struct Limits {
     /// summed over its threads; `machine.run` and waiting for sweeps are not
     /// counted (see `script/guard.rs`). `script-time`.
     pub max_script_time_s: u64,
+    /// Bytes the run holds in memory: tables, strings, arrays, maps,
+    /// printed lines, modules, models (see `memory.rs`). `memory`.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
@@ -72,6 +75,7 @@ impl Default for Limits {
             max_trace_events: crate::trace_files::DEFAULT_MAX_TRACE_EVENTS,
             max_sweep_runs: crate::sweep::MAX_TASKS as u64,
             max_script_time_s: DEFAULT_SCRIPT_TIME_S,
+            max_memory: DEFAULT_MEMORY,
         }
     }
 }
@@ -80,6 +84,10 @@ impl Default for Limits {
 /// compute (seconds), low enough to stop a script whose operations are slow
 /// because its values are huge or deeply nested.
 pub const DEFAULT_SCRIPT_TIME_S: u64 = 600;
+
+/// Default `memory`: 2 GiB, far above what an experiment holds (tens of
+/// MiB), below the memory of a small machine.
+pub const DEFAULT_MEMORY: u64 = 2 << 30;
 
 /// One limit as the command line names it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -163,6 +171,11 @@ pub const LIMITS: &[LimitInfo] = &[
         what: "seconds the script computes by itself (summed over sweep workers; machine.run not counted)",
         max: 1 << 32,
     },
+    LimitInfo {
+        name: "memory",
+        what: "bytes the run holds in memory (tables, strings, arrays, maps, printed lines, modules, models)",
+        max: 1 << 50,
+    },
 ];
 
 /// "raise the `NAME` limit (N) with --limit NAME=VALUE", suggesting `want`
@@ -223,6 +236,7 @@ impl Limits {
             "trace-events" => self.max_trace_events,
             "sweep-runs" => self.max_sweep_runs,
             "script-time" => self.max_script_time_s,
+            "memory" => self.max_memory,
             _ => return None,
         };
         Some(v)
@@ -257,6 +271,7 @@ impl Limits {
             "events" => self.max_events = value,
             "trace-events" => self.max_trace_events = value,
             "script-time" => self.max_script_time_s = value,
+            "memory" => self.max_memory = value,
             _ => self.max_sweep_runs = value,
         }
         Ok(())
@@ -431,7 +446,7 @@ impl RunContext {
     pub fn stage(&self, name: &str, bytes: Vec<u8>) -> Result<PathBuf, OutputError> {
         let rel = check_relative(name)?;
         if let Ok(mut out) = self.outputs.lock() {
-            out.stage(rel.clone(), bytes);
+            out.stage(rel.clone(), bytes)?;
         }
         Ok(rel)
     }

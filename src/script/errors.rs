@@ -213,13 +213,33 @@ fn word_at(text: &str, pos: Position) -> Option<String> {
     (!word.is_empty()).then_some(word)
 }
 
-/// The source line `line` with a caret under `column`.
+/// Longest source line shown whole in an error; a longer one is cut to
+/// [`EXCERPT_CONTEXT`] characters either side of the column.
+const MAX_EXCERPT_CHARS: usize = 200;
+const EXCERPT_CONTEXT: usize = 80;
+
+/// The source line `line` with a caret under `column` (a long line cut
+/// around the column, marked with `...`).
 fn excerpt(text: &str, line: usize, column: Option<usize>) -> Option<String> {
-    let src = text.lines().nth(line.checked_sub(1)?)?;
+    let full = text.lines().nth(line.checked_sub(1)?)?;
+    let mut col = column;
+    let cut;
+    let src = if full.chars().count() > MAX_EXCERPT_CHARS {
+        let c = column.unwrap_or(1).saturating_sub(1);
+        let start = c.saturating_sub(EXCERPT_CONTEXT);
+        let body: String = full.chars().skip(start).take(2 * EXCERPT_CONTEXT).collect();
+        let head = if start > 0 { "..." } else { "" };
+        let more = full.chars().count() > start + 2 * EXCERPT_CONTEXT;
+        cut = format!("{head}{body}{}", if more { "..." } else { "" });
+        col = column.map(|c| c - start + head.len());
+        cut.as_str()
+    } else {
+        full
+    };
     let num = line.to_string();
     let pad = " ".repeat(num.len());
     let mut out = format!("{num} | {src}");
-    if let Some(c) = column {
+    if let Some(c) = col {
         // Keep tabs so the caret lines up under tab-indented code.
         let lead: String = src
             .chars()
@@ -254,7 +274,7 @@ fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
             format!("module `{m}` is not imported: add `import \"...\" as {m};` before this line")
         }
         EvalAltResult::ErrorParsing(ParseErrorType::ExprTooDeep, _) => format!(
-            "an expression or block is nested more than {} deep; simplify it, or {}",
+            "an expression or block is nested more than {} deep (each operator of a chain like a + b + c counts one level); simplify it, or split a long chain with variables, or {}",
             l.max_expr_depth.0,
             raise_hint("expr-depth", l.max_expr_depth.0 as u64, None)
         ),
@@ -308,6 +328,12 @@ fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
             "the script computed for more than {} s by itself and was stopped: operations on huge or deeply nested arrays and maps are slow (each one copies or measures the whole value); if it really needs longer, {}",
             l.max_script_time_s,
             raise_hint("script-time", l.max_script_time_s, None)
+        ),
+        EvalAltResult::ErrorTerminated(token, _) if super::guard::is_memory_token(token) => format!(
+            "the run holds more than {} bytes of memory ({} MiB) and was stopped: everything it keeps counts (tables, strings, arrays and maps, lines printed by sweep points, modules, models and their results); keep less, or {}",
+            l.max_memory,
+            l.max_memory >> 20,
+            raise_hint("memory", l.max_memory, None)
         ),
         EvalAltResult::ErrorTerminated(..) => "the run was interrupted".to_string(),
         other => {
@@ -366,6 +392,27 @@ mod tests {
             "2 | \tlet x = y;\n  | \t        ^"
         );
         assert_eq!(excerpt("a", 5, Some(1)), None);
+    }
+
+    /// A 4 MB line is not echoed whole: 80 characters either side of the
+    /// column, the caret still under it.
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(1_000_000), "b".repeat(1_000_000));
+        let e = excerpt(&line, 1, Some(1_000_001)).unwrap();
+        assert!(e.len() < 400, "{} bytes", e.len());
+        let (src, caret) = e.split_once('\n').unwrap();
+        let col = caret.find('^').unwrap();
+        assert_eq!(src.as_bytes()[col], b'X', "{e}");
+        assert!(
+            src.starts_with("1 | ...a") && src.ends_with("b..."),
+            "{src}"
+        );
+        let short = excerpt(&"c".repeat(300), 1, Some(2)).unwrap();
+        assert!(
+            short.starts_with("1 | cc") && short.contains("c...\n"),
+            "{short}"
+        );
     }
 
     #[test]

@@ -373,6 +373,10 @@ fn clip_bands_to_log_floor(series: &mut [LineSeries]) {
 /// One bar: its row, its value and its error bar.
 type Bar = (usize, f64, Option<(f64, f64)>);
 
+/// Most categories of a bar chart: more bars cannot be told apart (and
+/// drawing 100 000 of them took a minute).
+const MAX_CATEGORIES: usize = 1000;
+
 fn bar_chart(src: &Source, p: &PlotSpec, single: &str) -> RhaiResult<BarChart> {
     let y = p.y.unwrap_or(p.x);
     let need = "a bar chart needs a number in every row";
@@ -380,6 +384,14 @@ fn bar_chart(src: &Source, p: &PlotSpec, single: &str) -> RhaiResult<BarChart> {
     for r in 0..src.t.len() {
         let c = category(src.cell(r, p.x));
         if !categories.contains(&c) {
+            if categories.len() == MAX_CATEGORIES {
+                return Err(format!(
+                    "plot(): a bar chart of table \"{}\" would have more than {MAX_CATEGORIES} categories (column `{}`), too many bars to tell apart; plot kind \"line\", or fewer categories",
+                    src.t.name(),
+                    src.t.columns().get(p.x).map_or("?", String::as_str)
+                )
+                .into());
+            }
             categories.push(c);
         }
     }

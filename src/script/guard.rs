@@ -9,10 +9,12 @@
 //! within the operations limit. This clock, advanced from Rhai's progress
 //! callback, stops such a script.
 //!
-//! Time spent in `machine.run` (bounded by the `events` limit) and in sweeps
-//! (whose points are timed by their own workers) is not counted, so long
-//! experiments are not affected; the clock is summed over the threads that
-//! evaluate the script (the main one and the sweep workers).
+//! Time spent waiting for sweeps (whose points are timed by their own
+//! workers) and in the `machine.run` of a sweep point (bounded by the
+//! `events` limit) is not counted, so long sweeps are not affected; a
+//! `machine.run` outside a sweep is, so an endless loop of simulations
+//! stops. The clock is summed over the threads that evaluate the script
+//! (the main one and the sweep workers).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +25,9 @@ const SAMPLE_OPS: u64 = 4;
 
 /// Longest time counted between two readings: a backstop against counting a
 /// thread's idle time (a sweep worker between two sweeps) as script time.
-const MAX_GAP: Duration = Duration::from_secs(1);
+/// Long enough that operations made slow by huge values (each taking
+/// seconds, `loop { a = [a]; }`) are counted in full.
+const MAX_GAP: Duration = Duration::from_secs(60);
 
 /// The token of the `ErrorTerminated` that the clock raises.
 pub const TOKEN: &str = "gilsim: script-time limit";
@@ -100,6 +104,17 @@ impl Drop for Untimed {
 pub fn restart_thread() {
     LAST.with(|l| l.set(None));
     UNTIMED.with(|u| u.set(Duration::ZERO));
+}
+
+/// The token of the `ErrorTerminated` raised at the `memory` limit.
+pub const MEMORY_TOKEN: &str = "gilsim: memory limit";
+
+/// Whether the token of an `ErrorTerminated` is the memory limit's.
+pub fn is_memory_token(token: &rhai::Dynamic) -> bool {
+    token
+        .clone()
+        .into_immutable_string()
+        .is_ok_and(|s| s.as_str() == MEMORY_TOKEN)
 }
 
 /// Whether the token of an `ErrorTerminated` is this clock's.

@@ -187,6 +187,7 @@ impl Host {
         ctx.attach_sources(sources.clone());
         let interrupt = ctx.interrupt.clone();
         let clock = guard::ScriptClock::new(limits.max_script_time_s);
+        let max_memory = limits.max_memory;
         let mut engine = Engine::new();
         engine
             .set_fail_on_invalid_map_property(true)
@@ -198,10 +199,14 @@ impl Host {
             .set_max_array_size(limits.max_array_size)
             .set_max_map_size(limits.max_map_size)
             .set_max_modules(limits.max_modules)
-            .set_module_resolver(Resolver::new(dir, sources.clone()))
+            .set_module_resolver(
+                Resolver::new(dir, sources.clone()).with_max_modules(limits.max_modules),
+            )
             .on_progress(move |ops| {
                 if interrupt.is_set() {
                     Some(Dynamic::UNIT)
+                } else if crate::memory::live_bytes() > max_memory {
+                    Some(guard::MEMORY_TOKEN.into())
                 } else if clock.tick(ops) {
                     Some(guard::TOKEN.into())
                 } else {

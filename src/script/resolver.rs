@@ -34,6 +34,10 @@ const BUILTIN_PREFIX: &str = "<built-in>/";
 /// Largest module file read.
 const MAX_MODULE_BYTES: u64 = 4 << 20;
 
+/// Largest total size of the sources of one run (script and modules): a
+/// compiled script takes about a hundred times its size in memory.
+pub const MAX_SOURCE_BYTES: usize = 8 << 20;
+
 /// A source file read during a run.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
@@ -65,6 +69,13 @@ impl Sources {
     /// The text of `name`.
     pub fn text(&self, name: &str) -> Option<String> {
         self.files.lock().ok()?.get(name).map(|f| f.text.clone())
+    }
+    /// Bytes of every source read so far.
+    pub fn total_bytes(&self) -> usize {
+        self.files
+            .lock()
+            .map(|f| f.values().map(|s| s.text.len()).sum())
+            .unwrap_or(0)
     }
     /// Everything read, by name.
     pub fn all(&self) -> BTreeMap<String, SourceFile> {
@@ -104,6 +115,11 @@ pub struct Resolver {
     scripts_dir: Option<PathBuf>,
     cache: Mutex<HashMap<String, Shared<Module>>>,
     sources: Shared<Sources>,
+    /// The `modules` limit: modules loaded in the whole run (Rhai's own
+    /// count is per importing script, so a chain of imports passed it).
+    max_modules: usize,
+    /// Modules loaded (or being loaded) so far.
+    loaded: std::sync::atomic::AtomicUsize,
 }
 
 fn fail(msg: String, pos: Position) -> Box<EvalAltResult> {
@@ -118,7 +134,15 @@ impl Resolver {
             scripts_dir: find_scripts_dir(main_dir),
             cache: Mutex::new(HashMap::new()),
             sources,
+            max_modules: usize::MAX,
+            loaded: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// The same resolver, loading at most `max_modules` modules in all.
+    pub fn with_max_modules(mut self, max_modules: usize) -> Self {
+        self.max_modules = max_modules;
+        self
     }
 
     /// The folders searched for a module imported from `source`.
@@ -172,6 +196,29 @@ impl Resolver {
         if let Some(chain) = cycle {
             return Err(fail(
                 format!("import cycle: {chain}; modules may not import each other in a circle"),
+                pos,
+            ));
+        }
+        let n = self
+            .loaded
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if n > self.max_modules {
+            return Err(fail(
+                format!(
+                    "importing {name} would load more than {} modules (imports of imports counted in); {}",
+                    self.max_modules,
+                    super::context::raise_hint("modules", self.max_modules as u64, None)
+                ),
+                pos,
+            ));
+        }
+        let total = self.sources.total_bytes() + text.len();
+        if total > MAX_SOURCE_BYTES {
+            return Err(fail(
+                format!(
+                    "importing {name} would make the script and its modules {total} bytes together, more than the limit of {MAX_SOURCE_BYTES}"
+                ),
                 pos,
             ));
         }
@@ -266,7 +313,8 @@ impl ModuleResolver for Resolver {
             }
             let text = std::fs::read_to_string(&abs)
                 .map_err(|e| fail(format!("cannot read module {name}: {e}"), pos))?;
-            return self.load(engine, &key, &name, Some(abs), &text, pos);
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            return self.load(engine, &key, &name, Some(abs), text, pos);
         }
         let stem = file.trim_end_matches(".rhai");
         if let Some((n, text)) = BUILTIN.iter().find(|(n, _)| *n == stem) {

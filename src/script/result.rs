@@ -100,6 +100,9 @@ struct Sinks {
     kept: u64,
     /// A record was dropped because `kept` reached `kept_limit`.
     kept_full: bool,
+    /// Set once a trace cannot take more (its limit, a write error): the
+    /// simulation then stops at its next cancellation check.
+    full: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Sinks {
@@ -138,6 +141,39 @@ impl Sinks {
 }
 
 impl Sinks {
+    /// Why a trace can take no more, if one cannot: the names of the
+    /// `chrome_trace` and `--trace` files for the message.
+    fn failure(&self, chrome: Option<&Path>, cli: Option<&str>) -> Option<String> {
+        let w = |t: &Option<StreamingTrace>| t.as_ref().and_then(|t| t.writer.failure());
+        if let Some(e) = w(&self.named) {
+            let name = chrome.map(|p| p.display().to_string()).unwrap_or_default();
+            return Some(format!("chrome_trace \"{name}\": {e}"));
+        }
+        if let Some(e) = w(&self.cli) {
+            return Some(format!("--trace {}: {e}", cli.unwrap_or("")));
+        }
+        self.kept_full.then(|| {
+            let option = if self.keep.is_some() {
+                "trace: true"
+            } else {
+                "trace_window"
+            };
+            format!(
+                "the trace kept in memory ({option}) has more than {} events; {}, or keep a shorter window (trace_window) or run (stop_at)",
+                self.kept_limit,
+                super::context::raise_hint("trace-events", self.kept_limit, None)
+            )
+        })
+    }
+
+    fn note_full(&mut self) {
+        let w =
+            |t: &Option<StreamingTrace>| t.as_ref().is_some_and(|t| t.writer.failure().is_some());
+        if self.kept_full || w(&self.named) || w(&self.cli) {
+            self.full.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// The streamed writers, each optional: `None` discards.
     fn writers(&mut self) -> (Option<&mut FileTraceWriter>, Option<&mut FileTraceWriter>) {
         (
@@ -158,6 +194,7 @@ impl TraceSink for Sinks {
         let (mut named, mut cli) = self.writers();
         named.interval(thread, state, start, end);
         cli.interval(thread, state, start, end);
+        self.note_full();
     }
 
     fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
@@ -170,6 +207,7 @@ impl TraceSink for Sinks {
         let (mut named, mut cli) = self.writers();
         named.handoff(interp, time, from, to);
         cli.handoff(interp, time, from, to);
+        self.note_full();
     }
 
     fn thread_started(
@@ -319,15 +357,23 @@ fn run(
         }
     }
 
-    let untimed = super::guard::Untimed::start();
+    // Outside a sweep a simulation counts as script time, so an endless loop
+    // of runs stops at the `script-time` limit; a sweep point's does not.
+    let untimed = sweep::in_point().then(super::guard::Untimed::start);
     // A signal stops the simulation itself, not only the script around it.
-    let interrupted = || ctx.interrupt.is_set();
+    // A trace past its limit stops it too (the run's results could not be
+    // kept with their trace anyway).
+    let full = sinks.full.clone();
+    let interrupted = || ctx.interrupt.is_set() || full.load(std::sync::atomic::Ordering::Relaxed);
     let outcome = if sinks.is_empty() {
         run_cancellable(&built.cfg, &mut gilsim_engine::NoTrace, &interrupted)
     } else {
         run_cancellable(&built.cfg, &mut sinks, &interrupted)
     };
     drop(untimed);
+    let trace_failure = sinks
+        .failure(chrome.as_deref(), cli_name.as_deref())
+        .filter(|_| !ctx.interrupt.is_set());
     let Sinks {
         keep,
         window: window_trace,
@@ -339,7 +385,10 @@ fn run(
     let report = match outcome {
         Ok(r) => r,
         Err(e) => {
-            let msg = engine_error(&e, asked.is_some());
+            let msg = match (&e, trace_failure) {
+                (EngineError::Cancelled { .. }, Some(f)) => format!("run: {f}"),
+                _ => engine_error(&e, asked.is_some()),
+            };
             if cli.is_some() {
                 lock(&ctx.traces)?.cli_finished(Err(msg.clone()));
             }
@@ -405,7 +454,9 @@ fn engine_error(e: &EngineError, option: bool) -> String {
             "run: stopped after {limit} events at {time} without finishing; {}, or end the run earlier with stop_at",
             super::context::raise_hint("events", *limit, None)
         ),
-        EngineError::UnansweredRequests { .. } => format!("run: {e}"),
+        EngineError::UnansweredRequests { .. } | EngineError::TimeOverflow { .. } => {
+            format!("run: {e}")
+        }
         EngineError::Cancelled { .. } => "the run was interrupted".to_string(),
     }
 }

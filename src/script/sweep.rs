@@ -297,7 +297,8 @@ fn sweep(
     let mut metrics = Vec::with_capacity(results.len());
     for (m, prints) in results {
         for line in prints {
-            println!("{line}");
+            // A closed stdout must not stop the sweep (or lose its runs).
+            super::print_line(&line);
         }
         metrics.push(m);
     }

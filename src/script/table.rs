@@ -26,7 +26,9 @@ pub fn csv_path(name: &str) -> String {
 
 /// Checks a table name where the script writes it, so the error points there.
 pub fn check_table_name(name: &str) -> RhaiResult<()> {
-    check_relative(&csv_path(name))
+    // The name itself first: "" or "sub/" would save a hidden ".csv".
+    check_relative(name)
+        .and_then(|_| check_relative(&csv_path(name)))
         .map(|_| ())
         .map_err(|e| format!("table \"{name}\": {e}").into())
 }

@@ -25,9 +25,61 @@ fn usage_errors_exit_with_2() {
         &["run", "a.rhai", "--frobnicate"],
         &["run", "a.rhai", "--limit", "nope=1"],
         &["frobnicate"],
+        // Issue 14: --set errors exited 1, a repeated --limit was last-wins.
+        &["run", "a.rhai", "--set", "x"],
+        &["run", "a.rhai", "--set", "1x=2"],
+        &["run", "a.rhai", "--set", "x=1", "--set", "x=2"],
+        &["run", "a.rhai", "--set", "f=1e400"],
+        &["run", "a.rhai", "--set", "d=1e300s"],
+        &[
+            "run", "a.rhai", "--limit", "ops=5000", "--limit", "ops=6000",
+        ],
+        &["run", "a.rhai", "--max-ops", "5000", "--limit", "ops=6000"],
     ] {
-        assert_eq!(d.gilsim(args).code(), 2, "{args:?}");
+        let r = d.gilsim(args);
+        assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
+        assert!(!d.exists("out"), "{args:?}: nothing written");
     }
+    let r = d.gilsim(&["run", "a.rhai", "--set", "f=1e400"]);
+    assert!(
+        r.stderr()
+            .contains("--set f=1e400: 1e400 is too large for a float"),
+        "{}",
+        r.stderr()
+    );
+    let r = d.gilsim(&["run", "a.rhai", "--limit", "ops=5000", "--limit", "ops=6k"]);
+    assert!(
+        r.stderr()
+            .contains("the `ops` limit is given twice (--limit ops=5000 and --limit ops=6k)"),
+        "{}",
+        r.stderr()
+    );
+    // An unknown scenario fails before the table's header is printed.
+    let r = d.gilsim(&["bench", "--scenario", "Z"]);
+    assert_eq!(r.code(), 1);
+    assert_eq!(r.stdout(), "", "no header before the error");
+    assert!(
+        r.stderr().contains("unknown scenario \"Z\""),
+        "{}",
+        r.stderr()
+    );
+}
+
+/// Issue 14: a UTF-8 byte-order mark was rejected as an invisible
+/// "Unexpected" character; editors write one.
+#[test]
+fn a_utf8_byte_order_mark_is_accepted() {
+    let d = Dir::new();
+    d.write("bom.rhai", "\u{feff}print(\"ok\");\nlet x = nope;");
+    d.write("scripts/m.rhai", "\u{feff}fn one() { 1 }");
+    let r = d.gilsim(&["run", "bom.rhai"]);
+    assert!(
+        r.stderr().starts_with("error: bom.rhai:2:9:"),
+        "columns as the editor shows them: {}",
+        r.stderr()
+    );
+    d.write("bom.rhai", "\u{feff}import \"m\" as m;\nprint(m::one());");
+    assert!(d.gilsim(&["run", "bom.rhai"]).ok().starts_with("1\n"));
 }
 
 #[test]
@@ -92,7 +144,7 @@ fn set_overrides_parameters_and_unread_ones_warn() {
     );
 
     let r = d.gilsim(&["run", "p.rhai", "--set", "n"]);
-    assert_eq!(r.code(), 1);
+    assert_eq!(r.code(), 2, "a usage error");
     assert!(r.stderr().contains("expected NAME=VALUE"), "{}", r.stderr());
     let r = d.gilsim(&["run", "p.rhai", "--set", "d=5"]);
     assert!(

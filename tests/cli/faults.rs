@@ -112,7 +112,8 @@ fn an_output_folder_that_cannot_be_written_fails_the_run() {
         let r = d.gilsim(&["run", "t.rhai", "--out", out]);
         assert_eq!(r.code(), 1, "{out}: {}", r.stderr());
         assert!(
-            r.stderr().starts_with("error: cannot write blocker"),
+            r.stderr()
+                .starts_with(&format!("error: cannot use the output folder {out}: ")),
             "{out}: {}",
             r.stderr()
         );

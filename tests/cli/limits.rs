@@ -69,6 +69,20 @@ const CASES: &[Case] = &[
         says: &["more than 2 modules imported"],
     },
     Case {
+        limit: "modules",
+        script: "import \"c1\" as c;\nprint(c::one());",
+        low: 5,
+        high: 10,
+        says: &["would load more than 5 modules (imports of imports counted in)"],
+    },
+    Case {
+        limit: "memory",
+        script: "let s = \"x\"; for i in 0..16 { s += s; }\nlet m = #{};\nfor i in 0..400 { m[`k${i}`] = s + i; }\nprint(\"done\");",
+        low: 10_000_000,
+        high: 500_000_000,
+        says: &["the run holds more than 10000000 bytes of memory", "tables, strings"],
+    },
+    Case {
         limit: "threads",
         script: "let app = python();\nfor i in 0..50 { app.add_thread(`t${i}`, [py(ms(1))]); }\nmachine().run(app);",
         low: 10,
@@ -136,6 +150,18 @@ fn every_limit_names_its_flag_and_raising_it_makes_the_script_pass() {
     for m in ["m1", "m2", "m3"] {
         d.write(&format!("scripts/{m}.rhai"), "fn one() { 1 }\n");
     }
+    // A chain of 8 modules, each importing the next (Rhai counts the
+    // modules each script imports: one each).
+    for i in 1..8 {
+        d.write(
+            &format!("c{i}.rhai"),
+            &format!(
+                "import \"c{}\" as next;\nfn one() {{ next::one() }}\n",
+                i + 1
+            ),
+        );
+    }
+    d.write("c8.rhai", "fn one() { 1 }\n");
     let mut seen = std::collections::BTreeSet::new();
     for case in CASES {
         seen.insert(case.limit);
@@ -217,4 +243,56 @@ fn bad_limit_arguments_are_usage_errors() {
     let m: serde_json::Value = serde_json::from_str(&d.read("out/a/manifest.json")).unwrap();
     assert_eq!(m["limits"]["trace-events"], 100);
     assert_eq!(m["limits"]["ops"], 100_000_000);
+}
+
+/// Issue 14: an endless loop of simulations outside a sweep was not stopped
+/// by `script-time` (their time was not counted), only, after hours, by `ops`.
+#[test]
+fn an_endless_loop_of_simulations_stops_at_the_script_time_limit() {
+    let d = Dir::new();
+    d.write(
+        "runs.rhai",
+        "let app = python();\napp.add_thread(\"a\", [repeat(2000, [py(us(10)), io(exp(us(20)))])]);\nloop { machine().run(app); }",
+    );
+    let r = d.gilsim(&[
+        "run",
+        "runs.rhai",
+        "--limit",
+        "script-time=1",
+        "--limit",
+        "ops=1000G",
+    ]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("raise the `script-time` limit (1)"),
+        "{}",
+        r.stderr()
+    );
+}
+
+/// Issue 14: 60 modules of 3.6 MB exhausted memory (a compiled script takes
+/// about a hundred times its size): the sources of a run are at most 8 MiB.
+#[test]
+fn the_sources_of_a_run_are_at_most_8_mib_together() {
+    let d = Dir::new();
+    let body = format!("// {}\nfn one() {{ 1 }}\n", "x".repeat(3 << 20));
+    for m in ["a", "b", "c"] {
+        d.write(&format!("{m}.rhai"), &body);
+    }
+    d.write(
+        "big.rhai",
+        "import \"a\" as a;\nimport \"b\" as b;\nimport \"c\" as c;",
+    );
+    let r = d.gilsim(&["run", "big.rhai"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(
+        r.stderr().starts_with("error: big.rhai:3:"),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        r.stderr().contains("more than the limit of 8388608"),
+        "{}",
+        r.stderr()
+    );
 }

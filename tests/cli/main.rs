@@ -13,6 +13,7 @@ mod figures;
 mod findings;
 mod interrupt;
 mod limits;
+mod nothing_lost;
 mod outputs;
 mod traces;
 mod util;

@@ -266,3 +266,33 @@ fn a_chrome_trace_cannot_leave_the_output_folder_through_a_symlink() {
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     assert!(!d.exists("out/esc/manifest.json"));
 }
+
+/// Issue 14: a trace past `trace-events` stopped the file but not the run,
+/// which went on to the `events` limit.
+#[test]
+fn a_trace_past_its_limit_stops_the_run() {
+    let d = Dir::new();
+    d.write(
+        "long.rhai",
+        "let app = python();\napp.add_thread(\"a\", [loop_for(s(100000), [py(us(50)), io(exp(us(50)))])]);\nmachine().run(app, #{ chrome_trace: \"t\" });",
+    );
+    let r = d.gilsim(&[
+        "run",
+        "long.rhai",
+        "--limit",
+        "trace-events=100",
+        "--limit",
+        "events=1G",
+    ]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let err = r.stderr();
+    assert!(
+        err.contains("chrome_trace \"t.json\": the trace reached its limit of 100 events"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("events limit"),
+        "stopped by the trace, not by events: {err}"
+    );
+    assert!(d.temp_files().is_empty(), "{:?}", d.temp_files());
+}
