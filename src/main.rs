@@ -94,6 +94,7 @@ enum Command {
 const REPORT_EXAMPLES: &str = "\
 Examples:
   gilsim report                          every experiments/*.rhai -> out/report/index.html
+                                         (outside a clone: the nine shipped experiments)
   gilsim report --only e4 --only e9      just those experiments
   gilsim report --profile calibration/profiles/myhost.json --out out/myhost
 
@@ -122,9 +123,10 @@ struct ReportArgs {
     /// Output folder.
     #[arg(long, short, value_name = "DIR", default_value = "out/report")]
     out: PathBuf,
-    /// Folder of the experiment scripts.
-    #[arg(long, value_name = "DIR", default_value = "experiments")]
-    experiments: PathBuf,
+    /// Folder of the experiment scripts [default: experiments/ if it exists here,
+    /// else the shipped experiments built into gilsim].
+    #[arg(long, value_name = "DIR")]
+    experiments: Option<PathBuf>,
     /// Master seed.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     seed: u64,

@@ -37,7 +37,7 @@ mod sweep;
 mod table;
 mod workload;
 
-pub use context::{Limits, RunContext};
+pub use context::{FigureNote, Limits, RunContext};
 pub use errors::ScriptError;
 
 use resolver::{Resolver, Sources};
