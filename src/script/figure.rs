@@ -108,7 +108,15 @@ fn series_part(col: &str, cell: &Cell) -> String {
     match cell {
         Cell::Text(s) => s.clone(),
         Cell::Empty => format!("{col}=(empty)"),
-        other => format!("{other} {}", human_words(col)),
+        other => {
+            let words = human_words(col);
+            // One of a plural column reads singular: "1 core", "1 CPU thread".
+            let words = match (other.to_string().as_str(), words.strip_suffix('s')) {
+                ("1", Some(one)) => one.to_string(),
+                _ => words,
+            };
+            format!("{other} {words}")
+        }
     }
 }
 
