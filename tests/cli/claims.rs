@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// The report's folder, made once for all claim tests.
-fn report() -> &'static Path {
+pub(crate) fn report() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // Under target/ (Cargo's scratch folder for integration tests), replaced
