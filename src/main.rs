@@ -128,7 +128,7 @@ struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     experiments: Option<PathBuf>,
     /// Master seed.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = seed_arg)]
     seed: u64,
     /// Experiments run in parallel on this many threads [default: all cores].
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -190,7 +190,7 @@ struct RunArgs {
     #[arg(long, short, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Master seed of every random stream; sweep replicates derive theirs from it.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = seed_arg)]
     seed: u64,
     /// Worker threads for sweeps [default: all cores]. Results do not depend on it.
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -228,6 +228,16 @@ struct CheckArgs {
     /// A limit on what the script may do, like expr-depth=128 (see `gilsim run --help`).
     #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = limit_arg)]
     limits: Vec<String>,
+}
+
+/// Parses `--seed`: a whole number from 0 to 2^63 − 1, with a message that says so.
+fn seed_arg(s: &str) -> Result<u64, String> {
+    let max = i64::MAX as u64;
+    match s.trim().parse::<i128>() {
+        Ok(n) if (0..=i128::from(max)).contains(&n) => Ok(n as u64),
+        Ok(n) => Err(format!("the seed must be a whole number from 0 to {max}, got {n}")),
+        Err(_) => Err(format!("the seed must be a whole number from 0 to {max}, got \"{s}\"")),
+    }
 }
 
 /// Validates one `--limit NAME=VALUE`.
@@ -278,7 +288,6 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
         .files
         .iter()
         .chain([&outcome.manifest])
-        .chain(&outcome.trace_file)
         .map(|f| {
             f.strip_prefix(&outcome.out_dir)
                 .unwrap_or(f)
@@ -294,8 +303,14 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     } else {
         String::new()
     };
+    // The --trace file is wherever it was asked for, not in the output folder.
+    let trace = outcome
+        .trace_file
+        .as_ref()
+        .map(|t| format!("; trace: {}", t.display()))
+        .unwrap_or_default();
     println!(
-        "wrote {}: {} ({:.2} s{resumed})",
+        "wrote {}: {}{trace} ({:.2} s{resumed})",
         outcome.out_dir.display(),
         names.join(", "),
         outcome.wall_time_s

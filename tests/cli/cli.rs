@@ -101,3 +101,30 @@ fn set_overrides_parameters_and_unread_ones_warn() {
         r.stderr()
     );
 }
+
+/// Messages say what happened where it happened: a negative seed is named as
+/// such, a `--trace` file is reported where it went, and a model value the
+/// engine rejects is reported at the option that gave it.
+#[test]
+fn messages_name_the_real_cause_and_place() {
+    let d = Dir::new();
+    d.write(
+        "a.rhai",
+        "let app = python();\napp.add_thread(\"t\", [py(ms(1))]);\nlet r = machine().run(app);\n",
+    );
+    let r = d.gilsim(&["run", "a.rhai", "--seed", "-1"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("the seed must be a whole number from 0 to"), "{}", r.stderr());
+    let out = d.gilsim(&["run", "a.rhai", "--trace", "x.json"]).ok();
+    assert!(out.contains("; trace: x.json") && d.exists("x.json"), "{out}");
+    assert!(!d.exists("out/a/x.json"));
+    d.write(
+        "b.rhai",
+        "let app = python(#{ switch_interval: ns(0) });\napp.add_thread(\"t\", [py(ms(1))]);\nlet r = machine().run(app);\n",
+    );
+    let r = d.gilsim(&["run", "b.rhai"]);
+    assert_eq!(r.code(), 1);
+    let err = r.stderr();
+    assert!(err.contains("b.rhai:1:11: option `switch_interval` of python()"), "{err}");
+    assert!(!err.contains("interpreters[0]"), "{err}");
+}
