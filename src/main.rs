@@ -12,7 +12,7 @@ const MAIN_EXAMPLES: &str = "\
 Examples:
   gilsim run experiments/e4_convoy.rhai                 write out/e4_convoy/*.csv and manifest.json
   gilsim run sweep.rhai --jobs 2 --seed 7 --set threads=8
-  gilsim check experiments/e4_convoy.rhai               parse and resolve imports, run nothing
+  gilsim check experiments/e4_convoy.rhai               parse, resolve imports, check calls; run nothing
 
 Scripts are Rhai; the API is documented in docs/scripting.md.";
 
@@ -61,8 +61,12 @@ Examples:
   gilsim check convoy.rhai
   for f in experiments/*.rhai; do gilsim check \"$f\" || exit 1; done
 
-Checks that the script parses (variables must be declared before use) and that
-every `import \"...\"` resolves; nothing is simulated and nothing is written.";
+Checks that the script parses (variables must be declared before use), that
+every `import \"...\"` resolves and compiles, and that every call matches the API:
+function and method names (with \"did you mean\"), numbers of arguments, the option
+keys of python(), machine() and plot(), and the columns of t.add(...) for a table
+declared with literal columns. No code runs, not even a module's top-level code;
+nothing is simulated and nothing is written.";
 
 /// Simulate CPython's GIL, an OS scheduler, cores and I/O, scripted with Rhai.
 #[derive(Parser)]
@@ -77,7 +81,7 @@ enum Command {
     /// Run an experiment script: simulate, then write its CSV files, figures and manifest.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
-    /// Check a script without running it: syntax and imports.
+    /// Check a script without running it: syntax, imports and every call against the API.
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Run every experiment and write the report: out/report/index.html.
@@ -235,8 +239,12 @@ fn seed_arg(s: &str) -> Result<u64, String> {
     let max = i64::MAX as u64;
     match s.trim().parse::<i128>() {
         Ok(n) if (0..=i128::from(max)).contains(&n) => Ok(n as u64),
-        Ok(n) => Err(format!("the seed must be a whole number from 0 to {max}, got {n}")),
-        Err(_) => Err(format!("the seed must be a whole number from 0 to {max}, got \"{s}\"")),
+        Ok(n) => Err(format!(
+            "the seed must be a whole number from 0 to {max}, got {n}"
+        )),
+        Err(_) => Err(format!(
+            "the seed must be a whole number from 0 to {max}, got \"{s}\""
+        )),
     }
 }
 

@@ -208,15 +208,36 @@ impl ExperimentResult {
 /// The shipped experiments, built into the binary: `gilsim report` runs
 /// them when there is no `experiments/` folder here (and no `--experiments`).
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("e1_threads_vs_processes", include_str!("../experiments/e1_threads_vs_processes.rhai")),
-    ("e2_gil_contention", include_str!("../experiments/e2_gil_contention.rhai")),
-    ("e3_io_bound_threads", include_str!("../experiments/e3_io_bound_threads.rhai")),
+    (
+        "e1_threads_vs_processes",
+        include_str!("../experiments/e1_threads_vs_processes.rhai"),
+    ),
+    (
+        "e2_gil_contention",
+        include_str!("../experiments/e2_gil_contention.rhai"),
+    ),
+    (
+        "e3_io_bound_threads",
+        include_str!("../experiments/e3_io_bound_threads.rhai"),
+    ),
     ("e4_convoy", include_str!("../experiments/e4_convoy.rhai")),
-    ("e5_gil_releasing_c", include_str!("../experiments/e5_gil_releasing_c.rhai")),
-    ("e6_switch_interval", include_str!("../experiments/e6_switch_interval.rhai")),
+    (
+        "e5_gil_releasing_c",
+        include_str!("../experiments/e5_gil_releasing_c.rhai"),
+    ),
+    (
+        "e6_switch_interval",
+        include_str!("../experiments/e6_switch_interval.rhai"),
+    ),
     ("e7_pools", include_str!("../experiments/e7_pools.rhai")),
-    ("e8_gil_models", include_str!("../experiments/e8_gil_models.rhai")),
-    ("e9_timelines", include_str!("../experiments/e9_timelines.rhai")),
+    (
+        "e8_gil_models",
+        include_str!("../experiments/e8_gil_models.rhai"),
+    ),
+    (
+        "e9_timelines",
+        include_str!("../experiments/e9_timelines.rhai"),
+    ),
 ];
 
 /// The default experiments folder.
@@ -265,7 +286,11 @@ pub fn list_experiments(
                     reason: format!(
                         "none matched --only {} (they are {})",
                         only.join(", "),
-                        SHIPPED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        SHIPPED
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
             }
@@ -724,7 +749,10 @@ fn render_badge(h: &mut String, r: &ExperimentResult, validation: Option<&Valida
         if detail.is_empty() {
             String::new()
         } else {
-            format!(" This run's predictions of those rows: {}.", detail.join(" · "))
+            format!(
+                " This run's predictions of those rows: {}.",
+                detail.join(" · ")
+            )
         }
     );
 }
@@ -780,7 +808,11 @@ fn render_experiment(
     for (f, (_, num, anchor)) in figures.iter().zip(&numbers) {
         let png = format!("{}/{}.png", r.name, f.name);
         let svg = format!("{}/{}.svg", r.name, f.name);
-        let link = if r.files.contains(&svg) { svg } else { png.clone() };
+        let link = if r.files.contains(&svg) {
+            svg
+        } else {
+            png.clone()
+        };
         let _ = writeln!(
             h,
             "<figure id=\"{}\"><a href=\"{}\"><img src=\"{}\" alt=\"{}\"></a>\
@@ -894,8 +926,12 @@ mod tests {
         assert!(html.contains("E1 &lt;b&gt;") && html.contains("a &amp; b"));
         assert!(html.contains("<a href=\"e1/fig.svg\"><img src=\"e1/fig.png\" alt=\"alt of fig\""));
         assert!(html.contains("<a href=\"e1/second.png\"><img src=\"e1/second.png\""));
-        let second = html.find("<b>Figure 1.1.</b> caption two").expect("second is 1.1");
-        let first = html.find("<b>Figure 1.2.</b> caption one").expect("fig is 1.2");
+        let second = html
+            .find("<b>Figure 1.1.</b> caption two")
+            .expect("second is 1.1");
+        let first = html
+            .find("<b>Figure 1.2.</b> caption one")
+            .expect("fig is 1.2");
         assert!(second < first);
         assert!(html.contains("href=\"#fig-e1-fig\">Figure 1.2</a>)"));
         assert!(html.contains("<a href=\"e1/data.csv\">data.csv</a>"));

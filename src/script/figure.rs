@@ -22,9 +22,25 @@ use rhai::Map;
 use std::sync::Arc;
 
 /// Options of `Table.plot`.
-const PLOT_OPTIONS: &[&str] = &[
-    "x", "y", "series", "kind", "ci", "log_x", "log_y", "title", "x_label", "y_label", "name",
-    "width", "height", "caption", "dodge", "reference_lines", "low", "high",
+pub(crate) const PLOT_OPTIONS: &[&str] = &[
+    "x",
+    "y",
+    "series",
+    "kind",
+    "ci",
+    "log_x",
+    "log_y",
+    "title",
+    "x_label",
+    "y_label",
+    "name",
+    "width",
+    "height",
+    "caption",
+    "dodge",
+    "reference_lines",
+    "low",
+    "high",
 ];
 
 /// Options of `Report.timeline`.
@@ -246,7 +262,13 @@ fn size_from(o: &mut Opts, default: Size) -> RhaiResult<Option<Size>> {
 /// A text alternative of a figure, built from what it draws.
 pub fn alt_text(fig: &Figure) -> String {
     let list = |names: Vec<&str>| names.join("; ");
-    let log = |on: bool, axis: &str| if on { format!(", log {axis} axis") } else { String::new() };
+    let log = |on: bool, axis: &str| {
+        if on {
+            format!(", log {axis} axis")
+        } else {
+            String::new()
+        }
+    };
     match &fig.chart {
         Chart::Line(c) => format!(
             "Line chart \"{}\": {} against {}{}{}; {} series: {}.",

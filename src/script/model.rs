@@ -63,7 +63,7 @@ handle!(/// A declared pool.
     PoolRef, "Pool", "pool");
 
 /// Options of `machine()`.
-const MACHINE_OPTIONS: &[&str] = &[
+pub(crate) const MACHINE_OPTIONS: &[&str] = &[
     "cores",
     "core_speed",
     "scheduler",
@@ -77,7 +77,7 @@ const MACHINE_OPTIONS: &[&str] = &[
     "signal_cost",
 ];
 /// Options that choose and tune a GIL.
-const GIL_OPTIONS: &[&str] = &[
+pub(crate) const GIL_OPTIONS: &[&str] = &[
     "gil",
     "switch_interval",
     "check_period",

@@ -134,7 +134,11 @@ fn e1_threads_do_not_scale_processes_do() {
         if r["kind"] == "processes" {
             let at_cores = at(
                 &t,
-                &[("kind", "processes"), ("cores", &r["cores"]), ("workers", &r["cores"])],
+                &[
+                    ("kind", "processes"),
+                    ("cores", &r["cores"]),
+                    ("workers", &r["cores"]),
+                ],
                 "vs_sequential_mean",
             );
             if workers <= cores && v(r) > 1.15 / workers {
@@ -207,9 +211,16 @@ fn e3_io_threads_overlap_until_gil_or_device_saturates() {
     let disk_limit = 4.0 / 1e-3;
     let mut fails = Vec::new();
     for io in ["exp(1 ms)", "exp(10 ms)", "disk, depth 4, 1 ms"] {
-        let limit = if io.starts_with("disk") { disk_limit } else { gil_limit };
+        let limit = if io.starts_with("disk") {
+            disk_limit
+        } else {
+            gil_limit
+        };
         let line: Vec<_> = t.iter().filter(|r| r["io"] == io).cloned().collect();
-        let (threads, rate) = (numbers(&line, "threads"), numbers(&line, "calls_per_s_mean"));
+        let (threads, rate) = (
+            numbers(&line, "threads"),
+            numbers(&line, "calls_per_s_mean"),
+        );
         assert_eq!(line.len(), 7, "{io}");
         for (n, v) in threads.iter().zip(&rate) {
             let ideal = (n * rate[0]).min(limit);
@@ -222,7 +233,10 @@ fn e3_io_threads_overlap_until_gil_or_device_saturates() {
     let c = |io, threads| at(&t, &[("io", io), ("threads", threads)], "calls_per_s_mean");
     let counts = ["1", "2", "4", "8", "16", "32", "64"];
     for w in counts.windows(2) {
-        assert!(c("exp(10 ms)", w[1]) >= 1.8 * c("exp(10 ms)", w[0]), "{w:?}");
+        assert!(
+            c("exp(10 ms)", w[1]) >= 1.8 * c("exp(10 ms)", w[0]),
+            "{w:?}"
+        );
     }
 }
 
@@ -265,7 +279,11 @@ fn e4_convoy_effect_and_smaller_interval_helps() {
             fails.push(format!("{one} {si} {}: {k} intervals", r["quantile"]));
         }
     }
-    assert_eq!(w.len(), 2 * 2 * intervals.len(), "every point of the wait figure");
+    assert_eq!(
+        w.len(),
+        2 * 2 * intervals.len(),
+        "every point of the wait figure"
+    );
     agrees("e4_convoy", &fails);
     // The tail next to two CPU-bound threads is several intervals at every point.
     for r in w
@@ -348,7 +366,9 @@ fn e7_small_tasks_favour_threads_large_ones_processes() {
             fails.push(ex.to_string());
         }
     }
-    if !(r("spawn", "0.01") < r("forkserver", "0.01") && r("forkserver", "0.01") < r("fork", "0.01")) {
+    if !(r("spawn", "0.01") < r("forkserver", "0.01")
+        && r("forkserver", "0.01") < r("fork", "0.01"))
+    {
         fails.push("start methods".into());
     }
     if r("fork", "100") < 2.0 * r("threads", "100") {
@@ -399,7 +419,12 @@ fn e9_timelines_show_each_model() {
             .map(|r| r["gil_acquisitions"].parse::<f64>().unwrap())
             .sum()
     };
-    assert!(acq("old") >= 10.0 * acq("new"), "old {} new {}", acq("old"), acq("new"));
+    assert!(
+        acq("old") >= 10.0 * acq("new"),
+        "old {} new {}",
+        acq("old"),
+        acq("new")
+    );
     assert_eq!(acq("none"), 0.0);
     let interval_ms = 5.0;
     let turns = rows("e9_timelines", "e9_gil_turns");
@@ -408,7 +433,10 @@ fn e9_timelines_show_each_model() {
         .iter()
         .filter(|r| r["model"] == "new" && r["holder"].starts_with("cpu"))
     {
-        let (from, len): (f64, f64) = (r["from_ms"].parse().unwrap(), r["length_ms"].parse().unwrap());
+        let (from, len): (f64, f64) = (
+            r["from_ms"].parse().unwrap(),
+            r["length_ms"].parse().unwrap(),
+        );
         if len < 0.9 * interval_ms && from + len < 40.0 {
             fails.push(format!("{r:?}"));
         }

@@ -172,13 +172,20 @@ pub(crate) fn draw<DB: DrawingBackend>(
         for k in 0..dashes {
             let a = x0 + (x1 - x0) * k as f64 / dashes as f64;
             let b = a + (x1 - x0) * 0.6 / dashes as f64;
-            let dash = PathElement::new(vec![(a, yv), (b, yv)], grey.stroke_width(theme.line_width()));
+            let dash = PathElement::new(
+                vec![(a, yv), (b, yv)],
+                grey.stroke_width(theme.line_width()),
+            );
             plane.draw_series(iter::once(dash)).map_err(draw_err)?;
         }
         let at = frame::to_pixel(&plane, x0, yv);
         let style = frame::text_style(theme.tick_size()).color(&grey);
         pixels
-            .draw(&Text::new(label.clone(), (at.0 + theme.px(6.0), at.1 - theme.px(16.0)), style))
+            .draw(&Text::new(
+                label.clone(),
+                (at.0 + theme.px(6.0), at.1 - theme.px(16.0)),
+                style,
+            ))
             .map_err(draw_err)?;
     }
     for s in &series {
