@@ -44,7 +44,15 @@ pub(crate) const PLOT_OPTIONS: &[&str] = &[
 ];
 
 /// Options of `Report.timeline`.
-const TIMELINE_OPTIONS: &[&str] = &["from", "to", "title", "width", "height", "caption"];
+const TIMELINE_OPTIONS: &[&str] = &[
+    "from",
+    "to",
+    "title",
+    "width",
+    "height",
+    "caption",
+    "state_labels",
+];
 
 /// Units recognised at the end of a column name, and how axis labels show them.
 const UNITS: &[(&str, &str)] = &[
@@ -766,6 +774,42 @@ fn ms(t: SimTime) -> f64 {
     t.0 as f64 / 1e6
 }
 
+/// The `state_labels` option: legend labels for states, by state name
+/// (`#{ native_released_gil: "release gap" }`), for a model in which a state
+/// means something more specific.
+fn state_labels(o: &mut Opts) -> RhaiResult<Vec<(String, String)>> {
+    let Some(v) = o.raw("state_labels") else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = STATE_COLORS.iter().map(|(s, _)| s.name()).collect();
+    let Some(m) = v.clone().try_cast::<Map>() else {
+        return Err(o.error(
+            "state_labels",
+            format!(
+                "expected a map like #{{ native_released_gil: \"release gap\" }}, got {}",
+                super::describe(&v)
+            ),
+        ));
+    };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        if !names.contains(&k.as_str()) {
+            return Err(o.error(
+                "state_labels",
+                super::options::unknown_key("state_labels", &k, &names),
+            ));
+        }
+        let label = v.into_string().map_err(|t| {
+            o.error(
+                "state_labels",
+                format!("the label of {k} must be a string, got {t}"),
+            )
+        })?;
+        out.push((k.to_string(), label));
+    }
+    Ok(out)
+}
+
 /// `report.timeline(name, options)`.
 fn timeline(ctx: &RunContext, r: &RunReport, name: &str, opts: Map) -> RhaiResult<()> {
     let what = format!("timeline(\"{name}\")");
@@ -824,9 +868,16 @@ fn timeline(ctx: &RunContext, r: &RunReport, name: &str, opts: Map) -> RhaiResul
             _ => None,
         })
         .collect();
+    let labels = state_labels(&mut o)?;
     let states = STATE_COLORS
         .iter()
-        .map(|(s, c)| State::new(s.label()).with_color(*c))
+        .map(|(s, c)| {
+            let label = labels
+                .iter()
+                .find(|(k, _)| k == s.name())
+                .map_or(s.label().to_string(), |(_, v)| v.clone());
+            State::new(label).with_color(*c)
+        })
         .collect();
     let mut chart = TimelineChart::new(rows, states)
         .with_handoffs(handoffs)

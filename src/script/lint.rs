@@ -331,8 +331,7 @@ fn parts(code: &[(char, usize, usize)], open: usize) -> Vec<(usize, usize)> {
     let end = matching(code, open).saturating_sub(1);
     let mut out = Vec::new();
     let (mut depth, mut in_str, mut start) = (0i32, false, open + 1);
-    for i in open + 1..end {
-        let c = code[i].0;
+    for (i, &(c, _, _)) in code.iter().enumerate().take(end).skip(open + 1) {
         if c == '"' {
             in_str = !in_str;
         } else if !in_str {
@@ -397,7 +396,9 @@ fn scan(code: &[(char, usize, usize)]) -> (Vec<Call>, BTreeSet<String>) {
             i += 1;
             continue;
         }
-        if in_str || !(is_ident(c) && !c.is_ascii_digit()) || (i > 0 && is_ident(code[i - 1].0)) {
+        let starts_word =
+            is_ident(c) && !c.is_ascii_digit() && (i == 0 || !is_ident(code[i - 1].0));
+        if in_str || !starts_word {
             i += 1;
             continue;
         }
