@@ -202,3 +202,26 @@ fn check_validates_calls_against_the_api_without_running_anything() {
         d.gilsim(&["check", p.to_str().unwrap()]).ok();
     }
 }
+
+/// `gilsim report` outside a clone runs the experiments built into the
+/// binary; a local `experiments/` folder overrides them.
+#[test]
+fn report_outside_a_clone_runs_the_built_in_experiments() {
+    let d = Dir::new();
+    let out = d.gilsim(&["report", "--only", "e1", "--out", "r"]).ok();
+    assert!(out.contains("1 experiments"), "{out}");
+    assert!(d.exists("r/e1_threads_vs_processes/e1_makespan.csv"));
+    assert!(
+        d.exists("r/validation.md"),
+        "the validation page beside index.html"
+    );
+    d.write(
+        "experiments/mine.rhai",
+        "// Mine — a local experiment\nlet t = table(\"t\", [\"a\"]);\nt.add(#{ a: 1 });\nt.save();\n",
+    );
+    let out = d.gilsim(&["report", "--out", "r2"]).ok();
+    assert!(
+        out.contains("1 experiments") && d.exists("r2/mine/t.csv"),
+        "{out}"
+    );
+}
