@@ -5,7 +5,11 @@
 //! each state interval is a complete event (`"ph":"X"`) named by the state;
 //! each GIL hand-off is a flow arrow (`"s"` on the previous holder, `"f"` on
 //! the new one) plus an instant event (`"i"`) on the new holder. Metadata
-//! events (`"M"`) name processes and threads. Timestamps are microseconds
+//! events (`"M"`) name processes and threads. Each interpreter with a GIL
+//! also gets a "GIL holder" track in its process, one slice per holding
+//! (named by the holder), from its take-over until it releases the GIL
+//! (blocks, waits for the GIL, runs GIL-releasing C) or hands it over; a
+//! thread preempted by the OS keeps holding it. Timestamps are microseconds
 //! with nanosecond decimals, printed exactly (no float rounding).
 //! Format: <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>.
 
@@ -23,7 +27,16 @@ pub struct ChromeTraceWriter<W: Write> {
     flows: u64,
     limit: u64,
     events: u64,
+    names: Vec<String>,
+    /// Per interpreter: its GIL's holder and since when.
+    holders: Vec<Option<(ThreadId, SimTime)>>,
+    /// Per interpreter: the process of its GIL track, once named.
+    gil_tracks: Vec<Option<u32>>,
+    last: SimTime,
 }
+
+/// Thread id of the GIL-holder track of interpreter `i` (far above real thread ids).
+const GIL_TRACK_TID: u64 = 1 << 40;
 
 fn ts(t: SimTime) -> String {
     let ns = t.as_nanos();
@@ -48,6 +61,10 @@ impl<W: Write> ChromeTraceWriter<W> {
             flows: 0,
             limit,
             events: 0,
+            names: Vec::new(),
+            holders: Vec::new(),
+            gil_tracks: Vec::new(),
+            last: SimTime(0),
         })
     }
 
@@ -79,8 +96,36 @@ impl<W: Write> ChromeTraceWriter<W> {
         self.pid_of.get(t.index()).copied().unwrap_or(0)
     }
 
+    /// Ends the GIL holding of interpreter `i` at `end`, drawing its slice.
+    fn release(&mut self, i: usize, end: SimTime) {
+        let Some(Some((holder, since))) = self.holders.get(i).copied() else {
+            return;
+        };
+        self.holders[i] = None;
+        if end <= since {
+            return;
+        }
+        let pid = self.gil_tracks.get(i).copied().flatten().unwrap_or(0);
+        let name = self
+            .names
+            .get(holder.index())
+            .cloned()
+            .unwrap_or_else(|| format!("thread {}", holder.0));
+        self.emit(&format!(
+            "{{\"ph\":\"X\",\"name\":{},\"cat\":\"gil\",\"pid\":{pid},\"tid\":{},\"ts\":{},\"dur\":{}}}",
+            json_str(&name),
+            GIL_TRACK_TID + i as u64,
+            ts(since),
+            ts(SimTime(end.as_nanos() - since.as_nanos()))
+        ));
+    }
+
     /// Closes the JSON document and returns the writer, or the first error.
     pub fn finish(mut self) -> io::Result<W> {
+        for i in 0..self.holders.len() {
+            let last = self.last;
+            self.release(i, last);
+        }
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -120,6 +165,10 @@ impl<W: Write> TraceSink for ChromeTraceWriter<W> {
                 json_str(process_name)
             ));
         }
+        if self.names.len() <= thread.index() {
+            self.names.resize(thread.index() + 1, String::new());
+        }
+        self.names[thread.index()] = name.to_string();
         let tid = thread.0;
         self.emit(&format!(
             "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":{}}}}}",
@@ -131,6 +180,18 @@ impl<W: Write> TraceSink for ChromeTraceWriter<W> {
     }
 
     fn interval(&mut self, thread: ThreadId, state: ThreadState, start: SimTime, end: SimTime) {
+        self.last = self.last.max(end);
+        let releases = matches!(
+            state,
+            ThreadState::Blocked | ThreadState::WaitingGil | ThreadState::NativeReleasedGil
+        );
+        if releases {
+            for i in 0..self.holders.len() {
+                if matches!(self.holders[i], Some((h, since)) if h == thread && start >= since) {
+                    self.release(i, start);
+                }
+            }
+        }
         let pid = self.pid(thread);
         let dur = ts(SimTime(end.as_nanos() - start.as_nanos()));
         self.emit(&format!(
@@ -142,8 +203,27 @@ impl<W: Write> TraceSink for ChromeTraceWriter<W> {
     }
 
     fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
+        self.last = self.last.max(time);
         let t = ts(time);
         let (pid_to, tid_to) = (self.pid(to), to.0);
+        let i = interp.0 as usize;
+        if self.holders.len() <= i {
+            self.holders.resize(i + 1, None);
+            self.gil_tracks.resize(i + 1, None);
+        }
+        if self.gil_tracks[i].is_none() {
+            self.gil_tracks[i] = Some(pid_to);
+            let tid = GIL_TRACK_TID + i as u64;
+            self.emit(&format!(
+                "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{pid_to},\"tid\":{tid},\"args\":{{\"name\":\"GIL holder (interpreter {})\"}}}}",
+                interp.0
+            ));
+            self.emit(&format!(
+                "{{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":{pid_to},\"tid\":{tid},\"args\":{{\"sort_index\":-1}}}}"
+            ));
+        }
+        self.release(i, time);
+        self.holders[i] = Some((to, time));
         if let Some(f) = from {
             self.flows += 1;
             let id = self.flows;
@@ -251,7 +331,9 @@ mod tests {
             let (s, d) = (e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap());
             by_thread.entry(key).or_default().push((s, s + d));
         }
-        assert_eq!(by_thread.len(), 3);
+        let gil_tracks = by_thread.keys().filter(|k| k.1 >= GIL_TRACK_TID).count();
+        assert_eq!(by_thread.len() - gil_tracks, 3, "one track per thread");
+        assert!(gil_tracks >= 1, "a GIL-holder track");
         for (k, mut v) in by_thread {
             v.sort_by(|a, b| a.0.total_cmp(&b.0));
             for w in v.windows(2) {

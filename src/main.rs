@@ -29,7 +29,7 @@ const MAIN_EXAMPLES: &str = "\
 Examples:
   gilsim run experiments/e4_convoy.rhai                 write out/e4_convoy/*.csv and manifest.json
   gilsim run sweep.rhai --jobs 2 --seed 7 --set threads=8
-  gilsim check experiments/e4_convoy.rhai               parse and resolve imports, run nothing
+  gilsim check experiments/e4_convoy.rhai               parse, resolve imports, check calls; run nothing
 
 Scripts are Rhai; the API is documented in docs/scripting.md.";
 
@@ -79,8 +79,12 @@ Examples:
   gilsim check convoy.rhai
   for f in experiments/*.rhai; do gilsim check \"$f\" || exit 1; done
 
-Checks that the script parses (variables must be declared before use) and that
-every `import \"...\"` resolves; nothing is simulated and nothing is written.";
+Checks that the script parses (variables must be declared before use), that
+every `import \"...\"` resolves and compiles, and that every call matches the API:
+function and method names (with \"did you mean\"), numbers of arguments, the option
+keys of python(), machine() and plot(), and the columns of t.add(...) for a table
+declared with literal columns. No code runs, not even a module's top-level code;
+nothing is simulated and nothing is written.";
 
 /// Simulate CPython's GIL, an OS scheduler, cores and I/O, scripted with Rhai.
 #[derive(Parser)]
@@ -95,7 +99,7 @@ enum Command {
     /// Run an experiment script: simulate, then write its CSV files, figures and manifest.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
-    /// Check a script without running it: syntax and imports.
+    /// Check a script without running it: syntax, imports and every call against the API.
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Run every experiment and write the report: out/report/index.html.
@@ -112,6 +116,7 @@ enum Command {
 const REPORT_EXAMPLES: &str = "\
 Examples:
   gilsim report                          every experiments/*.rhai -> out/report/index.html
+                                         (outside a clone: the nine shipped experiments)
   gilsim report --only e4 --only e9      just those experiments
   gilsim report --profile calibration/profiles/myhost.json --out out/myhost
 
@@ -140,11 +145,12 @@ struct ReportArgs {
     /// Output folder.
     #[arg(long, short, value_name = "DIR", default_value = "out/report")]
     out: PathBuf,
-    /// Folder of the experiment scripts.
-    #[arg(long, value_name = "DIR", default_value = "experiments")]
-    experiments: PathBuf,
+    /// Folder of the experiment scripts [default: experiments/ if it exists here,
+    /// else the shipped experiments built into gilsim].
+    #[arg(long, value_name = "DIR")]
+    experiments: Option<PathBuf>,
     /// Master seed.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = seed_arg)]
     seed: u64,
     /// Experiments run in parallel on this many threads [default: all cores].
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -222,7 +228,7 @@ struct RunArgs {
     #[arg(long, short, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Master seed of every random stream; sweep replicates derive theirs from it.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = seed_arg)]
     seed: u64,
     /// Worker threads for sweeps [default: all cores]. Results do not depend on it.
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -260,6 +266,20 @@ struct CheckArgs {
     /// A limit on what the script may do, like expr-depth=128 (see `gilsim run --help`).
     #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = limit_arg)]
     limits: Vec<String>,
+}
+
+/// Parses `--seed`: a whole number from 0 to 2^63 − 1, with a message that says so.
+fn seed_arg(s: &str) -> Result<u64, String> {
+    let max = i64::MAX as u64;
+    match s.trim().parse::<i128>() {
+        Ok(n) if (0..=i128::from(max)).contains(&n) => Ok(n as u64),
+        Ok(n) => Err(format!(
+            "the seed must be a whole number from 0 to {max}, got {n}"
+        )),
+        Err(_) => Err(format!(
+            "the seed must be a whole number from 0 to {max}, got \"{s}\""
+        )),
+    }
 }
 
 /// Validates one `--limit NAME=VALUE`.
@@ -331,7 +351,6 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
         .files
         .iter()
         .chain([&outcome.manifest])
-        .chain(&outcome.trace_file)
         .map(|f| {
             f.strip_prefix(&outcome.out_dir)
                 .unwrap_or(f)
@@ -347,8 +366,14 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     } else {
         String::new()
     };
+    // The --trace file is wherever it was asked for, not in the output folder.
+    let trace = outcome
+        .trace_file
+        .as_ref()
+        .map(|t| format!("; trace: {}", t.display()))
+        .unwrap_or_default();
     outln!(
-        "wrote {}: {} ({:.2} s{resumed})",
+        "wrote {}: {}{trace} ({:.2} s{resumed})",
         outcome.out_dir.display(),
         names.join(", "),
         outcome.wall_time_s

@@ -119,6 +119,9 @@ fn interrupted_message(
 pub struct RunOptions {
     /// The script file.
     pub script: PathBuf,
+    /// The script's text, if it is not to be read from `script` (the
+    /// report's built-in experiments).
+    pub source: Option<String>,
     /// The output folder (`None`: [`default_out_dir`]).
     pub out: Option<PathBuf>,
     /// The master seed.
@@ -148,6 +151,7 @@ impl RunOptions {
     pub fn new(script: impl Into<PathBuf>) -> Self {
         RunOptions {
             script: script.into(),
+            source: None,
             out: None,
             seed: 0,
             jobs: None,
@@ -184,6 +188,8 @@ pub struct RunOutcome {
     pub resumed_runs: u64,
     /// The sentences of `finding(...)`, in call order (also in the manifest).
     pub findings: Vec<String>,
+    /// The figures drawn, in the order the script drew them, with captions.
+    pub figures: Vec<crate::script::FigureNote>,
 }
 
 /// `out/<script stem>`.
@@ -308,7 +314,10 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let text = read_script(&opts.script)?;
+    let text = match &opts.source {
+        Some(text) => text.clone(),
+        None => read_script(&opts.script)?,
+    };
     let params = Params::from_sets(&opts.sets)?;
     let jobs = opts.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -439,6 +448,7 @@ fn commit(
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     files.sort();
     let findings = lock(&ctx.findings)?.clone();
+    let figures = lock(&ctx.figures)?.clone();
     let manifest_has_trace = trace_file.is_some();
     let mut manifest = manifest(opts, ctx, st, &sources);
     manifest.files = entries;
@@ -472,6 +482,7 @@ fn commit(
         computed_runs: manifest.computed_runs,
         resumed_runs: manifest.resumed_runs,
         findings: manifest.findings,
+        figures,
     })
 }
 

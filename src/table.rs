@@ -47,11 +47,33 @@ impl Cell {
     }
 }
 
+/// Significant digits a float cell is written with: a sum or mean of
+/// simulated numbers carries binary rounding noise beyond this
+/// (`130.40142360000002`), never information (durations are whole
+/// nanoseconds; 12 digits keep them exactly up to 1000 s).
+pub const SIGNIFICANT_DIGITS: usize = 12;
+
+/// A float rounded to [`SIGNIFICANT_DIGITS`], written in its shortest form.
+pub struct Significant(pub f64);
+
+impl fmt::Display for Significant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.0;
+        if !x.is_finite() || x == 0.0 {
+            return write!(f, "{x}");
+        }
+        let rounded: f64 = format!("{:.*e}", SIGNIFICANT_DIGITS - 1, x)
+            .parse()
+            .unwrap_or(x);
+        write!(f, "{rounded}")
+    }
+}
+
 impl fmt::Display for Cell {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Cell::Int(i) => write!(f, "{i}"),
-            Cell::Float(x) => write!(f, "{x}"),
+            Cell::Float(x) => write!(f, "{}", Significant(*x)),
             Cell::Bool(b) => write!(f, "{b}"),
             Cell::Text(s) => f.write_str(s),
             Cell::Empty => Ok(()),
@@ -323,5 +345,22 @@ mod tests {
         assert!(t.is_empty());
         assert_eq!(String::from_utf8(t.to_csv().unwrap()).unwrap(), "a,b\n");
         assert_eq!(Table::new("e").to_csv(), Err(TableError::Empty("e".into())));
+    }
+
+    #[test]
+    fn floats_are_written_with_the_precision_they_have() {
+        let cases = [
+            (130.40142360000002, "130.4014236"),
+            (0.1 + 0.2, "0.3"),
+            (1.0 / 3.0, "0.333333333333"),
+            (1e-9, "0.000000001"),
+            (123456789.123456, "123456789.123"),
+            (-2.5, "-2.5"),
+            (0.0, "0"),
+            (f64::NAN, "NaN"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(Cell::Float(x).to_string(), want, "{x}");
+        }
     }
 }

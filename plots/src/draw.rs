@@ -28,7 +28,13 @@ pub(crate) fn figure<DB: DrawingBackend>(
         Chart::Cdf(c) => cdf::legend(c),
         Chart::Timeline(c) => timeline::legend(c),
     };
-    let area = legend::draw_beside(&body, &entries, &theme)?;
+    // One line or one distribution needs no legend: the axis label names it.
+    let lone = matches!(&fig.chart, Chart::Line(_) | Chart::Cdf(_)) && entries.len() == 1;
+    let area = if lone {
+        body
+    } else {
+        legend::draw_beside(&body, &entries, &theme)?
+    };
     match &fig.chart {
         Chart::Line(c) => line::draw(&area, fig, c, &theme),
         Chart::Bars(c) => bars::draw(&area, fig, c, &theme),

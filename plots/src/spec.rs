@@ -139,6 +139,12 @@ pub struct LineChart {
     /// Draw a marker at each point; each series gets its own marker shape so
     /// series stay apart in greyscale too.
     pub markers: bool,
+    /// Shift each series a little along x (series `i` of `n` by
+    /// `(i - (n-1)/2)` × 1.5% of the x range), so series that coincide stay
+    /// visible side by side. The x values themselves are not changed.
+    pub dodge: bool,
+    /// Horizontal reference lines: (y, label), drawn dashed and labelled.
+    pub reference_lines: Vec<(f64, String)>,
 }
 
 impl LineChart {
@@ -149,6 +155,8 @@ impl LineChart {
             log_x: false,
             log_y: false,
             markers: true,
+            dodge: false,
+            reference_lines: Vec::new(),
         }
     }
 

@@ -319,6 +319,8 @@ pub struct RunContext {
     pub traces: Mutex<TraceOutputs>,
     /// The sentences of `finding(text)`, in call order.
     pub findings: Mutex<Vec<String>>,
+    /// The figures drawn, in the order the script drew them.
+    pub figures: Mutex<Vec<FigureNote>>,
     /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
     pub profile: Option<Arc<crate::profile::Profile>>,
     /// Set by Ctrl-C or SIGTERM: the script and sweeps stop.
@@ -328,6 +330,17 @@ pub struct RunContext {
     /// Every source read by the run (set by the `Host`).
     sources: Mutex<Option<Shared<Sources>>>,
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
+}
+
+/// A figure a script drew: what the report shows under and for it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FigureNote {
+    /// Its name: the files are `<name>.svg` and `<name>.png`.
+    pub name: String,
+    /// The caption (`caption` option): what is plotted, the parameters, the replicates.
+    pub caption: String,
+    /// A text alternative built from the figure itself: kind, axes, series.
+    pub alt: String,
 }
 
 /// Stack size of sweep worker threads: Rhai recurses on nested expressions
@@ -346,6 +359,7 @@ impl RunContext {
             outputs: Mutex::new(Outputs::default()),
             traces: Mutex::new(TraceOutputs::default()),
             findings: Mutex::new(Vec::new()),
+            figures: Mutex::new(Vec::new()),
             profile: None,
             interrupt: Interrupt::new(),
             journal: None,

@@ -22,13 +22,37 @@ use rhai::Map;
 use std::sync::Arc;
 
 /// Options of `Table.plot`.
-const PLOT_OPTIONS: &[&str] = &[
-    "x", "y", "series", "kind", "ci", "log_x", "log_y", "title", "x_label", "y_label", "name",
-    "width", "height",
+pub(crate) const PLOT_OPTIONS: &[&str] = &[
+    "x",
+    "y",
+    "series",
+    "kind",
+    "ci",
+    "log_x",
+    "log_y",
+    "title",
+    "x_label",
+    "y_label",
+    "name",
+    "width",
+    "height",
+    "caption",
+    "dodge",
+    "reference_lines",
+    "low",
+    "high",
 ];
 
 /// Options of `Report.timeline`.
-const TIMELINE_OPTIONS: &[&str] = &["from", "to", "title", "width", "height"];
+const TIMELINE_OPTIONS: &[&str] = &[
+    "from",
+    "to",
+    "title",
+    "width",
+    "height",
+    "caption",
+    "state_labels",
+];
 
 /// Units recognised at the end of a column name, and how axis labels show them.
 const UNITS: &[(&str, &str)] = &[
@@ -71,15 +95,15 @@ fn split_column(col: &str) -> (&'static str, String, Option<&'static str>) {
             if let Some((_, unit)) = UNITS.iter().find(|(u, _)| u == last) {
                 let mut w = rest.to_vec();
                 w.push(before);
-                return (stat, w.join(" "), Some(unit));
+                return (stat, human_words(&w.join("_")), Some(unit));
             }
         }
     }
-    (stat, words.join(" "), None)
+    (stat, human_words(&words.join("_")), None)
 }
 
 /// The default axis label of a column: `makespan_s` is "makespan (s)",
-/// `latency_p99_ms` "latency p99 (ms)", `io_ops_per_s` "io ops per s",
+/// `latency_p99_ms` "latency p99 (ms)", `io_ops_per_s` "I/O ops/s",
 /// `makespan_s_mean` "mean makespan (s)".
 pub fn axis_label(col: &str) -> String {
     match split_column(col) {
@@ -108,8 +132,32 @@ fn series_part(col: &str, cell: &Cell) -> String {
     match cell {
         Cell::Text(s) => s.clone(),
         Cell::Empty => format!("{col}=(empty)"),
-        other => format!("{col}={other}"),
+        other => {
+            let words = human_words(col);
+            // One of a plural column reads singular: "1 core", "1 CPU thread".
+            let words = match (other.to_string().as_str(), words.strip_suffix('s')) {
+                ("1", Some(one)) => one.to_string(),
+                _ => words,
+            };
+            format!("{other} {words}")
+        }
     }
+}
+
+/// Column words as people write them: `cpu_threads` is "CPU threads".
+fn human_words(col: &str) -> String {
+    col.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| match w {
+            "io" => "I/O",
+            "cpu" => "CPU",
+            "gil" => "GIL",
+            "ops" => "ops",
+            w => w,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" per s", "/s")
 }
 
 /// A bar chart category.
@@ -219,6 +267,73 @@ fn size_from(o: &mut Opts, default: Size) -> RhaiResult<Option<Size>> {
     })
 }
 
+/// A text alternative of a figure, built from what it draws.
+pub fn alt_text(fig: &Figure) -> String {
+    let list = |names: Vec<&str>| names.join("; ");
+    let log = |on: bool, axis: &str| {
+        if on {
+            format!(", log {axis} axis")
+        } else {
+            String::new()
+        }
+    };
+    match &fig.chart {
+        Chart::Line(c) => format!(
+            "Line chart \"{}\": {} against {}{}{}; {} series: {}.",
+            fig.title,
+            fig.y_label,
+            fig.x_label,
+            log(c.log_x, "x"),
+            log(c.log_y, "y"),
+            c.series.len(),
+            list(c.series.iter().map(|s| s.name.as_str()).collect())
+        ),
+        Chart::Bars(c) => format!(
+            "Bar chart \"{}\": {} for each {} ({}); {} series: {}.",
+            fig.title,
+            fig.y_label,
+            fig.x_label,
+            c.categories.join(", "),
+            c.series.len(),
+            list(c.series.iter().map(|s| s.name.as_str()).collect())
+        ),
+        Chart::Cdf(c) => format!(
+            "Cumulative distribution \"{}\" of {}{}; {} series: {}.",
+            fig.title,
+            fig.x_label,
+            log(c.log_x, "x"),
+            c.series.len(),
+            list(c.series.iter().map(|s| s.name.as_str()).collect())
+        ),
+        Chart::Timeline(c) => format!(
+            "Timeline \"{}\": one row per thread ({}), {} on the x axis; colours show {}; arrows mark {}s.",
+            fig.title,
+            c.rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>().join(", "),
+            fig.x_label,
+            c.states.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+            c.handoff_label
+        ),
+    }
+}
+
+/// Renders `fig`, stages `<name>.svg` and `<name>.png`, and notes the
+/// figure (with its caption) for the report.
+fn stage_noted(ctx: &RunContext, name: &str, fig: &Figure, caption: String) -> RhaiResult<()> {
+    stage_figure(ctx, name, fig)?;
+    let note = super::FigureNote {
+        name: name.to_string(),
+        caption,
+        alt: alt_text(fig),
+    };
+    let mut figures = ctx
+        .figures
+        .lock()
+        .map_err(|_| "internal error: the figures lock is poisoned")?;
+    figures.retain(|f| f.name != note.name);
+    figures.push(note);
+    Ok(())
+}
+
 /// Renders `fig` and stages `<name>.svg` and `<name>.png`.
 fn stage_figure(ctx: &RunContext, name: &str, fig: &Figure) -> RhaiResult<()> {
     let svg = render_svg(fig).map_err(|e| format!("figure \"{name}\": {e}"))?;
@@ -299,6 +414,8 @@ struct PlotSpec {
     y: Option<usize>,
     series: Vec<usize>,
     ci: Option<usize>,
+    /// A band from column `low` to column `high` (e.g. the replicates' range).
+    range: Option<(usize, usize)>,
     log_x: bool,
     log_y: bool,
 }
@@ -326,6 +443,27 @@ fn line_chart(src: &Source, p: &PlotSpec, single: &str) -> RhaiResult<LineChart>
             points.push((xv, yv));
             if let Some(c) = p.ci {
                 bands.push(band(src, r, c, yv)?);
+            }
+            if let Some((lo, hi)) = p.range {
+                let need = "`low` and `high` need a number in every row";
+                let (l, h) = (src.number(r, lo, need)?, src.number(r, hi, need)?);
+                if !(l <= yv && yv <= h) {
+                    return Err(format!(
+                        "row {} of table \"{}\": the band {l} to {h} (`low`, `high`) does not contain y = {yv}",
+                        r + 1,
+                        src.name()
+                    )
+                    .into());
+                }
+                if p.log_y && l <= 0.0 {
+                    return Err(format!(
+                        "row {} of table \"{}\": `low` is {l}, but the y axis is logarithmic and needs values > 0",
+                        r + 1,
+                        src.name()
+                    )
+                    .into());
+                }
+                bands.push(Some((l, h)));
             }
         }
         let mut s = LineSeries::new(label, points);
@@ -468,6 +606,44 @@ fn cdf_chart(src: &Source, p: &PlotSpec, single: &str) -> RhaiResult<CdfChart> {
     Ok(if p.log_x { chart.with_log_x() } else { chart })
 }
 
+/// The `reference_lines` option: `[#{ y: 20000, label: "..." }, ...]`.
+fn reference_lines(o: &mut Opts, log_y: bool) -> RhaiResult<Vec<(f64, String)>> {
+    let Some(v) = o.raw("reference_lines") else {
+        return Ok(Vec::new());
+    };
+    let bad = |o: &Opts, what: String| {
+        o.error(
+            "reference_lines",
+            format!("{what}; expected a list of maps like #{{ y: 20000, label: \"GIL limit\" }}"),
+        )
+    };
+    let Some(items) = v.clone().try_cast::<rhai::Array>() else {
+        return Err(bad(o, format!("got {}", super::describe(&v))));
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let Some(m) = item.clone().try_cast::<Map>() else {
+            return Err(bad(o, format!("item [{i}] is {}", super::describe(&item))));
+        };
+        let mut lo = Opts::new(
+            &format!("item [{i}] of option `reference_lines`"),
+            m,
+            &["y", "label"],
+        )?;
+        let y = lo
+            .float("y")?
+            .ok_or_else(|| bad(o, format!("item [{i}] has no `y`")))?;
+        if log_y && y <= 0.0 {
+            return Err(bad(
+                o,
+                format!("item [{i}] has y = {y}, but the y axis is logarithmic and needs y > 0"),
+            ));
+        }
+        out.push((y, lo.string("label")?.unwrap_or_default()));
+    }
+    Ok(out)
+}
+
 /// `table.plot(options)`.
 fn plot(ctx: &RunContext, t: &Table, opts: Map) -> RhaiResult<()> {
     let what = format!("plot() of table \"{}\"", t.name());
@@ -533,6 +709,20 @@ fn plot(ctx: &RunContext, t: &Table, opts: Map) -> RhaiResult<()> {
         Some(n) => Some(src.column("ci", n)?),
         None => None,
     };
+    let range = match (o.string("low")?, o.string("high")?) {
+        (None, None) => None,
+        (Some(l), Some(h)) if kind == "line" && ci.is_none() => {
+            Some((src.column("low", &l)?, src.column("high", &h)?))
+        }
+        (Some(_), Some(_)) => {
+            return Err(o.error(
+                "low",
+                "a band from `low` to `high` applies to line charts without `ci`",
+            ))
+        }
+        (Some(_), None) => return Err(o.error("high", "is needed with `low`")),
+        (None, Some(_)) => return Err(o.error("low", "is needed with `high`")),
+    };
     if t.is_empty() {
         return Err(format!(
             "plot(): table \"{}\" has no rows, so there is nothing to draw",
@@ -555,12 +745,20 @@ fn plot(ctx: &RunContext, t: &Table, opts: Map) -> RhaiResult<()> {
         None => default_name(ctx, t.name(), &value_col)?,
     };
     let size = size_from(&mut o, Size::DEFAULT)?;
+    let caption = o.string("caption")?.unwrap_or_default();
+    let dodge = o.bool("dodge")?.unwrap_or(false);
+    let reference_lines = reference_lines(&mut o, log_y)?;
+    if kind != "line" && (dodge || !reference_lines.is_empty()) {
+        let key = if dodge { "dodge" } else { "reference_lines" };
+        return Err(o.error(key, "applies to line charts (kind \"line\") only"));
+    }
     let spec = PlotSpec {
         kind,
         x,
         y,
         series,
         ci,
+        range,
         log_x,
         log_y,
     };
@@ -572,15 +770,56 @@ fn plot(ctx: &RunContext, t: &Table, opts: Map) -> RhaiResult<()> {
     let chart: Chart = match spec.kind.as_str() {
         "bars" => bar_chart(&src, &spec, &single)?.into(),
         "cdf" => cdf_chart(&src, &spec, &single)?.into(),
-        _ => line_chart(&src, &spec, &single)?.into(),
+        _ => {
+            let mut c = line_chart(&src, &spec, &single)?;
+            c.dodge = dodge;
+            c.reference_lines = reference_lines;
+            c.into()
+        }
     };
     let mut fig = Figure::new(title, x_label, y_label, chart);
     fig.size = size;
-    stage_figure(ctx, &name, &fig)
+    stage_noted(ctx, &name, &fig, caption)
 }
 
 fn ms(t: SimTime) -> f64 {
     t.0 as f64 / 1e6
+}
+
+/// The `state_labels` option: legend labels for states, by state name
+/// (`#{ native_released_gil: "release gap" }`), for a model in which a state
+/// means something more specific.
+fn state_labels(o: &mut Opts) -> RhaiResult<Vec<(String, String)>> {
+    let Some(v) = o.raw("state_labels") else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = STATE_COLORS.iter().map(|(s, _)| s.name()).collect();
+    let Some(m) = v.clone().try_cast::<Map>() else {
+        return Err(o.error(
+            "state_labels",
+            format!(
+                "expected a map like #{{ native_released_gil: \"release gap\" }}, got {}",
+                super::describe(&v)
+            ),
+        ));
+    };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        if !names.contains(&k.as_str()) {
+            return Err(o.error(
+                "state_labels",
+                super::options::unknown_key("state_labels", &k, &names),
+            ));
+        }
+        let label = v.into_string().map_err(|t| {
+            o.error(
+                "state_labels",
+                format!("the label of {k} must be a string, got {t}"),
+            )
+        })?;
+        out.push((k.to_string(), label));
+    }
+    Ok(out)
 }
 
 /// `report.timeline(name, options)`.
@@ -641,9 +880,16 @@ fn timeline(ctx: &RunContext, r: &RunReport, name: &str, opts: Map) -> RhaiResul
             _ => None,
         })
         .collect();
+    let labels = state_labels(&mut o)?;
     let states = STATE_COLORS
         .iter()
-        .map(|(s, c)| State::new(s.label()).with_color(*c))
+        .map(|(s, c)| {
+            let label = labels
+                .iter()
+                .find(|(k, _)| k == s.name())
+                .map_or(s.label().to_string(), |(_, v)| v.clone());
+            State::new(label).with_color(*c)
+        })
         .collect();
     let mut chart = TimelineChart::new(rows, states)
         .with_handoffs(handoffs)
@@ -652,7 +898,8 @@ fn timeline(ctx: &RunContext, r: &RunReport, name: &str, opts: Map) -> RhaiResul
     let mut fig = Figure::new(title, "time (ms)", "thread", chart);
     let default = fig.pixel_size();
     fig.size = size_from(&mut o, default)?;
-    stage_figure(ctx, &name, &fig)
+    let caption = o.string("caption")?.unwrap_or_default();
+    stage_noted(ctx, &name, &fig, caption)
 }
 
 /// Registers `Table.plot` and `Report.timeline`.
@@ -685,9 +932,10 @@ mod tests {
         let cases = [
             ("makespan_s", "makespan (s)"),
             ("latency_p99_ms", "latency p99 (ms)"),
-            ("io_ops_per_s", "io ops per s"),
+            ("io_ops_per_s", "I/O ops/s"),
+            ("cpu_threads", "CPU threads"),
             ("makespan_s_mean", "mean makespan (s)"),
-            ("calls_per_s_ci95", "95% CI of calls per s"),
+            ("calls_per_s_ci95", "95% CI of calls/s"),
             ("busy_us", "busy (µs)"),
             ("util_pct", "util (%)"),
             ("threads", "threads"),
@@ -697,7 +945,7 @@ mod tests {
         for (col, want) in cases {
             assert_eq!(axis_label(col), want, "{col}");
         }
-        assert_eq!(title_words("io_wait_p99_ms_mean"), "mean io wait p99");
+        assert_eq!(title_words("io_wait_p99_ms_mean"), "mean I/O wait p99");
     }
 
     #[test]

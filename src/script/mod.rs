@@ -27,6 +27,7 @@ pub mod errors;
 mod figure;
 mod findings;
 pub mod guard;
+pub mod lint;
 mod model;
 mod options;
 mod param;
@@ -37,7 +38,7 @@ mod sweep;
 mod table;
 mod workload;
 
-pub use context::{Limits, RunContext};
+pub use context::{FigureNote, Limits, RunContext};
 pub use errors::ScriptError;
 
 use resolver::{Resolver, Sources};
@@ -273,14 +274,40 @@ impl Host {
         self.engine.run_ast(ast).map_err(|e| self.error(&e))
     }
 
-    /// Resolves (loads) every `import "..."` of `text`, without running it.
+    /// Resolves every `import "..."` of `text` and compiles the modules,
+    /// running none of their code, then checks every call of the script and
+    /// its modules against the registered API ([`lint`]).
     pub fn check_imports(&self, text: &str) -> Result<(), Box<ScriptError>> {
+        resolver::CHECK_ONLY.with(|c| *c.borrow_mut() = true);
+        let mut result = Ok(());
         for (path, pos) in resolver::find_imports(text) {
             let r =
                 self.engine
                     .module_resolver()
                     .resolve(&self.engine, Some(&self.main), &path, pos);
-            r.map_err(|e| self.error(&e))?;
+            if let Err(e) = r {
+                result = Err(self.error(&e));
+                break;
+            }
+        }
+        resolver::CHECK_ONLY.with(|c| *c.borrow_mut() = false);
+        result?;
+        for (name, file) in self.sources.all() {
+            if let Err((msg, line, col)) = lint::check(&file.text, &self.signatures) {
+                let e = EvalAltResult::ErrorRuntime(
+                    msg.into(),
+                    rhai::Position::new(line as u16, col as u16),
+                );
+                let mut err = self.error(&e);
+                if name != self.main {
+                    err = self.error(&EvalAltResult::ErrorInModule(
+                        name.clone(),
+                        Box::new(e),
+                        rhai::Position::NONE,
+                    ));
+                }
+                return Err(err);
+            }
         }
         Ok(())
     }

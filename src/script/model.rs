@@ -63,7 +63,7 @@ handle!(/// A declared pool.
     PoolRef, "Pool", "pool");
 
 /// Options of `machine()`.
-const MACHINE_OPTIONS: &[&str] = &[
+pub(crate) const MACHINE_OPTIONS: &[&str] = &[
     "cores",
     "core_speed",
     "scheduler",
@@ -77,7 +77,7 @@ const MACHINE_OPTIONS: &[&str] = &[
     "signal_cost",
 ];
 /// Options that choose and tune a GIL.
-const GIL_OPTIONS: &[&str] = &[
+pub(crate) const GIL_OPTIONS: &[&str] = &[
     "gil",
     "switch_interval",
     "check_period",
@@ -153,7 +153,30 @@ pub fn machine(opts: Map, profile: Option<&Profile>) -> RhaiResult<MachineConfig
     }
     os.timer_slack = o.duration("timer_slack")?.unwrap_or(os.timer_slack);
     os.signal_cost = o.duration("signal_cost")?.unwrap_or(os.signal_cost);
+    check_early(
+        &o,
+        SimConfig::new(m.clone(), GilModel::new_gil()),
+        "machine.",
+    )?;
     Ok(m)
+}
+
+/// Runs the engine's own checks on a config holding just what an options
+/// map built, so that a bad value is reported at the call that gave it
+/// (`python(...)`, `machine(...)`), named by its option, not later at `.run`
+/// by the engine's field path. Errors outside `prefix` are left to `.run`.
+fn check_early(o: &Opts, cfg: SimConfig, prefix: &str) -> RhaiResult<()> {
+    match cfg.validate() {
+        Err(e) => match e.field.strip_prefix(prefix) {
+            Some(path) => {
+                let key = path.rsplit('.').next().unwrap_or(path);
+                let key = key.split('[').next().unwrap_or(key);
+                Err(o.error(key, format!("{} is not allowed: {}", e.value, e.allowed)))
+            }
+            None => Ok(()),
+        },
+        Ok(()) => Ok(()),
+    }
 }
 
 /// The `core_speed` option: one factor per core, or empty (all 1.0).
@@ -403,6 +426,11 @@ impl Program {
     ) -> RhaiResult<Program> {
         let mut o = Opts::new("python()", opts, GIL_OPTIONS)?;
         let gil = gil_from(&mut o, &GilModel::new_gil())?;
+        check_early(
+            &o,
+            SimConfig::new(MachineConfig::with_cores(1), gil.clone()),
+            "interpreters[0].gil.",
+        )?;
         let mut costs = Costs::default();
         if let Some(p) = profile {
             p.apply_costs(&mut costs);

@@ -224,7 +224,11 @@ impl Resolver {
         }
         self.sources.insert(name, path, text);
         LOADING.with(|l| l.borrow_mut().push(key.to_string()));
-        let result = compile_and_eval(engine, name, text, pos);
+        let result = if CHECK_ONLY.with(|c| *c.borrow()) {
+            compile_and_resolve(engine, self, name, text, pos)
+        } else {
+            compile_and_eval(engine, name, text, pos)
+        };
         LOADING.with(|l| l.borrow_mut().pop());
         let module = result?;
         if let Ok(mut c) = self.cache.lock() {
@@ -239,6 +243,32 @@ fn same_dir(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
+}
+
+thread_local! {
+    /// Set by `gilsim check`: modules are compiled and their imports
+    /// resolved, but none of their code runs.
+    pub static CHECK_ONLY: std::cell::RefCell<bool> = const { std::cell::RefCell::new(false) };
+}
+
+/// `gilsim check`'s load: compiles the module and resolves its own imports,
+/// running nothing; the module it returns is empty.
+fn compile_and_resolve(
+    engine: &Engine,
+    resolver: &Resolver,
+    name: &str,
+    text: &str,
+    pos: Position,
+) -> Result<Shared<Module>, Box<EvalAltResult>> {
+    let in_module =
+        |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(name.to_string(), e, pos));
+    engine.compile(text).map_err(|e| in_module(e.into()))?;
+    for (path, p) in find_imports(text) {
+        resolver
+            .resolve(engine, Some(name), &path, p)
+            .map_err(in_module)?;
+    }
+    Ok(Shared::new(Module::new()))
 }
 
 fn compile_and_eval(

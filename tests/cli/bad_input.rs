@@ -203,8 +203,9 @@ const CASES: &[Case] = &[
         what: "zero switch interval",
         script: "let app = python(#{ switch_interval: ns(0) });\napp.add_thread(\"a\", [py(ms(1))]);\nmachine().run(app);",
         args: &[],
-        at: "bad.rhai:3:11:",
-        says: &["switch_interval = 0 ns: at least 1 µs"],
+        // At the python() call that gave the value, named by its option.
+        at: "bad.rhai:1:11:",
+        says: &["option `switch_interval` of python(): 0 ns is not allowed: at least 1 µs"],
     },
     Case {
         what: "a workload that never ends",
@@ -358,7 +359,7 @@ const CASES: &[Case] = &[
         script: "let t = table(\"t\");\nt.add(#{ m: \"a\", k: 1, y: 2 });\nt.add(#{ m: \"b\", k: 2, y: 3 });\nt.plot(#{ kind: \"bars\", x: \"m\", y: \"y\", series: \"k\" });",
         args: &[],
         at: "bad.rhai:4:3:",
-        says: &["series \"k=1\" has no row for category \"b\""],
+        says: &["series \"1 k\" has no row for category \"b\""],
     },
     Case {
         what: "figure size out of range",

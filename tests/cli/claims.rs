@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// The report's folder, made once for all claim tests.
-fn report() -> &'static Path {
+pub(crate) fn report() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // Under target/ (Cargo's scratch folder for integration tests), replaced
@@ -81,33 +81,81 @@ fn at(rows: &[HashMap<String, String>], key: &[(&str, &str)], col: &str) -> f64 
         .unwrap_or_else(|_| panic!("{col} of {key:?} is {:?}", row[col]))
 }
 
-/// E1: two CPU-bound threads take ≥ 0.95× the sequential time, two processes on
-/// two cores ≤ 0.6×; on 8 cores, 8 threads still ≥ 0.95× and 8 processes ≤ 0.2×.
+/// The numbers of `col` in every row, in order.
+fn numbers(rows: &[HashMap<String, String>], col: &str) -> Vec<f64> {
+    rows.iter()
+        .map(|r| {
+            r[col]
+                .parse()
+                .unwrap_or_else(|_| panic!("{col} is {:?}", r[col]))
+        })
+        .collect()
+}
+
+/// The finding of an experiment, from its manifest.
+fn finding(experiment: &str) -> String {
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report().join(experiment).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    manifest["findings"][0].as_str().unwrap().to_string()
+}
+
+/// Whether the finding says the claim holds; it must agree with the test's
+/// own check of every point (`fails` empty).
+fn agrees(experiment: &str, fails: &[String]) {
+    let f = finding(experiment);
+    let says_fails = f.contains("does not hold") || f.contains("Not every");
+    assert_eq!(
+        says_fails,
+        !fails.is_empty(),
+        "{experiment}: the finding and the test disagree.\nfinding: {f}\nfailing points: {fails:?}"
+    );
+    assert!(
+        fails.is_empty(),
+        "{experiment}: the claim fails at {fails:?} (restate it as the data says)"
+    );
+}
+
+/// E1, every point: threads take ≥ 0.95× the sequential time; processes are
+/// within 15% of the ideal 1/N up to the cores, and beyond them no faster
+/// than at N = cores (within 2%).
 #[test]
 fn e1_threads_do_not_scale_processes_do() {
     let t = rows("e1_threads_vs_processes", "e1_makespan");
-    let r = |kind, cores, workers| {
-        at(
-            &t,
-            &[("kind", kind), ("cores", cores), ("workers", workers)],
-            "vs_sequential_mean",
-        )
-    };
-    assert!(r("threads", "2", "2") >= 0.95, "{}", r("threads", "2", "2"));
-    assert!(r("threads", "8", "8") >= 0.95);
-    assert!(
-        r("processes", "2", "2") <= 0.6,
-        "{}",
-        r("processes", "2", "2")
-    );
-    assert!(r("processes", "8", "8") <= 0.2);
-    // More processes than cores stop helping: 4 on 2 cores is no faster than 2 (within 2%).
-    assert!(r("processes", "2", "4") >= 0.98 * r("processes", "2", "2"));
+    let v = |r: &HashMap<String, String>| r["vs_sequential_mean"].parse::<f64>().unwrap();
+    let n = |r: &HashMap<String, String>, c: &str| r[c].parse::<f64>().unwrap();
+    let mut fails = Vec::new();
+    for r in &t {
+        let (cores, workers) = (n(r, "cores"), n(r, "workers"));
+        if r["kind"] == "threads" && v(r) < 0.95 {
+            fails.push(format!("threads {workers} on {cores}: {}", v(r)));
+        }
+        if r["kind"] == "processes" {
+            let at_cores = at(
+                &t,
+                &[
+                    ("kind", "processes"),
+                    ("cores", &r["cores"]),
+                    ("workers", &r["cores"]),
+                ],
+                "vs_sequential_mean",
+            );
+            if workers <= cores && v(r) > 1.15 / workers {
+                fails.push(format!("processes {workers} on {cores}: {}", v(r)));
+            }
+            if workers > cores && v(r) < 0.98 * at_cores {
+                fails.push(format!("processes {workers} beat {cores} on {cores} cores"));
+            }
+        }
+    }
+    assert_eq!(t.len(), 16, "every point of the figure");
+    agrees("e1_threads_vs_processes", &fails);
 }
 
-/// E2: the old GIL on 4 cores makes 2 CPU-bound threads ≥ 10% slower than
-/// sequential and slower than the new GIL, with failed wake-ups; on 1 core it
-/// costs < 5%; the new GIL costs < 2% and never makes threads faster.
+/// E2, every point with ≥ 2 threads: the new GIL costs < 2%; the old GIL on 4
+/// cores ≥ 10% and more than the new; on 1 core less than the old GIL's least
+/// 4-core cost; failed wake-ups are the old GIL's multicore mechanism.
 #[test]
 fn e2_gil_contention_slows_threads_worst_with_the_old_gil_on_multicore() {
     let t = rows("e2_gil_contention", "e2_slowdown");
@@ -118,6 +166,25 @@ fn e2_gil_contention_slows_threads_worst_with_the_old_gil_on_multicore() {
             "slowdown_mean",
         )
     };
+    let old4_min = ["2", "4", "8"]
+        .iter()
+        .map(|n| s("old", "4", n))
+        .fold(f64::INFINITY, f64::min);
+    let mut fails = Vec::new();
+    for threads in ["2", "4", "8"] {
+        for cores in ["1", "4"] {
+            if !(0.999..1.02).contains(&s("new", cores, threads)) {
+                fails.push(format!("new {cores} {threads}"));
+            }
+        }
+        if s("old", "4", threads) < 1.1 || s("old", "4", threads) <= s("new", "4", threads) {
+            fails.push(format!("old 4 {threads}"));
+        }
+        if s("old", "1", threads) >= old4_min {
+            fails.push(format!("old 1 {threads}"));
+        }
+    }
+    agrees("e2_gil_contention", &fails);
     let failed = |gil, cores| {
         at(
             &t,
@@ -125,20 +192,6 @@ fn e2_gil_contention_slows_threads_worst_with_the_old_gil_on_multicore() {
             "failed_wakeups_per_s_mean",
         )
     };
-    for threads in ["2", "4", "8"] {
-        assert!(
-            s("old", "4", threads) >= 1.1,
-            "old, 4 cores, {threads} threads: {}",
-            s("old", "4", threads)
-        );
-        assert!(s("old", "4", threads) > s("new", "4", threads));
-        assert!(
-            (0.999..1.02).contains(&s("new", "4", threads)),
-            "new: {}",
-            s("new", "4", threads)
-        );
-    }
-    assert!(s("old", "1", "2") < 1.05);
     assert!(
         failed("old", "4") > 100.0 * failed("old", "1").max(1.0),
         "{} vs {}",
@@ -147,137 +200,156 @@ fn e2_gil_contention_slows_threads_worst_with_the_old_gil_on_multicore() {
     );
 }
 
-/// E3: I/O-bound threads overlap their waits: with 10 ms waits throughput grows
-/// by ≥ 1.8× per doubling of threads up to 64; with 1 ms waits it flattens
-/// below the GIL's limit (1 / 50 µs of Python per call); the depth-4 disk caps
-/// it at 4 / 1 ms.
+/// E3, every point of every line: within 15% of perfect overlap (N × the
+/// one-thread rate, capped at the line's limit: 1 / 50 µs for the GIL, 4 / 1 ms
+/// for the disk), and never above the limit; 10 ms waits still grow ≥ 1.8× per
+/// doubling up to 64 threads.
 #[test]
 fn e3_io_threads_overlap_until_gil_or_device_saturates() {
     let t = rows("e3_io_bound_threads", "e3_throughput");
+    let gil_limit = 1.0 / 50e-6;
+    let disk_limit = 4.0 / 1e-3;
+    let mut fails = Vec::new();
+    for io in ["exp(1 ms)", "exp(10 ms)", "disk, depth 4, 1 ms"] {
+        let limit = if io.starts_with("disk") {
+            disk_limit
+        } else {
+            gil_limit
+        };
+        let line: Vec<_> = t.iter().filter(|r| r["io"] == io).cloned().collect();
+        let (threads, rate) = (
+            numbers(&line, "threads"),
+            numbers(&line, "calls_per_s_mean"),
+        );
+        assert_eq!(line.len(), 7, "{io}");
+        for (n, v) in threads.iter().zip(&rate) {
+            let ideal = (n * rate[0]).min(limit);
+            if *v < 0.85 * ideal || *v > 1.01 * limit {
+                fails.push(format!("{io} at {n}: {v}"));
+            }
+        }
+    }
+    agrees("e3_io_bound_threads", &fails);
     let c = |io, threads| at(&t, &[("io", io), ("threads", threads)], "calls_per_s_mean");
     let counts = ["1", "2", "4", "8", "16", "32", "64"];
     for w in counts.windows(2) {
         assert!(
             c("exp(10 ms)", w[1]) >= 1.8 * c("exp(10 ms)", w[0]),
-            "{} -> {} threads",
-            w[0],
-            w[1]
+            "{w:?}"
         );
     }
-    let gil_limit = 1.0 / 50e-6;
-    assert!(
-        c("exp(1 ms)", "64") <= gil_limit && c("exp(1 ms)", "64") >= 0.8 * gil_limit,
-        "{}",
-        c("exp(1 ms)", "64")
-    );
-    assert!(
-        c("exp(1 ms)", "64") < 1.3 * c("exp(1 ms)", "32"),
-        "flattens"
-    );
-    let disk_limit = 4.0 / 1e-3;
-    assert!(
-        c("disk, depth 4, 1 ms", "64") <= disk_limit * 1.01
-            && c("disk, depth 4, 1 ms", "64") >= 0.95 * disk_limit
-    );
 }
 
-/// E4: next to one CPU-bound thread at 5 ms the I/O thread keeps < 10% of its
-/// rate alone; its rate rises as the interval shrinks (every step); each return
-/// waits at least one interval (median); a second CPU thread makes it worse.
+/// E4, every point: next to CPU-bound threads the I/O thread keeps < 10% of
+/// its rate alone from 1 ms up, and its rate rises at every step to a smaller
+/// interval; next to one CPU-bound thread its median and p99 waits are about one
+/// interval (0.9 to 1.1 intervals + 0.1 ms); next to two the p99 is several.
 #[test]
 fn e4_convoy_effect_and_smaller_interval_helps() {
     let t = rows("e4_convoy", "e4_convoy");
-    let rate = |cpu, si| {
+    let w = rows("e4_convoy", "e4_wait");
+    let (one, two) = ("next to 1 CPU-bound thread", "next to 2 CPU-bound threads");
+    let rate = |n: &str, si: &str| {
         at(
             &t,
-            &[("cpu_threads", cpu), ("switch_interval_ms", si)],
+            &[("neighbours", n), ("switch_interval_ms", si)],
             "io_calls_per_s_mean",
         )
     };
-    let alone = rate("0", "5");
-    assert!(
-        rate("1", "5") < 0.1 * alone,
-        "{} vs alone {alone}",
-        rate("1", "5")
-    );
+    let alone = rate("alone", "5");
     let intervals = ["0.1", "0.2", "0.5", "1", "2", "5", "10", "20"];
-    for w in intervals.windows(2) {
-        assert!(
-            rate("1", w[0]) > rate("1", w[1]),
-            "{} ms should beat {} ms",
-            w[0],
-            w[1]
-        );
-        assert!(
-            rate("2", w[0]) < rate("1", w[0]),
-            "2 CPU threads at {} ms",
-            w[0]
-        );
+    let mut fails = Vec::new();
+    for n in [one, two] {
+        for si in intervals {
+            let ms: f64 = si.parse().unwrap();
+            if ms >= 1.0 && rate(n, si) >= 0.1 * alone {
+                fails.push(format!("{n} {si}: {} of {alone}", rate(n, si)));
+            }
+        }
+        for p in intervals.windows(2) {
+            if rate(n, p[0]) <= rate(n, p[1]) {
+                fails.push(format!("{n}: {} ms not faster than {} ms", p[0], p[1]));
+            }
+        }
     }
-    for si in intervals {
-        let wait = at(
-            &t,
-            &[("cpu_threads", "1"), ("switch_interval_ms", si)],
-            "io_wait_p50_ms_mean",
-        );
-        assert!(
-            wait >= si.parse::<f64>().unwrap(),
-            "{si} ms: median wait {wait} ms"
-        );
+    for r in w.iter().filter(|r| r["neighbours"] == one) {
+        let si: f64 = r["switch_interval_ms"].parse().unwrap();
+        let k: f64 = r["wait_intervals_median"].parse().unwrap();
+        if !(0.9..=1.1 + 0.1 / si).contains(&k) {
+            fails.push(format!("{one} {si} {}: {k} intervals", r["quantile"]));
+        }
+    }
+    assert_eq!(
+        w.len(),
+        2 * 2 * intervals.len(),
+        "every point of the wait figure"
+    );
+    agrees("e4_convoy", &fails);
+    // The tail next to two CPU-bound threads is several intervals at every point.
+    for r in w
+        .iter()
+        .filter(|r| r["neighbours"] == two && r["quantile"] == "p99")
+    {
+        let k: f64 = r["wait_intervals_median"].parse().unwrap();
+        assert!(k > 2.0, "{r:?}");
     }
 }
 
-/// E5: GIL-releasing native work speeds up ≥ 1.7× with 2 threads on 2 cores and
-/// ≥ 3.2× with 4 on 4; pure Python and GIL-holding native work stay within 5% of 1×.
+/// E5, every point: GIL-releasing work reaches ≥ 85% of min(threads, cores);
+/// pure Python and GIL-holding native work stay within 5% of 1×.
 #[test]
 fn e5_gil_releasing_c_scales_pure_python_does_not() {
     let t = rows("e5_gil_releasing_c", "e5_speedup");
-    let s = |work, cores, threads| {
-        at(
-            &t,
-            &[("work", work), ("cores", cores), ("threads", threads)],
-            "speedup_mean",
-        )
-    };
-    assert!(
-        s("C, releases the GIL", "2", "2") >= 1.7,
-        "{}",
-        s("C, releases the GIL", "2", "2")
-    );
-    assert!(s("C, releases the GIL", "4", "4") >= 3.2);
-    for work in ["pure Python", "C, holds the GIL"] {
-        for (cores, threads) in [("2", "2"), ("4", "4"), ("4", "8")] {
-            assert!(
-                (0.95..1.05).contains(&s(work, cores, threads)),
-                "{work}, {cores} cores, {threads} threads: {}",
-                s(work, cores, threads)
-            );
+    let mut fails = Vec::new();
+    for r in &t {
+        let v: f64 = r["speedup_mean"].parse().unwrap();
+        let threads: f64 = r["threads"].parse().unwrap();
+        let cores: f64 = r["cores"].parse().unwrap();
+        let ok = if r["work"] == "C, releases the GIL" {
+            v >= 0.85 * threads.min(cores)
+        } else {
+            (0.95..=1.05).contains(&v)
+        };
+        if !ok {
+            fails.push(format!("{r:?}"));
         }
     }
+    assert_eq!(t.len(), 24);
+    agrees("e5_gil_releasing_c", &fails);
 }
 
-/// E6: as the interval grows, switches per second fall and the I/O thread's p99
-/// wait grows at every step; CPU-bound throughput at 10 µs is ≥ 5% below that at 5 ms.
+/// E6, every step to a larger interval: fewer switches, no less CPU
+/// throughput (within 0.5%), a longer p99 wait (median of the replicates);
+/// throughput at the smallest interval is ≥ 5% below that at 5 ms; the tail
+/// figure's band holds its line and comes from ≥ 10 replicates.
 #[test]
 fn e6_switch_interval_trades_throughput_for_latency() {
     let t = rows("e6_switch_interval", "e6_tradeoff");
-    let v = |si, col| at(&t, &[("switch_interval_ms", si)], col);
-    let intervals = ["0.01", "0.03", "0.1", "0.3", "1", "5", "20"];
-    for w in intervals.windows(2) {
-        assert!(
-            v(w[0], "gil_switches_per_s_mean") > v(w[1], "gil_switches_per_s_mean"),
-            "{w:?}"
-        );
-        assert!(
-            v(w[0], "io_wait_p99_ms_mean") < v(w[1], "io_wait_p99_ms_mean"),
-            "{w:?}"
-        );
+    let tail = rows("e6_switch_interval", "e6_latency");
+    let sw = numbers(&t, "gil_switches_per_s_mean");
+    let cpu = numbers(&t, "cpu_python_s_per_s_mean");
+    let p99 = numbers(&tail, "io_wait_p99_ms_median");
+    let (lo, hi) = (
+        numbers(&tail, "io_wait_p99_ms_min"),
+        numbers(&tail, "io_wait_p99_ms_max"),
+    );
+    let mut fails = Vec::new();
+    for i in 1..t.len() {
+        if sw[i] >= sw[i - 1] || cpu[i] < 0.995 * cpu[i - 1] || p99[i] <= p99[i - 1] {
+            fails.push(format!("step {i}"));
+        }
     }
+    agrees("e6_switch_interval", &fails);
+    for i in 0..tail.len() {
+        assert!(lo[i] <= p99[i] && p99[i] <= hi[i]);
+    }
+    assert!(numbers(&t, "replicates").iter().all(|&r| r >= 10.0));
+    let v = |si, col| at(&t, &[("switch_interval_ms", si)], col);
     assert!(v("0.01", "cpu_python_s_per_s_mean") < 0.95 * v("5", "cpu_python_s_per_s_mean"));
 }
 
-/// E7: for 10 µs tasks the thread pool beats every process pool and spawn is the
-/// slowest start method; for 100 ms tasks forked processes beat threads ≥ 2×.
+/// E7: for the smallest tasks the thread pool beats every process pool and
+/// spawn < forkserver < fork; for the largest forked processes beat threads ≥ 2×.
 #[test]
 fn e7_small_tasks_favour_threads_large_ones_processes() {
     let t = rows("e7_pools", "e7_pools");
@@ -288,23 +360,26 @@ fn e7_small_tasks_favour_threads_large_ones_processes() {
             "tasks_per_s_mean",
         )
     };
+    let mut fails = Vec::new();
     for ex in ["fork", "forkserver", "spawn"] {
-        assert!(r("threads", "0.01") > r(ex, "0.01"), "{ex}");
+        if r("threads", "0.01") <= r(ex, "0.01") {
+            fails.push(ex.to_string());
+        }
     }
-    assert!(
-        r("spawn", "0.01") < r("forkserver", "0.01") && r("forkserver", "0.01") < r("fork", "0.01")
-    );
-    assert!(
-        r("fork", "100") >= 2.0 * r("threads", "100"),
-        "{} vs {}",
-        r("fork", "100"),
-        r("threads", "100")
-    );
+    if !(r("spawn", "0.01") < r("forkserver", "0.01")
+        && r("forkserver", "0.01") < r("fork", "0.01"))
+    {
+        fails.push("start methods".into());
+    }
+    if r("fork", "100") < 2.0 * r("threads", "100") {
+        fails.push("large tasks".into());
+    }
+    agrees("e7_pools", &fails);
 }
 
-/// E8: with a GIL, 4 threads take ≥ 3.9× one thread's time; free-threaded and
-/// per-interpreter builds take ≤ 1.05×; free-threaded single-thread costs its
-/// slowdown (1.08 ± 1%) against the GIL build.
+/// E8, every bar pair: with a GIL, 4 threads take ≥ 3.9× one thread's time;
+/// free-threaded and per-interpreter ≤ 1.05×; free-threaded single-thread
+/// costs its slowdown (1.08 ± 1%) against the GIL build.
 #[test]
 fn e8_free_threading_and_subinterpreters_scale() {
     let t = rows("e8_gil_models", "e8_models");
@@ -315,19 +390,26 @@ fn e8_free_threading_and_subinterpreters_scale() {
             "makespan_s_mean",
         )
     };
+    let mut fails = Vec::new();
     for model in ["new GIL", "old GIL"] {
-        assert!(m(model, "4") >= 3.9 * m(model, "1"), "{model}");
+        if m(model, "4") < 3.9 * m(model, "1") {
+            fails.push(model.to_string());
+        }
     }
     for model in ["free-threaded", "per-interpreter"] {
-        assert!(m(model, "4") <= 1.05 * m(model, "1"), "{model}");
+        if m(model, "4") > 1.05 * m(model, "1") {
+            fails.push(model.to_string());
+        }
     }
+    agrees("e8_gil_models", &fails);
     let cost = m("free-threaded", "1") / m("new GIL", "1");
     assert!((1.07..1.09).contains(&cost), "{cost}");
 }
 
-/// E9: timelines: the new GIL changes hands about once per 5 ms interval in
-/// 40 ms (between 4 and 20 times), the old GIL far more often (≥ 10× as often),
-/// and there is no GIL to hand over without one; the figures exist.
+/// E9: the old GIL changes hands rarely while its holder keeps it (cpu0 runs
+/// Python, the others barely), no GIL means no hand-offs; under the new GIL
+/// every CPU-bound turn lasts ≥ 0.9 intervals, and the finding says whether
+/// the CPU-bound threads alternate exactly as the gaps in the CSV say.
 #[test]
 fn e9_timelines_show_each_model() {
     let t = rows("e9_timelines", "e9_gil_share");
@@ -344,34 +426,55 @@ fn e9_timelines_show_each_model() {
         acq("new")
     );
     assert_eq!(acq("none"), 0.0);
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(report().join("e9_timelines/manifest.json")).unwrap(),
-    )
-    .unwrap();
-    let finding = manifest["findings"][0].as_str().unwrap();
-    let handoffs: Vec<f64> = finding
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    assert!(handoffs.len() >= 3, "{finding}");
-    assert!(
-        (4.0..=20.0).contains(&handoffs[1]),
-        "new GIL hand-offs in 40 ms: {finding}"
-    );
+    let interval_ms = 5.0;
+    let turns = rows("e9_timelines", "e9_gil_turns");
+    let mut fails = Vec::new();
+    for r in turns
+        .iter()
+        .filter(|r| r["model"] == "new" && r["holder"].starts_with("cpu"))
+    {
+        let (from, len): (f64, f64) = (
+            r["from_ms"].parse().unwrap(),
+            r["length_ms"].parse().unwrap(),
+        );
+        if len < 0.9 * interval_ms && from + len < 40.0 {
+            fails.push(format!("{r:?}"));
+        }
+    }
+    agrees("e9_timelines", &fails);
+    let gaps = rows("e9_timelines", "e9_gil_waits");
+    let alternate = gaps
+        .iter()
+        .filter(|r| r["model"] == "new" && r["thread_name"].starts_with("cpu"))
+        .all(|r| r["longest_gap_ms"].parse::<f64>().unwrap() <= 1.5 * interval_ms);
+    let f = finding("e9_timelines");
+    assert_eq!(f.contains("did not strictly alternate"), !alternate, "{f}");
     for model in ["new", "old", "none"] {
-        assert!(report()
-            .join(format!("e9_timelines/e9_timeline_{model}.png"))
-            .exists());
+        for ext in ["png", "trace.json"] {
+            assert!(report()
+                .join(format!("e9_timelines/e9_timeline_{model}.{ext}"))
+                .exists());
+        }
     }
 }
 
-/// The page shows every experiment's claim, figures and finding, with no script.
+/// The page shows every experiment's claim, badge, figures (numbered, with
+/// captions and alt text) and finding, with no script; every figure reference
+/// resolves; the validation summary is at the top.
 #[test]
 fn the_report_page_shows_every_claim() {
     let html = std::fs::read_to_string(report().join("index.html")).unwrap();
     assert_eq!(html.matches("class=\"claim\"").count(), 9);
     assert_eq!(html.matches("class=\"finding\"").count(), 9);
-    assert!(html.matches("<img src=").count() >= 12);
+    assert_eq!(html.matches("class=\"trust\"").count(), 9);
+    let figures = html.matches("<figure").count();
+    assert!(figures >= 14, "{figures} figures");
+    assert_eq!(html.matches("<figcaption><b>Figure ").count(), figures);
+    assert_eq!(html.matches(" alt=\"").count(), figures);
+    assert!(!html.contains(" alt=\"\""), "every figure has alt text");
+    assert!(!html.contains("[["), "an unresolved figure reference");
+    assert!(html.find("How far to trust it").unwrap() < html.find("<h2").unwrap());
+    assert!(report().join("validation.md").exists());
     assert!(!html.contains("<script"));
     assert!(!html.contains("class=\"error\""));
 }

@@ -153,3 +153,127 @@ fn set_overrides_parameters_and_unread_ones_warn() {
         r.stderr()
     );
 }
+
+/// Messages say what happened where it happened: a negative seed is named as
+/// such, a `--trace` file is reported where it went, and a model value the
+/// engine rejects is reported at the option that gave it.
+#[test]
+fn messages_name_the_real_cause_and_place() {
+    let d = Dir::new();
+    d.write(
+        "a.rhai",
+        "let app = python();\napp.add_thread(\"t\", [py(ms(1))]);\nlet r = machine().run(app);\n",
+    );
+    let r = d.gilsim(&["run", "a.rhai", "--seed", "-1"]);
+    assert_eq!(r.code(), 2);
+    assert!(
+        r.stderr()
+            .contains("the seed must be a whole number from 0 to"),
+        "{}",
+        r.stderr()
+    );
+    let out = d.gilsim(&["run", "a.rhai", "--trace", "x.json"]).ok();
+    assert!(
+        out.contains("; trace: x.json") && d.exists("x.json"),
+        "{out}"
+    );
+    assert!(!d.exists("out/a/x.json"));
+    d.write(
+        "b.rhai",
+        "let app = python(#{ switch_interval: ns(0) });\napp.add_thread(\"t\", [py(ms(1))]);\nlet r = machine().run(app);\n",
+    );
+    let r = d.gilsim(&["run", "b.rhai"]);
+    assert_eq!(r.code(), 1);
+    let err = r.stderr();
+    assert!(
+        err.contains("b.rhai:1:11: option `switch_interval` of python()"),
+        "{err}"
+    );
+    assert!(!err.contains("interpreters[0]"), "{err}");
+}
+
+/// `gilsim check` finds the API mistakes of the issue without running any
+/// code (a module's top-level `print` never runs), and passes every shipped
+/// experiment.
+#[test]
+fn check_validates_calls_against_the_api_without_running_anything() {
+    let d = Dir::new();
+    let cases = [
+        (
+            "let app = python();\napp.add_thred(\"t\", [py(ms(1))]);\n",
+            "2:5",
+            "did you mean `add_thread`",
+        ),
+        (
+            "let m = machin(#{ cores: 2 });\n",
+            "1:9",
+            "did you mean `machine`",
+        ),
+        (
+            "let app = python(#{ switch_intervall: ms(1) });\n",
+            "1:21",
+            "did you mean `switch_interval`",
+        ),
+        (
+            "let r = machine().run(python());\nlet x = r.thread_report(\"io\").ops_per_second();\n",
+            "2:31",
+            "did you mean `ops_per_sec`",
+        ),
+        (
+            "let t = table(\"t\", [\"a\", \"b\"]);\nt.add(#{ a: 1, c: 2 });\n",
+            "2:16",
+            "no column \"c\"",
+        ),
+        (
+            "let app = python();\napp.add_thread(\"t\");\n",
+            "2:5",
+            "is given 1 argument",
+        ),
+    ];
+    for (k, (src, at, want)) in cases.iter().enumerate() {
+        let name = format!("c{k}.rhai");
+        d.write(&name, &format!("print(\"RAN\");\n{src}"));
+        let r = d.gilsim(&["check", &name]);
+        let err = r.stderr();
+        let line: usize = at.split(':').next().unwrap().parse().unwrap();
+        let pos = format!("{name}:{}:{}", line + 1, at.split(':').nth(1).unwrap());
+        assert_eq!(r.code(), 1, "{src}");
+        assert!(err.contains(&pos) && err.contains(want), "{src}: {err}");
+        assert!(!r.stdout().contains("RAN"), "check ran the script");
+    }
+    d.write(
+        "scripts/side.rhai",
+        "print(\"MODULE RAN\");\nfn f() { 1 }\n",
+    );
+    d.write("m.rhai", "import \"side\" as s;\nlet x = 1;\n");
+    let out = d.gilsim(&["check", "m.rhai"]).ok();
+    assert!(!out.contains("MODULE RAN"), "{out}");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for e in std::fs::read_dir(root.join("experiments")).unwrap() {
+        let p = e.unwrap().path();
+        d.gilsim(&["check", p.to_str().unwrap()]).ok();
+    }
+}
+
+/// `gilsim report` outside a clone runs the experiments built into the
+/// binary; a local `experiments/` folder overrides them.
+#[test]
+fn report_outside_a_clone_runs_the_built_in_experiments() {
+    let d = Dir::new();
+    let out = d.gilsim(&["report", "--only", "e1", "--out", "r"]).ok();
+    assert!(out.contains("1 experiments"), "{out}");
+    assert!(d.exists("r/e1_threads_vs_processes/e1_makespan.csv"));
+    assert!(
+        d.exists("r/validation.md"),
+        "the validation page beside index.html"
+    );
+    d.write(
+        "experiments/mine.rhai",
+        "// Mine — a local experiment\nlet t = table(\"t\", [\"a\"]);\nt.add(#{ a: 1 });\nt.save();\n",
+    );
+    let out = d.gilsim(&["report", "--out", "r2"]).ok();
+    assert!(
+        out.contains("1 experiments") && d.exists("r2/mine/t.csv"),
+        "{out}"
+    );
+}

@@ -140,7 +140,7 @@ fn every_kind_of_figure_renders_text_and_data() {
     let lines = d.read("out/lines.svg");
     for text in [
         "size (ms)",
-        "speed per s",
+        "speed/s",
         "fast",
         "slow",
         "Line with CI, log-log",
@@ -148,7 +148,7 @@ fn every_kind_of_figure_renders_text_and_data() {
         assert!(lines.contains(text), "lines.svg lacks {text:?}");
     }
     let bars = d.read("out/bars.svg");
-    for text in ["makespan (s)", "threads=1", "threads=4", "free-threaded"] {
+    for text in ["makespan (s)", "1 thread", "4 threads", "free-threaded"] {
         assert!(bars.contains(text), "bars.svg lacks {text:?}");
     }
     let timeline = d.read("out/timeline.svg");

@@ -3,6 +3,7 @@
 //! into temporary folders.
 
 mod bad_input;
+mod browser;
 mod claims;
 mod cli;
 mod determinism;

@@ -98,10 +98,18 @@ fn trace_flag_and_chrome_trace_write_valid_trace_event_json() {
     );
 
     let threads = check_trace(&d.read("run.json"));
+    let (gil, threads): (Vec<String>, Vec<String>) = threads
+        .into_iter()
+        .partition(|t| t.starts_with("GIL holder"));
     assert_eq!(
         threads,
         ["cpu", "io", "child-main"],
         "--trace traces the first run outside the sweep"
+    );
+    assert_eq!(
+        gil,
+        ["GIL holder (interpreter 0)", "GIL holder (interpreter 1)"],
+        "a GIL-holder track per interpreter"
     );
     let named = d.read("out/traced/traces/one_core.json");
     check_trace(&named);

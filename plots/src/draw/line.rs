@@ -5,7 +5,7 @@ use std::iter;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::axis::{extent, Axis, Padding, Scale};
+use crate::axis::{extent, Axis, Padding, Scale, Tick};
 use crate::color::pick;
 use crate::frame::{self, draw_err, fit_x_axis, rgb, y_tick_target, Grid, PlaneSpec, Theme};
 use crate::legend::{Entry, Swatch};
@@ -37,12 +37,44 @@ struct Prepared {
     band: Option<Vec<(f64, f64, f64)>>,
 }
 
+/// Most distinct x values a log axis labels one by one.
+const MAX_DATA_TICKS: usize = 12;
+
+/// A tick label: integers as they are, others with up to 3 significant digits.
+fn short_number(v: f64) -> String {
+    if v == v.round() && v.abs() < 1e6 {
+        format!("{v:.0}")
+    } else {
+        let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 9) as usize;
+        let s = format!("{v:.digits$}");
+        let s = if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        };
+        s
+    }
+}
+
 fn prepare(chart: &LineChart, sx: Scale, sy: Scale) -> Vec<Prepared> {
+    let n = chart.series.len();
+    let shift = if chart.dodge && n > 1 {
+        let xs = extent(
+            chart
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| sx.to_plot(p.0))),
+        );
+        xs.map_or(0.0, |(lo, hi)| 0.015 * (hi - lo).max(f64::MIN_POSITIVE))
+    } else {
+        0.0
+    };
     let prepare_one = |(i, s): (usize, &LineSeries)| {
         // Sort by x (stable on ties) so a sweep's rows can come in any order.
         let mut order: Vec<usize> = (0..s.points.len()).collect();
         order.sort_by(|&a, &b| s.points[a].0.total_cmp(&s.points[b].0));
-        let x_of = |j: usize| sx.to_plot(s.points[j].0);
+        let offset = shift * (i as f64 - (n as f64 - 1.0) / 2.0);
+        let x_of = |j: usize| sx.to_plot(s.points[j].0) + offset;
         Prepared {
             color: rgb(pick(s.color, i)),
             marker: Marker::nth(i),
@@ -81,9 +113,34 @@ pub(crate) fn draw<DB: DrawingBackend>(
             .chain(band_ends),
     )
     .ok_or_else(empty)?;
-    let x = fit_x_axis(area, theme, |target| {
+    let ys = chart
+        .reference_lines
+        .iter()
+        .map(|(v, _)| sy.to_plot(*v))
+        .fold(ys, |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let mut x = fit_x_axis(area, theme, |target| {
         Axis::fit("x", sx, xs, Padding::both(0.05), target)
     })?;
+    if chart.log_x {
+        // A log axis labels the data's own x values when they are few (a
+        // sweep's 1, 2, 4, 8, 64), not only whole decades.
+        let mut values: Vec<f64> = chart
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        if (2..=MAX_DATA_TICKS).contains(&values.len()) {
+            x.ticks = values
+                .iter()
+                .map(|&v| Tick {
+                    pos: v.log10(),
+                    label: short_number(v),
+                })
+                .collect();
+        }
+    }
     let y = Axis::fit("y", sy, ys, Padding::both(0.05), y_tick_target(area, theme))?;
     let spec = PlaneSpec {
         x: &x,
@@ -107,6 +164,30 @@ pub(crate) fn draw<DB: DrawingBackend>(
         plane.draw_series(iter::once(line)).map_err(draw_err)?;
     }
     let pixels = frame::pixel_area(&plane);
+    let grey = RGBColor(0x55, 0x55, 0x55);
+    for (v, label) in &chart.reference_lines {
+        let yv = sy.to_plot(*v);
+        let (x0, x1) = (x.lo, x.hi);
+        let dashes = 40;
+        for k in 0..dashes {
+            let a = x0 + (x1 - x0) * k as f64 / dashes as f64;
+            let b = a + (x1 - x0) * 0.6 / dashes as f64;
+            let dash = PathElement::new(
+                vec![(a, yv), (b, yv)],
+                grey.stroke_width(theme.line_width()),
+            );
+            plane.draw_series(iter::once(dash)).map_err(draw_err)?;
+        }
+        let at = frame::to_pixel(&plane, x0, yv);
+        let style = frame::text_style(theme.tick_size()).color(&grey);
+        pixels
+            .draw(&Text::new(
+                label.clone(),
+                (at.0 + theme.px(6.0), at.1 - theme.px(16.0)),
+                style,
+            ))
+            .map_err(draw_err)?;
+    }
     for s in &series {
         // A lone point has no line, so it always gets a marker.
         if chart.markers || s.points.len() == 1 {
