@@ -184,11 +184,9 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
         m(&["cond_signal_us", "waiter_blocked"])?,
         m(&["cond_signal_us", "no_waiter"])?,
     ) {
-        (Some(with), Some(without)) if with > without => Some(cost(
-            "measurements.cond_signal_us",
-            with - without,
-            1e3,
-        )?),
+        (Some(with), Some(without)) if with > without => {
+            Some(cost("measurements.cond_signal_us", with - without, 1e3)?)
+        }
         _ => None,
     };
     let key = |k: &str| format!("measurements.{k}.median");
@@ -350,6 +348,23 @@ impl Profile {
     /// The reference machine's profile.
     pub fn reference() -> Profile {
         Profile::from_json(REFERENCE_JSON).expect("the shipped reference profile is valid")
+    }
+
+    /// This profile with the wake path's shallow wake-up set to `shallow`
+    /// and its other inputs as a profile without them gets (the OS defaults,
+    /// the round trip's send): for bracketing what an unmeasured wake path
+    /// could decide.
+    pub fn with_shallow_wake(&self, shallow: SimDuration) -> Profile {
+        let os = OsConfig::default();
+        Profile {
+            wake: Some(WakePath {
+                shallow,
+                recv_ready: os.syscall,
+                send: self.loopback_send.unwrap_or(SimDuration::ZERO),
+                signal: None,
+            }),
+            ..self.clone()
+        }
     }
 
     /// Reads a profile file.

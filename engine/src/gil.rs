@@ -357,6 +357,11 @@ impl<S: TraceSink> Sim<'_, S> {
 
     /// `locked = 0` and signal one waiter, paying the futex wake in system
     /// time (the GIL is free meanwhile). Returns whether a waiter was woken.
+    ///
+    /// The waiter's wake-up runs from the start of the signal, beside the
+    /// signaller's system call: the measured hop (`wake_latency_us`) is timed
+    /// from before the waker's system call, so its wake part already holds the
+    /// waker's share of the wake (the IPI to the idle CPU).
     pub(crate) fn release_gil(&mut self, t: ThreadId) -> bool {
         let g = self.gil_of(t);
         let gil = &mut self.gils[g];
@@ -372,9 +377,8 @@ impl<S: TraceSink> Sim<'_, S> {
             Some(w) => {
                 self.gils[g].inflight += 1;
                 self.threads[w.index()].gil_woken = true;
-                let signal = self.cfg.machine.os.signal_cost;
-                self.wake_after(w, signal);
-                let cost = signal.0;
+                self.wake(w);
+                let cost = self.cfg.machine.os.signal_cost.0;
                 if cost > 0 {
                     self.threads[t.index()]
                         .micro

@@ -107,13 +107,13 @@ impl<S: TraceSink> Sim<'_, S> {
     /// `t` wants a core: take an idle one (waking it costs the wake latency),
     /// or wait in the run queue, preempting a thread that is far ahead in
     /// virtual runtime if `woken` under the fair policy.
-    pub(crate) fn make_runnable_after(&mut self, t: ThreadId, woken: bool, syscall: SimDuration) {
+    pub(crate) fn make_runnable(&mut self, t: ThreadId, woken: bool) {
         self.threads[t.index()].run = Run::Ready;
         if self.sched.is_fair() && woken {
             self.place_sleeper(t);
         }
         if let Some(c) = self.idle_core_for(t) {
-            let delay = self.wake_latency(t, c) + syscall;
+            let delay = self.wake_latency(t, c);
             self.dispatch(c, t, delay);
             return;
         }

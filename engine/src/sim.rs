@@ -478,7 +478,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             p,
             &self.processes[p.index()].name,
         );
-        self.make_runnable_after(t, true, SimDuration::ZERO);
+        self.make_runnable(t, true);
     }
 
     fn event_loop(&mut self) -> Result<StopReason, EngineError> {
@@ -961,16 +961,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
 
     /// A blocked `t` is woken (futex wake, I/O completion, timer).
     pub(crate) fn wake(&mut self, t: ThreadId) {
-        self.wake_after(t, SimDuration::ZERO);
-    }
-
-    /// Wakes `t` by a futex wake that takes `syscall` of the waker's CPU: the
-    /// woken thread can run only once that system call has done its work.
-    pub(crate) fn wake_after(&mut self, t: ThreadId, syscall: SimDuration) {
         if matches!(self.threads[t.index()].run, Run::Blocked(_)) {
             self.threads[t.index()].wait_gen += 1;
             self.set_state(t, ThreadState::Runnable);
-            self.make_runnable_after(t, true, syscall);
+            self.make_runnable(t, true);
         }
     }
 

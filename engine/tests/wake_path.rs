@@ -102,24 +102,28 @@ fn a_timed_out_waiter_waits_again_as_the_newest() {
 
 /// Rule: a blocking call that returns at once still releases the GIL around
 /// its system call (`sock_call_ex`), and the waiter that release wakes races
-/// the caller's re-take: the waiter wins iff its wake-up (plus the futex wake
-/// before it) is shorter than the system call. Each way, for an `io` that
-/// returns at once and for a `recv` whose reply is already there.
+/// the caller's re-take. The wake-up starts with the releaser's futex wake
+/// (`signal_cost`), which the releaser pays before its call, so the waiter
+/// wins iff its wake-up is shorter than the signal and the call together.
+/// Each way, for an `io` that returns at once and for a `recv` whose reply is
+/// already there; the last case is won by a waiter slower than the call alone.
 #[test]
 fn the_syscall_and_the_woken_waiter_race_for_the_gil() {
     let interval = ms(5);
     const REPS: u64 = 20;
-    // (wake-up, system call, does the waiter win?)
+    // (wake-up, futex wake, system call, does the waiter win?)
     let cases = [
-        (us(20), us(2), false),
-        (us(2), us(20), true),
-        (us(8), us(5), false),
-        (us(3), us(10), true),
+        (us(20), us(1), us(2), false),
+        (us(2), us(1), us(20), true),
+        (us(8), us(1), us(5), false),
+        (us(3), us(1), us(10), true),
+        (us(7), us(3), us(5), true),
     ];
-    for (wake, syscall, waiter_wins) in cases {
+    for (wake, signal, syscall, waiter_wins) in cases {
         for call in ["io", "recv"] {
             let mut c = controlled(2, fifo(interval), wake, syscall);
             c.machine.os.ctx_switch = SimDuration::ZERO;
+            c.machine.os.signal_cost = signal;
             cpu(&mut c, "cpu", secs(1));
             let body = match call {
                 "io" => vec![Step::py(us(50)), Step::io(Dist::Fixed(SimDuration::ZERO))],
@@ -148,7 +152,7 @@ fn the_syscall_and_the_woken_waiter_race_for_the_gil() {
             let op_p50 = client.op_latency.of(kind).percentile(50.0);
             let failed = r.thread("cpu").unwrap().failed_wakeups;
             let what =
-                format!("{call}: wake {wake}, syscall {syscall}: p50 {op_p50}, failed {failed}");
+                format!("{call}: wake {wake}, signal {signal}, syscall {syscall}: p50 {op_p50}, failed {failed}");
             if waiter_wins {
                 // The CPU thread took the GIL during the call: the client waits
                 // about one interval for it after the call returns.
