@@ -10,16 +10,20 @@
 //!   sha256 throughput, loopback round trip;
 //! - the wake path (`research/wake-path.md` §3.2, §4.3): the wake-up of a
 //!   thread blocked on a futex, onto a CPU that idled only briefly (a pipe
-//!   ping-pong hop between two processes, minus its two system calls) and
-//!   onto one that idled for 1 ms; the futex wake a signal costs the
-//!   signaller; the system call of a `recv` whose data is waiting. These
-//!   decide the race between a woken GIL waiter and a thread that re-takes
-//!   the GIL after a short call, so they come from the host, not constants.
+//!   ping-pong hop between two processes, minus its two system calls); how
+//!   wake-ups spread (the p10 and p90 of the hop onto a CPU that idled 5 ms,
+//!   about a GIL waiter's wait, as a log-normal shape); the futex wake a
+//!   signal costs the signaller; the system call of a `recv` whose data is
+//!   waiting. These decide the race between a woken GIL waiter and a thread
+//!   that re-takes the GIL after a short call, and whether waiters with equal
+//!   timeouts stay in step, so they come from the host, not constants.
 //!
 //! The shipped default is the reference machine's profile
 //! (`calibration/profiles/reference.json`, compiled in).
 
-use gilsim_engine::{Costs, OsConfig, SimConfig, SimDuration, StartCost, TIMER_SLACK_MIN_FRACTION};
+use gilsim_engine::{
+    Costs, OsConfig, SimConfig, SimDuration, StartCost, WakeSpread, TIMER_SLACK_MIN_FRACTION,
+};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -162,7 +166,17 @@ pub struct WakePath {
     /// The signaller's extra cost when a condition signal wakes a blocked
     /// waiter (`None`: not measured, or not above the no-waiter case).
     pub signal: Option<SimDuration>,
+    /// Log-normal shapes σ of the wake part of a hop, `ln(p90 / p10) / (2 ×
+    /// 1.2816)` with the hop's two system calls taken off p10 and p90: onto a
+    /// CPU that idled briefly, and onto one that idled 5 ms (about a GIL
+    /// waiter's wait); `None`: not measured.
+    pub shallow_spread: Option<f64>,
+    /// See `shallow_spread`.
+    pub spread: Option<f64>,
 }
+
+/// z of the 90th percentile of the standard normal distribution.
+const Z90: f64 = 1.281_551_565_544_600_4;
 
 /// The wake-path measurements, if the profile has them (all of the required
 /// ones, or none).
@@ -190,6 +204,16 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
         _ => None,
     };
     let key = |k: &str| format!("measurements.{k}.median");
+    let hop_spread = |k: &[&str], name: &str| {
+        let mut p = vec!["measurements"];
+        p.extend_from_slice(k);
+        wake_spread(at(v, &p), syscalls, name)
+    };
+    let shallow_spread = hop_spread(&["wake_latency_us"], "wake_latency_us")?;
+    let spread = hop_spread(
+        &["wake_latency_after_idle_us", "5ms"],
+        "wake_latency_after_idle_us.5ms",
+    )?;
     // The hop less its two system calls may round to nothing on a fast host.
     let shallow = if hop - syscalls > 0.0 {
         cost(&key("wake_latency_us"), hop - syscalls, 1e3)?
@@ -201,7 +225,30 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
         recv_ready: cost(&key("recv_ready_syscall_us"), recv_ready, 1e3)?,
         send: cost(&key("send_syscall_us"), send, 1e3)?,
         signal,
+        shallow_spread,
+        spread,
     }))
+}
+
+/// The log-normal shape of the wake part of a measured hop (`m`, with its
+/// p10 and p90) whose system calls take `syscalls` µs, if both are there.
+fn wake_spread(m: &Value, syscalls: f64, name: &str) -> Result<Option<f64>, ProfileError> {
+    let (Some(p10), Some(p90)) = (m["p10"].as_f64(), m["p90"].as_f64()) else {
+        return Ok(None);
+    };
+    let (lo, hi) = (p10 - syscalls, p90 - syscalls);
+    let sigma = (hi / lo).ln() / (2.0 * Z90);
+    if lo > 0.0 && sigma.is_finite() && (0.0..=3.0).contains(&sigma) {
+        Ok(Some(sigma))
+    } else {
+        Err(ProfileError::Range {
+            key: format!("measurements.{name}"),
+            value: format!("p10 {p10}, p90 {p90}"),
+            allowed: format!(
+                "{syscalls} µs (pipe_write_read_us) < p10 ≤ p90, within a log-normal shape of 0 to 3"
+            ),
+        })
+    }
 }
 
 /// The value at `path` (`Null` where it is missing).
@@ -362,6 +409,8 @@ impl Profile {
                 recv_ready: os.syscall,
                 send: self.loopback_send.unwrap_or(SimDuration::ZERO),
                 signal: None,
+                shallow_spread: None,
+                spread: None,
             }),
             ..self.clone()
         }
@@ -429,6 +478,12 @@ impl Profile {
             if let Some(s) = w.signal {
                 os.signal_cost = s;
             }
+            if let Some(sigma) = w.shallow_spread {
+                os.shallow_wake_spread = WakeSpread::LogNormal(sigma);
+            }
+            if let Some(sigma) = w.spread {
+                os.wake_spread = WakeSpread::LogNormal(sigma);
+            }
         }
     }
 
@@ -466,6 +521,29 @@ impl Profile {
 mod tests {
     use super::*;
     use gilsim_engine::{GilModel, MachineConfig};
+
+    #[test]
+    fn the_wake_spread_is_the_hops_p10_to_p90() {
+        let text = include_str!("../calibration/profiles/reference-2026-12-05.json");
+        let p = Profile::from_json(text).unwrap();
+        let w = p.wake.expect("this profile measured the wake path");
+        let v: Value = serde_json::from_str(text).unwrap();
+        let m = &v["measurements"];
+        let calls = m["pipe_write_read_us"]["median"].as_f64().unwrap();
+        let shape = |x: &Value| {
+            let q = |k: &str| x[k].as_f64().unwrap() - calls;
+            (q("p90") / q("p10")).ln() / (2.0 * 1.2815515655446004)
+        };
+        let (shallow, deep) = (w.shallow_spread.unwrap(), w.spread.unwrap());
+        assert!((shallow - shape(&m["wake_latency_us"])).abs() < 1e-12);
+        assert!((deep - shape(&m["wake_latency_after_idle_us"]["5ms"])).abs() < 1e-12);
+        // A brief idle wakes narrowly, a 5 ms one widely: different idle paths.
+        assert!(deep > 2.0 * shallow, "{shallow} {deep}");
+        let mut os = OsConfig::default();
+        p.apply_os(&mut os);
+        assert_eq!(os.wake_spread, WakeSpread::LogNormal(deep));
+        assert_eq!(os.shallow_wake_spread, WakeSpread::LogNormal(shallow));
+    }
 
     #[test]
     fn the_reference_profile_parses_and_applies() {

@@ -1036,7 +1036,8 @@ fn render_wake_set(
         "Who gets the GIL next, measured by `calibration/measure_validation.py --only echo_rtt,sleep_loop,zlib_py_cycle` \
 ({name}) and predicted from the profile `{}` measured on the same host in the same session: a pure-Python loop \
 iteration {:.1} ns, loopback round trip {}, sleep overshoot {}; the wake path: a futex wake-up onto a CPU that \
-idled briefly {}, a ready 16-byte `recv` {}, a 16-byte `send` {}. Nothing here is fitted to these rows.\n\n",
+idled briefly {}, a ready 16-byte `recv` {}, a 16-byte `send` {}; wake-ups spread log-normally with shape σ {} \
+after a brief idle and {} after 5 ms. Nothing here is fitted to these rows.\n\n",
         profile.name,
         profile.py_loop_ns_per_iter,
         profile.loopback_rtt,
@@ -1044,6 +1045,8 @@ idled briefly {}, a ready 16-byte `recv` {}, a 16-byte `send` {}. Nothing here i
         wake.map_or("(not measured)".to_string(), |w| w.shallow.to_string()),
         wake.map_or("(not measured)".to_string(), |w| w.recv_ready.to_string()),
         wake.map_or("(not measured)".to_string(), |w| w.send.to_string()),
+        sigma(wake.and_then(|w| w.shallow_spread)),
+        sigma(wake.and_then(|w| w.spread)),
     ));
     let two_cpu: Vec<&Comparison> = cmp
         .iter()
@@ -1119,6 +1122,11 @@ fn push_directions_table(s: &mut String, dirs: &[DirectionCheck]) {
             }
         ));
     }
+}
+
+/// A log-normal shape for the page.
+fn sigma(s: Option<f64>) -> String {
+    s.map_or("(not measured)".to_string(), |s| format!("{s:.2}"))
 }
 
 /// `path` relative to `base` when it lies under it (else as given), with `/`.

@@ -71,11 +71,15 @@ pub struct OsConfig {
     /// Wake-up delay of a core that went idle less than `shallow_idle` ago.
     /// Default 2 µs: C1 exit latency in `intel_idle.c` [§5.5].
     pub shallow_wake_latency: SimDuration,
-    /// Relative spread of the wake latency: each wake-up draws uniformly from
-    /// `wake_latency × [1 − jitter, 1 + jitter]`. Default 0.5. Without spread
-    /// the old GIL's race between a woken waiter and the re-acquiring holder
-    /// would be decided identically every time.
-    pub wake_jitter: f64,
+    /// How wake-ups from a shallow idle state spread around
+    /// `shallow_wake_latency`. Default `Uniform(0.5)`, like `wake_spread`.
+    pub shallow_wake_spread: WakeSpread,
+    /// How each wake-up from a deep idle state spreads around
+    /// `wake_latency`. Default `Uniform(0.5)`. Without spread the old GIL's race
+    /// between a woken waiter and the re-acquiring holder would be decided
+    /// identically every time, and waiters whose timed waits have the same
+    /// period would stay in step; a profile sets the spread it measured.
+    pub wake_spread: WakeSpread,
     /// A timed wait (a sleep, the GIL's timed condition wait) expires between
     /// [`TIMER_SLACK_MIN_FRACTION`] of this and all of it after its deadline
     /// (an hrtimer fires at the end of its slack range unless something else
@@ -105,10 +109,32 @@ impl Default for OsConfig {
             wake_latency: SimDuration::us(5),
             shallow_idle: SimDuration::us(100),
             shallow_wake_latency: SimDuration::us(2),
-            wake_jitter: 0.5,
+            shallow_wake_spread: WakeSpread::Uniform(0.5),
+            wake_spread: WakeSpread::Uniform(0.5),
             timer_slack: SimDuration::us(50),
             signal_cost: SimDuration::ns(1_500),
             syscall: SimDuration::ns(1_660),
+        }
+    }
+}
+
+/// The spread of wake-up latencies around their typical value `m`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WakeSpread {
+    /// Uniform in `m × [1 − j, 1 + j]`, `j` in 0–1 (0: always `m`).
+    Uniform(f64),
+    /// Log-normal with median `m` and shape `σ` (0–3): `m × exp(σ Z)`, Z
+    /// standard normal clamped to ±4. Measured wake-ups of a vCPU that idled are skewed
+    /// this way (calibration: p10 and p90 about half and twice the median).
+    LogNormal(f64),
+}
+
+impl WakeSpread {
+    /// Whether the parameter is in range.
+    pub fn is_valid(self) -> bool {
+        match self {
+            WakeSpread::Uniform(j) => j.is_finite() && (0.0..=1.0).contains(&j),
+            WakeSpread::LogNormal(s) => s.is_finite() && (0.0..=3.0).contains(&s),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! FIFO queue with a fixed quantum. Time slices, dispatch and preemption are
 //! driven by the kernel in `sim.rs`; this module only orders threads.
 
-use crate::config::Policy;
+use crate::config::{Policy, WakeSpread};
 use crate::ids::ThreadId;
 use crate::time::SimDuration;
 use std::cmp::Reverse;
@@ -253,16 +253,29 @@ impl<S: TraceSink> Sim<'_, S> {
     fn wake_latency(&mut self, t: ThreadId, c: CoreId) -> SimDuration {
         let os = &self.cfg.machine.os;
         let idle = self.now - self.cores[c.index()].idle_since;
-        let base = if self.now > SimTime::ZERO && idle < os.shallow_idle {
-            os.shallow_wake_latency.min(os.wake_latency)
+        let (base, spread) = if self.now > SimTime::ZERO && idle < os.shallow_idle {
+            (
+                os.shallow_wake_latency.min(os.wake_latency),
+                os.shallow_wake_spread,
+            )
         } else {
-            os.wake_latency
+            (os.wake_latency, os.wake_spread)
         };
-        if os.wake_jitter == 0.0 || base.0 == 0 {
-            return base;
+        let rng = &mut self.threads[t.index()].rng_wake;
+        match spread {
+            _ if base.0 == 0 => base,
+            WakeSpread::Uniform(0.0) => base,
+            WakeSpread::Uniform(j) => {
+                let u: f64 = rand_distr::StandardUniform.sample(rng);
+                base.mul_f64(1.0 - j + 2.0 * j * u)
+            }
+            WakeSpread::LogNormal(s) => {
+                // Beyond 4σ (1 draw in 16 000) a VM's wake-up is another
+                // story (preemption by the host): clamp there.
+                let z: f64 = rand_distr::StandardNormal.sample(rng);
+                base.mul_f64((s * z.clamp(-4.0, 4.0)).exp())
+            }
         }
-        let u: f64 = rand_distr::StandardUniform.sample(&mut self.threads[t.index()].rng_wake);
-        base.mul_f64(1.0 - os.wake_jitter + 2.0 * os.wake_jitter * u)
     }
 
     /// Core `c` starts switching to `t`; it runs after `extra` plus a context

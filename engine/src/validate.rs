@@ -148,12 +148,14 @@ fn validate_machine(m: &MachineConfig) -> R {
         }
         _ => {}
     }
-    if !(os.wake_jitter.is_finite() && (0.0..=1.0).contains(&os.wake_jitter)) {
-        return Err(ConfigError::new(
-            "scheduler.wake_jitter",
-            os.wake_jitter,
-            "a number between 0 and 1",
-        ));
+    for spread in [os.wake_spread, os.shallow_wake_spread] {
+        if !spread.is_valid() {
+            let (key, value, allowed) = match spread {
+                WakeSpread::Uniform(j) => ("scheduler.wake_jitter", j, "a number between 0 and 1"),
+                WakeSpread::LogNormal(s) => ("scheduler.wake_sigma", s, "a number between 0 and 3"),
+            };
+            return Err(ConfigError::new(key, value, allowed));
+        }
     }
     Ok(())
 }

@@ -9,7 +9,8 @@ use common::*;
 fn controlled(cores: u32, gil: GilModel, wake: SimDuration, syscall: SimDuration) -> SimConfig {
     let mut c = machine(cores, gil);
     let os = &mut c.machine.os;
-    os.wake_jitter = 0.0;
+    os.wake_spread = WakeSpread::Uniform(0.0);
+    os.shallow_wake_spread = WakeSpread::Uniform(0.0);
     os.wake_latency = wake;
     os.shallow_wake_latency = wake;
     os.syscall = syscall;
@@ -177,7 +178,8 @@ fn a_woken_thread_runs_on_an_idle_core_after_its_wake_up() {
     for (idle_for, expect_shallow) in [(us(20), true), (ms(1), false)] {
         let mut c = machine(2, fifo(ms(5)));
         let os = &mut c.machine.os;
-        os.wake_jitter = 0.0;
+        os.wake_spread = WakeSpread::Uniform(0.0);
+        os.shallow_wake_spread = WakeSpread::Uniform(0.0);
         os.shallow_wake_latency = us(3);
         os.wake_latency = us(40);
         os.timer_slack = SimDuration::ZERO;
@@ -246,4 +248,57 @@ fn every_op_records_its_duration_by_kind() {
     }
     assert_eq!(ops.of(OpKind::QueueGet).count(), 0);
     assert_eq!(ops.all().count(), 30);
+}
+
+/// Rule: each wake-up's latency spreads around the core's latency as the
+/// machine's `wake_spread` says (`shallow_wake_spread` for a core that idled
+/// briefly); a log-normal spread of shape σ puts p10 and
+/// p90 at `exp(∓1.2816 σ)` times the median (what calibration measures of a
+/// vCPU that idled), a uniform one of `j` at `1 ∓ 0.8 j`. A thread sleeping
+/// 1 ms at a time on an otherwise idle machine sees exactly that spread.
+#[test]
+fn wake_ups_spread_as_the_machine_says() {
+    let z90 = 1.2815515655446004_f64;
+    for (spread, ratio) in [
+        (WakeSpread::LogNormal(0.5), (2.0 * z90 * 0.5).exp()),
+        (WakeSpread::Uniform(0.5), 1.4 / 0.6),
+        (WakeSpread::Uniform(0.0), 1.0),
+    ] {
+        let mut c = machine(1, fifo(ms(5)));
+        let os = &mut c.machine.os;
+        os.wake_spread = spread;
+        os.shallow_wake_spread = WakeSpread::Uniform(0.0);
+        os.wake_latency = us(30);
+        os.timer_slack = SimDuration::ZERO;
+        os.ctx_switch = SimDuration::ZERO;
+        c.add_thread(
+            "sleeper",
+            InterpId(0),
+            vec![Step::Repeat {
+                times: 4000,
+                body: vec![Step::Sleep(ms(1))],
+            }],
+        );
+        let (_, trace) = run_traced(&c).unwrap();
+        // Each wake-up is the time the sleeper was runnable, waiting for its core.
+        let mut wakes: Vec<f64> = trace
+            .intervals
+            .iter()
+            .filter(|iv| iv.state == ThreadState::Runnable)
+            .map(|iv| (iv.end - iv.start).as_secs_f64())
+            .collect();
+        assert!(wakes.len() >= 4000, "{}", wakes.len());
+        wakes.sort_by(f64::total_cmp);
+        let late = |q: f64| wakes[((wakes.len() - 1) as f64 * q / 100.0).round() as usize];
+        let measured = late(90.0) / late(10.0);
+        assert!(
+            (measured / ratio - 1.0).abs() < 0.1,
+            "{spread:?}: p90/p10 of the wake-up {measured:.3}, expected {ratio:.3}"
+        );
+        assert!(
+            (late(50.0) / 30e-6 - 1.0).abs() < 0.05,
+            "{spread:?}: the median wake-up is the core's latency: {}",
+            late(50.0)
+        );
+    }
 }

@@ -94,6 +94,7 @@ struct OsIn {
     ctx_switch: Dur,
     wake_latency: Dur,
     wake_jitter: Num,
+    wake_lognormal: bool,
     timer_slack: Dur,
     signal_cost: Dur,
 }
@@ -364,6 +365,11 @@ fn config(i: &Input) -> SimConfig {
         machine.core_speed = v.iter().take(9).map(|x| x.get()).collect();
     }
     if let Some(os) = &i.os {
+        let spread = if os.wake_lognormal {
+            e::WakeSpread::LogNormal(os.wake_jitter.get())
+        } else {
+            e::WakeSpread::Uniform(os.wake_jitter.get())
+        };
         machine.os = OsConfig {
             policy: match os.policy {
                 PolicyIn::Fair {
@@ -379,7 +385,8 @@ fn config(i: &Input) -> SimConfig {
             },
             ctx_switch: os.ctx_switch.get(),
             wake_latency: os.wake_latency.get(),
-            wake_jitter: os.wake_jitter.get(),
+            wake_spread: spread,
+            shallow_wake_spread: spread,
             timer_slack: os.timer_slack.get(),
             signal_cost: os.signal_cost.get(),
             // Fields added later keep their defaults.

@@ -421,6 +421,11 @@ mod tests {
                 "applies to scheduler \"fair\", not \"rr\"",
             ),
             ("machine(#{ wake_jitter: 2 })", "between 0 and 1"),
+            ("machine(#{ wake_sigma: 4 })", "between 0 and 3"),
+            (
+                "machine(#{ wake_jitter: 0.2, wake_sigma: 0.5 })",
+                "wake_jitter (a uniform spread) or wake_sigma (a log-normal one), not both",
+            ),
             (
                 "python(#{ gil: \"new\", waiter: \"lifo\" })",
                 "\"lifo\" is not one of \"fifo\", \"random\"",

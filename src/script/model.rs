@@ -73,6 +73,7 @@ pub(crate) const MACHINE_OPTIONS: &[&str] = &[
     "ctx_switch",
     "wake_latency",
     "wake_jitter",
+    "wake_sigma",
     "timer_slack",
     "signal_cost",
 ];
@@ -142,6 +143,7 @@ pub fn machine(opts: Map, profile: Option<&Profile>) -> RhaiResult<MachineConfig
     let os = &mut m.os;
     os.ctx_switch = o.duration("ctx_switch")?.unwrap_or(os.ctx_switch);
     os.wake_latency = o.duration("wake_latency")?.unwrap_or(os.wake_latency);
+    let jitter_given = o.has("wake_jitter");
     if let Some(j) = o.float("wake_jitter")? {
         if !(0.0..=1.0).contains(&j) {
             return Err(o.error(
@@ -149,7 +151,25 @@ pub fn machine(opts: Map, profile: Option<&Profile>) -> RhaiResult<MachineConfig
                 format!("expected a number between 0 and 1, got {j}"),
             ));
         }
-        os.wake_jitter = j;
+        os.wake_spread = WakeSpread::Uniform(j);
+        os.shallow_wake_spread = os.wake_spread;
+    }
+    if let Some(s) = o.float("wake_sigma")? {
+        if jitter_given {
+            return Err(o.error(
+                "wake_sigma",
+                "give wake_jitter (a uniform spread) or wake_sigma (a log-normal one), not both"
+                    .to_string(),
+            ));
+        }
+        if !(0.0..=3.0).contains(&s) {
+            return Err(o.error(
+                "wake_sigma",
+                format!("expected a number between 0 and 3, got {s}"),
+            ));
+        }
+        os.wake_spread = WakeSpread::LogNormal(s);
+        os.shallow_wake_spread = os.wake_spread;
     }
     os.timer_slack = o.duration("timer_slack")?.unwrap_or(os.timer_slack);
     os.signal_cost = o.duration("signal_cost")?.unwrap_or(os.signal_cost);
