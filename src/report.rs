@@ -846,7 +846,7 @@ fn render_experiment(
     if !traces.is_empty() {
         let _ = writeln!(
             h,
-            "<p><b>Explore the timelines.</b> {} — Chrome trace-event files, one track per thread plus a GIL-holder track per process. \
+            "<p><b>Explore the timelines.</b> {} — Chrome trace-event files, one track per thread, a GIL-holder track per process, and a track per core (under “CPU”: which thread ran on each core, and when). \
 Open one in <a href=\"https://ui.perfetto.dev\">ui.perfetto.dev</a> (“Open trace file”) or in Chrome at <code>chrome://tracing</code> (“Load”); \
 the file is read in your browser and stays on your machine.</p>",
             traces
@@ -940,6 +940,10 @@ mod tests {
         assert!(html.contains("href=\"#fig-e1-fig\">Figure 1.2</a>)"));
         assert!(html.contains("<a href=\"e1/data.csv\">data.csv</a>"));
         assert!(html.contains("ui.perfetto.dev") && html.contains("t.trace.json"));
+        assert!(
+            html.contains("a track per core"),
+            "the trace's core tracks are named"
+        );
         assert!(html.contains("badge partly"));
         assert!(!html.contains("<script"), "no JavaScript");
     }
