@@ -480,7 +480,7 @@ fn run_experiment(script: &Experiment, opts: &ReportOptions) -> ExperimentResult
 }
 
 /// Rows of the validation set further off than this count as misses.
-pub const MISS: f64 = 0.15;
+pub const MISS: f64 = crate::validation::ROW_TOLERANCE;
 
 /// How well the model predicts the measured CPython scenarios
 /// (`calibration/measured/reference.json`, built in), computed by this run.
@@ -494,13 +494,21 @@ pub struct Validation {
     pub measured_on: String,
 }
 
-/// docs/validation.md and its figure, copied beside index.html so the page's
-/// link works wherever the report is written.
-const VALIDATION_PAGE: [(&str, &[u8]); 2] = [
+/// docs/validation.md and its figures, copied beside index.html so the
+/// page's links work wherever the report is written.
+const VALIDATION_PAGE: [(&str, &[u8]); 4] = [
     ("validation.md", include_bytes!("../docs/validation.md")),
     (
         "figures/validation.png",
         include_bytes!("../docs/figures/validation.png"),
+    ),
+    (
+        "figures/validation_residuals.png",
+        include_bytes!("../docs/figures/validation_residuals.png"),
+    ),
+    (
+        "figures/validation_wake_residuals.png",
+        include_bytes!("../docs/figures/validation_wake_residuals.png"),
     ),
 ];
 
