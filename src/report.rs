@@ -398,6 +398,11 @@ pub fn report(opts: &ReportOptions) -> Result<Vec<ExperimentResult>, ReportError
     for (rel, bytes) in VALIDATION_PAGE {
         write(rel, bytes)?;
     }
+    if let Some(v) = &validation {
+        for (rel, bytes) in validation_figure(v)? {
+            write(&rel, &bytes)?;
+        }
+    }
     write("index.html", html.as_bytes())?;
     let failed: Vec<&str> = results
         .iter()
@@ -511,6 +516,33 @@ const VALIDATION_PAGE: [(&str, &[u8]); 4] = [
         include_bytes!("../docs/figures/validation_wake_residuals.png"),
     ),
 ];
+
+/// Where the report draws this build's validation residuals (.png and .svg).
+pub const VALIDATION_FIGURE: &str = "validation/residuals";
+
+/// This build's validation residuals, drawn from its own predictions:
+/// (file relative to the report, bytes) of the PNG and the SVG.
+fn validation_figure(v: &Validation) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
+    let fig = crate::validation::residual_figure(
+        &v.rows,
+        "Error of this build's predictions against real CPython",
+        &crate::validation::main_bands(),
+    );
+    let failed = |e: gilsim_plots::PlotError| ReportError::Write {
+        path: format!("{VALIDATION_FIGURE}.png"),
+        reason: e.to_string(),
+    };
+    Ok(vec![
+        (
+            format!("{VALIDATION_FIGURE}.png"),
+            gilsim_plots::render_png(&fig).map_err(failed)?,
+        ),
+        (
+            format!("{VALIDATION_FIGURE}.svg"),
+            gilsim_plots::render_svg(&fig).map_err(failed)?.into_bytes(),
+        ),
+    ])
+}
 
 /// The shipped measurements of real CPython on the reference machine.
 const REFERENCE_MEASURED: &str = include_str!("../calibration/measured/reference.json");
@@ -672,9 +704,10 @@ fn render_validation(h: &mut String, validation: Option<&Validation>) {
         "<div class=\"validation\"><b>How far to trust it.</b> The model is calibrated from single-thread measurements of real CPython \
 and checked against multi-thread outcomes measured on the reference machine ({}): over {} measured rows in {} scenarios \
 ({}) the median error of this build's predictions is <b>{}</b>, and {} of {} rows are within {:.0}%. \
-Each experiment below carries a badge saying which of these rows cover it. \
-The table, figure and the reasons for the model's known misses, as last written by <code>gilsim validate</code>: \
-<a href=\"validation.md\">validation.md</a> (<code>docs/validation.md</code> in the repository).</div>",
+Each experiment below carries a badge saying which of these rows cover it; \
+<a class=\"figref\" href=\"#fig-validation\">Figure 0</a> shows every row's error. \
+The table, figures and the reasons for the model's known misses, as last written by <code>gilsim validate</code>: \
+<a href=\"validation.md\">validation.md</a> (<code>docs/validation.md</code> in the repository).{}</div>",
         esc(&v.measured_on),
         v.rows.len(),
         scenarios.len(),
@@ -686,8 +719,22 @@ The table, figure and the reasons for the model's known misses, as last written 
         pct(v.median_error),
         within,
         v.rows.len(),
-        100.0 * MISS
+        100.0 * MISS,
+        validation_figure_html(v)
     );
+}
+
+/// The validation figure in the summary: this build's residuals, numbered 0
+/// (before the experiments' figures), with alt text and caption.
+fn validation_figure_html(v: &Validation) -> String {
+    let (alt, caption) =
+        crate::validation::residual_caption(&v.rows, &crate::validation::main_bands());
+    format!(
+        "<figure id=\"fig-validation\"><a href=\"{VALIDATION_FIGURE}.svg\"><img src=\"{VALIDATION_FIGURE}.png\" alt=\"{}\"></a>\
+<figcaption><b>Figure 0.</b> {}</figcaption></figure>",
+        esc(&alt),
+        esc(&caption)
+    )
 }
 
 fn render_badge(h: &mut String, r: &ExperimentResult, validation: Option<&Validation>) {
@@ -994,5 +1041,22 @@ mod tests {
         assert!(!v.rows.is_empty());
         assert!(v.median_error.is_finite());
         assert!(v.measured_on.contains("CPython"));
+        // The summary shows this build's residuals as Figure 0, with the
+        // counts of its own rows, and the figure is drawn.
+        let mut h = String::new();
+        render_validation(&mut h, Some(&v));
+        assert!(h.contains("<figure id=\"fig-validation\">"));
+        assert!(h.contains("<b>Figure 0.</b>"));
+        let inside = v
+            .rows
+            .iter()
+            .filter(|c| c.rel_error().abs() <= MISS)
+            .count();
+        assert!(
+            h.contains(&format!("{inside} of {} inside", v.rows.len())),
+            "{h}"
+        );
+        let files = validation_figure(&v).unwrap();
+        assert!(files.iter().all(|(_, bytes)| bytes.len() > 1000));
     }
 }

@@ -876,10 +876,10 @@ fn worst_row(cmp: &[Comparison]) -> Option<String> {
     ))
 }
 
-/// A residual figure on the page: the image with its alt text, then a
-/// numbered caption saying what is plotted, from how many rows and groups,
-/// how many rows each band holds, and the row furthest off.
-fn residual_markdown(number: usize, cmp: &[Comparison], bands: &[Band], path: &str) -> String {
+/// The alt text and caption (without its number) of a residual figure:
+/// what is plotted, from how many rows and groups, how many rows each band
+/// holds, and the row furthest off.
+pub fn residual_caption(cmp: &[Comparison], bands: &[Band]) -> (String, String) {
     let groups = grouped(cmp, |_| 0.0).len();
     let lines: Vec<String> = bands
         .iter()
@@ -902,16 +902,23 @@ fn residual_markdown(number: usize, cmp: &[Comparison], bands: &[Band], path: &s
         cmp.len(),
         lines.join(" and ")
     );
-    format!(
-        "![{alt}]({path})\n\n*Figure {number}. {} of each of the \
-{} rows against its measured value (log scale, in the unit of each metric), one marker and colour per scenario and \
-metric ({groups} groups); dashed lines at exact and {}. {}. Furthest off: {}.*\n\n",
+    let caption = format!(
+        "{} of each of the {} rows against its measured value (log scale, in the unit of each metric), one \
+marker and colour per scenario and metric ({groups} groups); dashed lines at exact and {}. {}. Furthest off: {}.",
         ErrorAxis::for_rows(cmp).caption(),
         cmp.len(),
         lines.join(" and "),
         capitalise_first(&inside.join("; ")),
         worst_row(cmp).unwrap_or_else(|| "no row".into())
-    )
+    );
+    (alt, caption)
+}
+
+/// A residual figure on the page: the image with its alt text, then its
+/// numbered caption.
+fn residual_markdown(number: usize, cmp: &[Comparison], bands: &[Band], path: &str) -> String {
+    let (alt, caption) = residual_caption(cmp, bands);
+    format!("![{alt}]({path})\n\n*Figure {number}. {caption}*\n\n")
 }
 
 /// `s` with its first letter in upper case.
@@ -926,7 +933,7 @@ fn capitalise_first(s: &str) -> String {
 pub fn main_bands() -> [Band; 1] {
     [Band {
         tolerance: ROW_TOLERANCE,
-        rows: "rows",
+        rows: "every row",
         applies: |_| true,
     }]
 }
