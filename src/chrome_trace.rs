@@ -9,11 +9,14 @@
 //! also gets a "GIL holder" track in its process, one slice per holding
 //! (named by the holder), from its take-over until it releases the GIL
 //! (blocks, waits for the GIL, runs GIL-releasing C) or hands it over; a
-//! thread preempted by the OS keeps holding it. Timestamps are microseconds
+//! thread preempted by the OS keeps holding it. A "CPU" process holds one
+//! track per core ("core 0", "core 1", …), one slice per stay of a thread on
+//! that core (named by the thread), from the end of the context switch onto it
+//! until the thread leaves it. Timestamps are microseconds
 //! with nanosecond decimals, printed exactly (no float rounding).
 //! Format: <https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU>.
 
-use gilsim_engine::{InterpId, ProcessId, SimTime, ThreadId, ThreadState, TraceSink};
+use gilsim_engine::{CoreId, InterpId, ProcessId, SimTime, ThreadId, ThreadState, TraceSink};
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
@@ -32,11 +35,17 @@ pub struct ChromeTraceWriter<W: Write> {
     holders: Vec<Option<(ThreadId, SimTime)>>,
     /// Per interpreter: the process of its GIL track, once named.
     gil_tracks: Vec<Option<u32>>,
+    /// The cores whose tracks are named so far.
+    core_tracks: BTreeSet<u32>,
     last: SimTime,
 }
 
 /// Thread id of the GIL-holder track of interpreter `i` (far above real thread ids).
 const GIL_TRACK_TID: u64 = 1 << 40;
+
+/// Process id of the "CPU" process, which holds the core tracks (far above
+/// simulated process ids, which count from 0).
+pub const CPU_PID: u32 = 1 << 30;
 
 fn ts(t: SimTime) -> String {
     let ns = t.as_nanos();
@@ -64,6 +73,7 @@ impl<W: Write> ChromeTraceWriter<W> {
             names: Vec::new(),
             holders: Vec::new(),
             gil_tracks: Vec::new(),
+            core_tracks: BTreeSet::new(),
             last: SimTime(0),
         })
     }
@@ -118,6 +128,28 @@ impl<W: Write> ChromeTraceWriter<W> {
             ts(since),
             ts(SimTime(end.as_nanos() - since.as_nanos()))
         ));
+    }
+
+    /// Names the "CPU" process (first time) and the track of `core` (first time).
+    fn name_core_track(&mut self, core: CoreId) {
+        if self.core_tracks.is_empty() {
+            self.emit(&format!(
+                "{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{CPU_PID},\"tid\":0,\"args\":{{\"name\":\"CPU\"}}}}"
+            ));
+            // Listed first, above the processes whose threads it runs.
+            self.emit(&format!(
+                "{{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":{CPU_PID},\"tid\":0,\"args\":{{\"sort_index\":-1}}}}"
+            ));
+        }
+        if self.core_tracks.insert(core.0) {
+            let tid = core.0;
+            self.emit(&format!(
+                "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{CPU_PID},\"tid\":{tid},\"args\":{{\"name\":\"core {tid}\"}}}}"
+            ));
+            self.emit(&format!(
+                "{{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":{CPU_PID},\"tid\":{tid},\"args\":{{\"sort_index\":{tid}}}}}"
+            ));
+        }
     }
 
     /// Closes the JSON document and returns the writer, or the first error.
@@ -202,6 +234,23 @@ impl<W: Write> TraceSink for ChromeTraceWriter<W> {
         ));
     }
 
+    fn on_core(&mut self, core: CoreId, thread: ThreadId, start: SimTime, end: SimTime) {
+        self.last = self.last.max(end);
+        self.name_core_track(core);
+        let name = self
+            .names
+            .get(thread.index())
+            .cloned()
+            .unwrap_or_else(|| format!("thread {}", thread.0));
+        self.emit(&format!(
+            "{{\"ph\":\"X\",\"name\":{},\"cat\":\"core\",\"pid\":{CPU_PID},\"tid\":{},\"ts\":{},\"dur\":{}}}",
+            json_str(&name),
+            core.0,
+            ts(start),
+            ts(SimTime(end.as_nanos() - start.as_nanos()))
+        ));
+    }
+
     fn handoff(&mut self, interp: InterpId, time: SimTime, from: Option<ThreadId>, to: ThreadId) {
         self.last = self.last.max(time);
         let t = ts(time);
@@ -246,6 +295,8 @@ impl<W: Write> TraceSink for ChromeTraceWriter<W> {
 mod tests {
     use super::*;
     use gilsim_engine::*;
+    use serde_json::Value;
+    use std::collections::BTreeMap;
 
     fn traced_json() -> serde_json::Value {
         let mut c = SimConfig::new(
@@ -313,7 +364,59 @@ mod tests {
             .filter(|e| e["name"] == "process_name")
             .map(|e| e["args"]["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["main", "child"]);
+        assert_eq!(names, ["main", "child", "CPU"]);
+    }
+
+    /// The core tracks: one per core of the machine, and each thread's time
+    /// on them is its time in the states that run on a core.
+    #[test]
+    fn core_tracks_hold_the_running_time_of_each_thread() {
+        let v = traced_json();
+        let events = v["traceEvents"].as_array().unwrap();
+        let cores: BTreeSet<&str> = events
+            .iter()
+            .filter(|e| e["name"] == "thread_name" && e["pid"] == CPU_PID)
+            .map(|e| e["args"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(cores, BTreeSet::from(["core 0", "core 1"]));
+        let running: Vec<&str> = [
+            ThreadState::Python,
+            ThreadState::NativeHoldingGil,
+            ThreadState::NativeReleasedGil,
+        ]
+        .iter()
+        .map(|s| s.label())
+        .collect();
+        let name_of = |pid: &Value, tid: &Value| {
+            events
+                .iter()
+                .find(|e| e["name"] == "thread_name" && &e["pid"] == pid && &e["tid"] == tid)
+                .map(|e| e["args"]["name"].as_str().unwrap().to_string())
+                .unwrap()
+        };
+        let (mut on_cores, mut ran) = (BTreeMap::new(), BTreeMap::new());
+        for e in events.iter().filter(|e| e["ph"] == "X") {
+            let dur = e["dur"].as_f64().unwrap();
+            if e["pid"] == CPU_PID {
+                *on_cores
+                    .entry(e["name"].as_str().unwrap().to_string())
+                    .or_insert(0.0) += dur;
+            } else if running.contains(&e["name"].as_str().unwrap()) {
+                *ran.entry(name_of(&e["pid"], &e["tid"])).or_insert(0.0) += dur;
+            }
+        }
+        assert_eq!(on_cores.len(), 3, "{on_cores:?}");
+        assert_eq!(
+            on_cores.keys().collect::<Vec<_>>(),
+            ran.keys().collect::<Vec<_>>()
+        );
+        for (thread, t) in &on_cores {
+            let want: f64 = ran[thread];
+            assert!(
+                (t - want).abs() < 1e-6 * want,
+                "{thread}: on cores {t} µs, running {want} µs"
+            );
+        }
     }
 
     #[test]
@@ -332,7 +435,13 @@ mod tests {
             by_thread.entry(key).or_default().push((s, s + d));
         }
         let gil_tracks = by_thread.keys().filter(|k| k.1 >= GIL_TRACK_TID).count();
-        assert_eq!(by_thread.len() - gil_tracks, 3, "one track per thread");
+        let core_tracks = by_thread.keys().filter(|k| k.0 == CPU_PID as u64).count();
+        assert_eq!(core_tracks, 2, "one track per core");
+        assert_eq!(
+            by_thread.len() - gil_tracks - core_tracks,
+            3,
+            "one track per thread"
+        );
         assert!(gil_tracks >= 1, "a GIL-holder track");
         for (k, mut v) in by_thread {
             v.sort_by(|a, b| a.0.total_cmp(&b.0));

@@ -453,7 +453,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         &args.figure,
     )?;
     outln!(
-        "wrote {} and {}.svg/.png: {summary}",
+        "wrote {} and its figures {}*.svg/.png: {summary}",
         args.out.display(),
         args.figure.display()
     );

@@ -398,6 +398,11 @@ pub fn report(opts: &ReportOptions) -> Result<Vec<ExperimentResult>, ReportError
     for (rel, bytes) in VALIDATION_PAGE {
         write(rel, bytes)?;
     }
+    if let Some(v) = &validation {
+        for (rel, bytes) in validation_figure(v)? {
+            write(&rel, &bytes)?;
+        }
+    }
     write("index.html", html.as_bytes())?;
     let failed: Vec<&str> = results
         .iter()
@@ -480,7 +485,7 @@ fn run_experiment(script: &Experiment, opts: &ReportOptions) -> ExperimentResult
 }
 
 /// Rows of the validation set further off than this count as misses.
-pub const MISS: f64 = 0.15;
+pub const MISS: f64 = crate::validation::ROW_TOLERANCE;
 
 /// How well the model predicts the measured CPython scenarios
 /// (`calibration/measured/reference.json`, built in), computed by this run.
@@ -494,15 +499,50 @@ pub struct Validation {
     pub measured_on: String,
 }
 
-/// docs/validation.md and its figure, copied beside index.html so the page's
-/// link works wherever the report is written.
-const VALIDATION_PAGE: [(&str, &[u8]); 2] = [
+/// docs/validation.md and its figures, copied beside index.html so the
+/// page's links work wherever the report is written.
+const VALIDATION_PAGE: [(&str, &[u8]); 4] = [
     ("validation.md", include_bytes!("../docs/validation.md")),
     (
         "figures/validation.png",
         include_bytes!("../docs/figures/validation.png"),
     ),
+    (
+        "figures/validation_residuals.png",
+        include_bytes!("../docs/figures/validation_residuals.png"),
+    ),
+    (
+        "figures/validation_wake_residuals.png",
+        include_bytes!("../docs/figures/validation_wake_residuals.png"),
+    ),
 ];
+
+/// Where the report draws this build's validation residuals (.png and .svg).
+pub const VALIDATION_FIGURE: &str = "validation/residuals";
+
+/// This build's validation residuals, drawn from its own predictions:
+/// (file relative to the report, bytes) of the PNG and the SVG.
+fn validation_figure(v: &Validation) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
+    let fig = crate::validation::residual_figure(
+        &v.rows,
+        "Error of this build's predictions against real CPython",
+        &crate::validation::main_bands(),
+    );
+    let failed = |e: gilsim_plots::PlotError| ReportError::Write {
+        path: format!("{VALIDATION_FIGURE}.png"),
+        reason: e.to_string(),
+    };
+    Ok(vec![
+        (
+            format!("{VALIDATION_FIGURE}.png"),
+            gilsim_plots::render_png(&fig).map_err(failed)?,
+        ),
+        (
+            format!("{VALIDATION_FIGURE}.svg"),
+            gilsim_plots::render_svg(&fig).map_err(failed)?.into_bytes(),
+        ),
+    ])
+}
 
 /// The shipped measurements of real CPython on the reference machine.
 const REFERENCE_MEASURED: &str = include_str!("../calibration/measured/reference.json");
@@ -664,9 +704,10 @@ fn render_validation(h: &mut String, validation: Option<&Validation>) {
         "<div class=\"validation\"><b>How far to trust it.</b> The model is calibrated from single-thread measurements of real CPython \
 and checked against multi-thread outcomes measured on the reference machine ({}): over {} measured rows in {} scenarios \
 ({}) the median error of this build's predictions is <b>{}</b>, and {} of {} rows are within {:.0}%. \
-Each experiment below carries a badge saying which of these rows cover it. \
-The table, figure and the reasons for the model's known misses, as last written by <code>gilsim validate</code>: \
-<a href=\"validation.md\">validation.md</a> (<code>docs/validation.md</code> in the repository).</div>",
+Each experiment below carries a badge saying which of these rows cover it; \
+<a class=\"figref\" href=\"#fig-validation\">Figure 0</a> shows every row's error. \
+The table, figures and the reasons for the model's known misses, as last written by <code>gilsim validate</code>: \
+<a href=\"validation.md\">validation.md</a> (<code>docs/validation.md</code> in the repository).{}</div>",
         esc(&v.measured_on),
         v.rows.len(),
         scenarios.len(),
@@ -678,8 +719,22 @@ The table, figure and the reasons for the model's known misses, as last written 
         pct(v.median_error),
         within,
         v.rows.len(),
-        100.0 * MISS
+        100.0 * MISS,
+        validation_figure_html(v)
     );
+}
+
+/// The validation figure in the summary: this build's residuals, numbered 0
+/// (before the experiments' figures), with alt text and caption.
+fn validation_figure_html(v: &Validation) -> String {
+    let (alt, caption) =
+        crate::validation::residual_caption(&v.rows, &crate::validation::main_bands());
+    format!(
+        "<figure id=\"fig-validation\"><a href=\"{VALIDATION_FIGURE}.svg\"><img src=\"{VALIDATION_FIGURE}.png\" alt=\"{}\"></a>\
+<figcaption><b>Figure 0.</b> {}</figcaption></figure>",
+        esc(&alt),
+        esc(&caption)
+    )
 }
 
 fn render_badge(h: &mut String, r: &ExperimentResult, validation: Option<&Validation>) {
@@ -846,7 +901,7 @@ fn render_experiment(
     if !traces.is_empty() {
         let _ = writeln!(
             h,
-            "<p><b>Explore the timelines.</b> {} — Chrome trace-event files, one track per thread plus a GIL-holder track per process. \
+            "<p><b>Explore the timelines.</b> {} — Chrome trace-event files, one track per thread, a GIL-holder track per process, and a track per core (under “CPU”: which thread ran on each core, and when). \
 Open one in <a href=\"https://ui.perfetto.dev\">ui.perfetto.dev</a> (“Open trace file”) or in Chrome at <code>chrome://tracing</code> (“Load”); \
 the file is read in your browser and stays on your machine.</p>",
             traces
@@ -940,6 +995,10 @@ mod tests {
         assert!(html.contains("href=\"#fig-e1-fig\">Figure 1.2</a>)"));
         assert!(html.contains("<a href=\"e1/data.csv\">data.csv</a>"));
         assert!(html.contains("ui.perfetto.dev") && html.contains("t.trace.json"));
+        assert!(
+            html.contains("a track per core"),
+            "the trace's core tracks are named"
+        );
         assert!(html.contains("badge partly"));
         assert!(!html.contains("<script"), "no JavaScript");
     }
@@ -982,5 +1041,22 @@ mod tests {
         assert!(!v.rows.is_empty());
         assert!(v.median_error.is_finite());
         assert!(v.measured_on.contains("CPython"));
+        // The summary shows this build's residuals as Figure 0, with the
+        // counts of its own rows, and the figure is drawn.
+        let mut h = String::new();
+        render_validation(&mut h, Some(&v));
+        assert!(h.contains("<figure id=\"fig-validation\">"));
+        assert!(h.contains("<b>Figure 0.</b>"));
+        let inside = v
+            .rows
+            .iter()
+            .filter(|c| c.rel_error().abs() <= MISS)
+            .count();
+        assert!(
+            h.contains(&format!("{inside} of {} inside", v.rows.len())),
+            "{h}"
+        );
+        let files = validation_figure(&v).unwrap();
+        assert!(files.iter().all(|(_, bytes)| bytes.len() > 1000));
     }
 }

@@ -52,7 +52,9 @@ pub use report::*;
 pub use rng::{stream, stream_seed, StreamRng};
 pub use sim::{event_queue_hold, run_cancellable, run_with_sink, CANCEL_CHECK_EVERY};
 pub use time::{SimDuration, SimTime};
-pub use trace::{Handoff, Interval, NoTrace, Tee, ThreadState, TraceSink, VecTrace, WindowTrace};
+pub use trace::{
+    CoreInterval, Handoff, Interval, NoTrace, Tee, ThreadState, TraceSink, VecTrace, WindowTrace,
+};
 pub use validate::{MAX_CORES, MAX_NESTING};
 
 /// Runs `cfg` without a trace.

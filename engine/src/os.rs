@@ -400,6 +400,8 @@ impl<S: TraceSink> Sim<'_, S> {
         let th = &mut self.threads[t.index()];
         if matches!(th.run, Run::Running(_)) {
             th.vruntime += (now - th.run_start).0;
+            let since = th.run_start;
+            self.ran_on_core(c, t, since);
         }
         let core = &mut self.cores[c.index()];
         if let Some(s) = core.busy_since.take() {
@@ -411,6 +413,13 @@ impl<S: TraceSink> Sim<'_, S> {
         core.slice_armed = false;
         core.gen = core.gen.wrapping_add(1);
         Some(c)
+    }
+
+    /// Reports to the trace that `t` ran on `c` from `since` until now.
+    pub(crate) fn ran_on_core(&mut self, c: CoreId, t: ThreadId, since: SimTime) {
+        if self.now > since {
+            self.sink.on_core(c, t, since, self.now);
+        }
     }
 
     /// `t` starts burning `work` reference nanoseconds on its core.

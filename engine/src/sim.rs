@@ -1000,6 +1000,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         for i in 0..self.threads.len() {
             self.close_accounting(ThreadId(i as u32));
         }
+        for i in 0..self.cores.len() {
+            let (c, core) = (CoreId(i as u32), &self.cores[i]);
+            if let (Some(t), true) = (core.thread, core.running) {
+                let since = self.threads[t.index()].run_start;
+                self.ran_on_core(c, t, since);
+            }
+        }
         for c in &mut self.cores {
             if let Some(s) = c.busy_since.take() {
                 c.busy += end - s;

@@ -1,10 +1,11 @@
-//! Traces: what each thread was doing, interval by interval, and GIL hand-offs.
+//! Traces: what each thread was doing, interval by interval, which core it
+//! ran on, and GIL hand-offs.
 //!
 //! The engine pushes records into a [`TraceSink`] as they complete, so a caller
 //! can stream a long trace to disk; [`VecTrace`] keeps them in memory and
 //! [`NoTrace`] discards them at no cost.
 
-use crate::ids::{InterpId, ProcessId, ThreadId};
+use crate::ids::{CoreId, InterpId, ProcessId, ThreadId};
 use crate::time::SimTime;
 
 /// What a thread is doing (the timeline's colours).
@@ -76,6 +77,13 @@ pub trait TraceSink {
     ) {
         let _ = (time, thread, name, process, process_name);
     }
+    /// `thread` ran on `core` from `start` to `end` (never empty): from the
+    /// moment the core finished switching to it until it left the core
+    /// (blocked, was preempted, finished) or the run ended. A core's
+    /// intervals never overlap. Observation only: ignoring it changes nothing.
+    fn on_core(&mut self, core: CoreId, thread: ThreadId, start: SimTime, end: SimTime) {
+        let _ = (core, thread, start, end);
+    }
 }
 
 /// Discards everything.
@@ -115,6 +123,19 @@ pub struct Handoff {
     pub to: ThreadId,
 }
 
+/// One interval during which a thread ran on a core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoreInterval {
+    /// The core.
+    pub core: CoreId,
+    /// The thread on it.
+    pub thread: ThreadId,
+    /// From.
+    pub start: SimTime,
+    /// To (exclusive).
+    pub end: SimTime,
+}
+
 /// Keeps the whole trace in memory.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VecTrace {
@@ -122,6 +143,8 @@ pub struct VecTrace {
     pub intervals: Vec<Interval>,
     /// Hand-offs in time order.
     pub handoffs: Vec<Handoff>,
+    /// Who ran on which core, in the order the intervals ended.
+    pub cores: Vec<CoreInterval>,
 }
 
 impl TraceSink for VecTrace {
@@ -139,6 +162,14 @@ impl TraceSink for VecTrace {
             time,
             from,
             to,
+        });
+    }
+    fn on_core(&mut self, core: CoreId, thread: ThreadId, start: SimTime, end: SimTime) {
+        self.cores.push(CoreInterval {
+            core,
+            thread,
+            start,
+            end,
         });
     }
 }
@@ -178,6 +209,12 @@ impl TraceSink for WindowTrace {
             self.trace.handoff(interp, time, from, to);
         }
     }
+    fn on_core(&mut self, core: CoreId, thread: ThreadId, start: SimTime, end: SimTime) {
+        let (s, e) = (start.max(self.from), end.min(self.to));
+        if s < e {
+            self.trace.on_core(core, thread, s, e);
+        }
+    }
 }
 
 /// Sends every record to two sinks (e.g. a file and a window for a figure).
@@ -205,6 +242,10 @@ impl<A: TraceSink, B: TraceSink> TraceSink for Tee<'_, A, B> {
         self.1
             .thread_started(time, thread, name, process, process_name);
     }
+    fn on_core(&mut self, core: CoreId, thread: ThreadId, start: SimTime, end: SimTime) {
+        self.0.on_core(core, thread, start, end);
+        self.1.on_core(core, thread, start, end);
+    }
 }
 
 impl<T: TraceSink + ?Sized> TraceSink for &mut T {
@@ -223,6 +264,9 @@ impl<T: TraceSink + ?Sized> TraceSink for &mut T {
         process_name: &str,
     ) {
         (**self).thread_started(time, thread, name, process, process_name);
+    }
+    fn on_core(&mut self, core: CoreId, thread: ThreadId, start: SimTime, end: SimTime) {
+        (**self).on_core(core, thread, start, end);
     }
 }
 
@@ -249,6 +293,11 @@ impl<T: TraceSink> TraceSink for Option<T> {
     ) {
         if let Some(s) = self {
             s.thread_started(time, thread, name, process, process_name);
+        }
+    }
+    fn on_core(&mut self, core: CoreId, thread: ThreadId, start: SimTime, end: SimTime) {
+        if let Some(s) = self {
+            s.on_core(core, thread, start, end);
         }
     }
 }

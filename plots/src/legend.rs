@@ -22,6 +22,8 @@ pub(crate) enum Swatch {
         color: Color,
         marker: Option<Marker>,
     },
+    /// A marker alone (scatter plots).
+    Point { color: Color, marker: Marker },
     /// A filled square (bars, timeline states).
     Block(Color),
     /// A hand-off arrow.
@@ -170,6 +172,9 @@ fn draw_entry<DB: DrawingBackend>(
             if let Some(marker) = marker {
                 marker.draw(panel, (x + w / 2, y), theme.marker_radius(), rgb(color))?;
             }
+        }
+        Swatch::Point { color, marker } => {
+            marker.draw(panel, (x + w / 2, y), theme.marker_radius(), rgb(color))?;
         }
         Swatch::Block(color) => {
             let left = x + w / 2 - half;

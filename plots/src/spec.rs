@@ -145,10 +145,13 @@ pub struct LineChart {
     pub dodge: bool,
     /// Horizontal reference lines: (y, label), drawn dashed and labelled.
     pub reference_lines: Vec<(f64, String)>,
+    /// Join each series' points with a line. Without lines the chart is a
+    /// scatter plot: every point gets its series' marker, whatever `markers` says.
+    pub lines: bool,
 }
 
 impl LineChart {
-    /// Linear axes, with markers.
+    /// Linear axes, lines with markers.
     pub fn new(series: Vec<LineSeries>) -> Self {
         Self {
             series,
@@ -157,7 +160,15 @@ impl LineChart {
             markers: true,
             dodge: false,
             reference_lines: Vec::new(),
+            lines: true,
         }
+    }
+
+    /// The same chart as a scatter plot: markers only, no lines.
+    pub fn scatter(mut self) -> Self {
+        self.lines = false;
+        self.markers = true;
+        self
     }
 
     /// The same chart with logarithmic axes as given.

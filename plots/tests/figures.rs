@@ -270,6 +270,25 @@ fn timeline_crowded() -> Figure {
     .with_size(960, 600)
 }
 
+/// Signed errors against measured values over decades, one group per
+/// series, with reference lines: a scatter (markers, no lines).
+fn scatter_residuals() -> Figure {
+    let series = (0..3)
+        .map(|g| {
+            let points = (0..6)
+                .map(|i| {
+                    let x = 10f64.powi(2 * g + i - 3);
+                    (x, ((i * 7 + g * 3) % 11) as f64 * 4.0 - 20.0)
+                })
+                .collect();
+            LineSeries::new(format!("group {g}"), points)
+        })
+        .collect();
+    let mut chart = LineChart::new(series).with_log_axes(true, false).scatter();
+    chart.reference_lines = vec![(0.0, "exact".into()), (15.0, "+15%".into())];
+    Figure::new("Errors against measured", "measured", "error (%)", chart)
+}
+
 /// The sample figures, by name: every kind, and the edge cases of ranges
 /// and layout.
 fn samples() -> Vec<(&'static str, Figure)> {
@@ -287,6 +306,7 @@ fn samples() -> Vec<(&'static str, Figure)> {
         ("line_legend_below", line_legend_below()),
         ("bars_many_categories", bars_many_categories()),
         ("timeline_crowded", timeline_crowded()),
+        ("scatter_residuals", scatter_residuals()),
         (
             "small_line",
             line_with_ci().with_size(Size::MIN.width, Size::MIN.height),
@@ -413,6 +433,30 @@ fn rendering_is_deterministic() {
             render_png(&fig).unwrap() == render_png(&fig).unwrap(),
             "{name}: PNG differs"
         );
+    }
+}
+
+/// A scatter draws the same markers as its line chart, and no line
+/// through them nor in its legend: two polylines fewer per series.
+#[test]
+fn a_scatter_has_markers_and_no_lines() {
+    let scatter = scatter_residuals();
+    let Chart::Line(chart) = &scatter.chart else {
+        panic!("a line chart")
+    };
+    let mut lined = scatter.clone();
+    lined.chart = Chart::Line(LineChart {
+        lines: true,
+        ..chart.clone()
+    });
+    let count = |fig: &Figure, what: &str| render_svg(fig).unwrap().matches(what).count();
+    assert_eq!(
+        count(&lined, "<polyline") - count(&scatter, "<polyline"),
+        2 * chart.series.len()
+    );
+    // The markers stay: every shape other than lines is in both.
+    for shape in ["<circle", "<rect", "<polygon"] {
+        assert_eq!(count(&lined, shape), count(&scatter, shape), "{shape}");
     }
 }
 

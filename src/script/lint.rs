@@ -13,14 +13,20 @@
 //!   (`x.f(a)` is `f(x, a)` in Rhai, so both forms count);
 //! - option keys of `python(#{...})`, `machine(#{...})`, `t.plot(#{...})`;
 //! - the keys of `t.add(#{...})` where `t = table("name", [columns])` lists
-//!   its columns as literals.
-//!
-//! Receiver types are not inferred beyond that: a method that exists on some
-//! type passes.
+//!   its columns as literals;
+//! - a method call on a receiver whose type is known without running
+//!   (`let m = machine(); m.add_thread(...)`: `add_thread` is a method of
+//!   `Program`, not of `Machine`), see [`receivers`]. Where the type is not
+//!   known, a method that exists on some type passes.
+
+mod receivers;
 
 use super::options::closest;
 use super::Signature;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Characters of code with their line and column (see [`code_chars`]).
+type Code = [(char, usize, usize)];
 
 /// Functions of Rhai's standard packages and language that scripts may call.
 const RHAI_STD: &[&str] = &[
@@ -188,6 +194,8 @@ struct Call {
     col: usize,
     /// The receiver when it is a plain variable (`t` in `t.add(...)`).
     receiver: Option<String>,
+    /// Index of the `.` of a method call.
+    dot: Option<usize>,
     /// The top-level keys of a map literal given as the first argument.
     map_keys: Vec<(String, usize, usize)>,
 }
@@ -461,6 +469,7 @@ fn scan(code: &[(char, usize, usize)]) -> (Vec<Call>, BTreeSet<String>) {
             line: code[start].1,
             col: code[start].2,
             receiver,
+            dot: method.then(|| k - 1),
             map_keys: map_keys(code, j + 1),
         });
     }
@@ -510,12 +519,44 @@ fn arity(text: &str) -> Option<usize> {
     })
 }
 
+/// The name of `pool` that `name` is most likely a misspelling of: a close
+/// one, or one it is a longer or shorter spelling of (`ops_per_second` for
+/// `ops_per_sec`).
+fn near<'a>(name: &str, pool: &[&'a str]) -> Option<&'a str> {
+    closest(name, pool).or_else(|| {
+        pool.iter()
+            .copied()
+            .filter(|p| p.len() >= 4 && (name.starts_with(p) || p.starts_with(name)))
+            .max_by_key(|p| p.len())
+    })
+}
+
+/// The receiver of the method call whose `.` is at `dot`, as written
+/// (shortened), and its type, when that is known.
+fn receiver_type(code: &Code, dot: usize, env: &receivers::Env) -> Option<(String, String)> {
+    let start = receivers::receiver_start(code, dot)?;
+    let ty = env.type_of(code, start, dot)?;
+    let text: String = code[start..dot].iter().map(|c| c.0).collect();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let short = match text.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    };
+    Some((short, ty))
+}
+
 /// Checks `text` against the API `signatures`; the first problem as
 /// (message, line, column).
 pub fn check(text: &str, signatures: &[Signature]) -> Result<(), (String, usize, usize)> {
     let code = code_chars(text);
     let (calls, defined) = scan(&code);
     let tables = tables(&code);
+    let types = receivers::Types::new(signatures);
+    let env = receivers::Env {
+        types: &types,
+        defined: &defined,
+        vars: receivers::variable_types(&code, &types, &defined),
+    };
     // name → (function arities, method arities), as documented.
     let mut api: BTreeMap<&str, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
     for s in signatures {
@@ -535,14 +576,7 @@ pub fn check(text: &str, signatures: &[Signature]) -> Result<(), (String, usize,
         .map(|(n, _)| *n)
         .collect();
     let hint = |name: &str, pool: &[&str]| {
-        closest(name, pool)
-            .or_else(|| {
-                // `ops_per_second` for `ops_per_sec`: a longer spelling of a name.
-                pool.iter()
-                    .copied()
-                    .filter(|p| p.len() >= 4 && (name.starts_with(p) || p.starts_with(name)))
-                    .max_by_key(|p| p.len())
-            })
+        near(name, pool)
             .map(|c| format!(" (did you mean `{c}`?)"))
             .unwrap_or_default()
     };
@@ -550,7 +584,17 @@ pub fn check(text: &str, signatures: &[Signature]) -> Result<(), (String, usize,
         let known_std = RHAI_STD.contains(&c.name.as_str());
         let known_script = defined.contains(&c.name);
         let at = |msg: String| Err((msg, c.line, c.col));
+        let typed = match (c.dot, known_std || known_script) {
+            (Some(dot), false) => receiver_type(&code, dot, &env),
+            _ => None,
+        };
+        if let Some((receiver, ty)) = &typed {
+            if let Err(msg) = types.check_method(receiver, ty, &c.name, c.args) {
+                return at(msg);
+            }
+        }
         match api.get(c.name.as_str()) {
+            _ if typed.is_some() => {}
             None if known_std || known_script => {}
             None if c.method => {
                 return at(format!(
@@ -641,6 +685,10 @@ mod tests {
             "Table.add(row: map)",
             "py(d: Duration) -> Step",
             "ms(x: int) -> Duration",
+            "Report.makespan() -> Duration",
+            "Report.thread_report(name: string) -> ThreadReport",
+            "Duration.ms() -> float",
+            "max(a: Duration, b: Duration) -> Duration",
         ]
         .iter()
         .map(|t| Signature {
@@ -657,24 +705,21 @@ mod tests {
         .collect()
     }
 
-    fn err(src: &str) -> String {
-        check(src, &sigs()).expect_err(src).0
-    }
-
     #[test]
     fn typos_and_wrong_calls_are_found_without_running() {
         let good = "let app = python(#{ switch_interval: ms(1) }); // machin(\n\
 let s = \"app.add_thred(\"; app.add_thread(`t${1}`, [py(ms(1))]);\n\
 fn helper(x) { x.len() } let r = machine().run(app); print(helper([1]));\n\
 let t = table(\"t\", [\"a\", \"b\"]); t.add(#{ a: 1, b: 2 });";
-        assert_eq!(check(good, &sigs()), Ok(()));
         let loops = "for (x, i) in [1] { if (i > 0) { print(x); } } while (false) {}\n\
 print(`a ${ms(1)}, b ${[1, 2].len()} ${#{ x: \"y, z\" }}`);";
-        assert_eq!(check(loops, &sigs()), Ok(()));
-        for (src, want) in [
+        // (script, "" if it passes, else part of the first error).
+        let cases = [
+            (good, ""),
+            (loops, ""),
             (
                 "let app = python(); app.add_thred(\"t\", []);",
-                "did you mean `add_thread`",
+                "`app` is a Program, which has no method `add_thred` (did you mean `add_thread`?)",
             ),
             (
                 "let m = machin();",
@@ -691,12 +736,70 @@ print(`a ${ms(1)}, b ${[1, 2].len()} ${#{ x: \"y, z\" }}`);";
             ),
             (
                 "let a = python(); a.add_thread(\"t\");",
-                "is given 1 argument",
+                "`add_thread` of a Program is given 1 argument",
             ),
             ("let m = machine(1, 2);", "is given 2 arguments"),
-        ] {
-            let e = err(src);
-            assert!(e.contains(want), "{src}: {e}");
+            // Receivers whose type is known: a variable bound by `let` to a
+            // call, to a method of a typed variable, or a chain of calls.
+            (
+                "let m = machine(#{ cores: 2 }); m.add_thred(\"t\", []);",
+                "`m` is a Machine, which has no method `add_thred` (did you mean `add_thread`, a method of Program?)",
+            ),
+            (
+                "let m = machine(); m.add_thread(\"t\", []);",
+                "`m` is a Machine, which has no method `add_thread`: `add_thread` is a method of Program",
+            ),
+            (
+                "let app = python(); app.run(app);",
+                "`app` is a Program, which has no method `run`: `run` is a method of Machine",
+            ),
+            (
+                "let m = machine(); let r = m.run(python()); r.add_thread(\"t\", []);",
+                "`r` is a Report, which has no method `add_thread`",
+            ),
+            (
+                "let r = machine().run(python()); r.thread_report(\"t\").ops_per_second();",
+                "`r.thread_report(\"t\")` is a ThreadReport, which has no method `ops_per_second` (did you mean `ops_per_sec`?)",
+            ),
+            (
+                "print(machine().run(python()).makespan().ms(3));",
+                "`ms` of a Duration is given 1 argument, but it takes: Duration.ms() -> float",
+            ),
+            (
+                "let m = machine(); m.py(ms(1));",
+                "`m` is a Machine, which has no method `py`, and the function `py` takes no Machine first",
+            ),
+            (
+                "let m = machine(); m.zzzz();",
+                "`m` is a Machine, which has no method `zzzz`; its methods: run",
+            ),
+            // Known types whose calls are right.
+            (
+                "let m = machine(); let app = python(); let r = m.run(app); print(r.makespan().ms());",
+                "",
+            ),
+            // `x.f(a)` is `f(x, a)`: a function that takes the type first.
+            (
+                "let d = machine().run(python()).makespan(); print(d.max(ms(1)).ms());",
+                "",
+            ),
+            // Unknown types pass: reassigned, a parameter, two types, not a call chain.
+            ("let m = machine(); m = python(); m.add_thread(\"t\", []);", ""),
+            ("let f = |m| m.add_thread(\"t\", []); let m = machine();", ""),
+            ("fn g(m) { m.add_thread(\"t\", []) } let m = machine();", ""),
+            ("for m in [python()] { m.add_thread(\"t\", []); } let m = machine();", ""),
+            ("let m = machine(); let m = python(); m.add_thread(\"t\", []);", ""),
+            ("let m = [machine()][0]; m.add_thread(\"t\", []);", ""),
+            ("let m = machine(); print(\"m.add_thread(1)\"); print(m.type_of());", ""),
+        ];
+        for (src, want) in cases {
+            match check(src, &sigs()) {
+                Ok(()) => assert!(
+                    want.is_empty(),
+                    "{src}: passed, but should fail with {want}"
+                ),
+                Err((e, _, _)) => assert!(!want.is_empty() && e.contains(want), "{src}: {e}"),
+            }
         }
         let (_, line, col) = check("let a = 1;\n  machin();", &sigs()).unwrap_err();
         assert_eq!((line, col), (2, 3));

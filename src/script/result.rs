@@ -25,9 +25,9 @@ use crate::manifest::FILE_NAME as MANIFEST;
 use crate::output::check_relative;
 use crate::trace_files::{FileTraceWriter, StreamingTrace};
 use gilsim_engine::{
-    run_cancellable, EngineError, Histogram, InterpId, MachineConfig, OpKind, ProcessId, Report,
-    RunLimits, SimDuration, SimTime, StopReason, ThreadId, ThreadState, TraceSink, VecTrace,
-    WindowTrace,
+    run_cancellable, CoreId, EngineError, Histogram, InterpId, MachineConfig, OpKind, ProcessId,
+    Report, RunLimits, SimDuration, SimTime, StopReason, ThreadId, ThreadState, TraceSink,
+    VecTrace, WindowTrace,
 };
 use rhai::{Array, Dynamic, Map, FLOAT, INT};
 use std::path::{Path, PathBuf};
@@ -221,6 +221,15 @@ impl TraceSink for Sinks {
         let (mut named, mut cli) = self.writers();
         named.thread_started(time, thread, name, process, process_name);
         cli.thread_started(time, thread, name, process, process_name);
+    }
+
+    /// Only the Chrome traces draw cores; the traces kept for the script
+    /// (`r.intervals()`) have no use for them.
+    fn on_core(&mut self, core: CoreId, thread: ThreadId, start: SimTime, end: SimTime) {
+        let (mut named, mut cli) = self.writers();
+        named.on_core(core, thread, start, end);
+        cli.on_core(core, thread, start, end);
+        self.note_full();
     }
 }
 

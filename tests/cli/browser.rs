@@ -33,7 +33,13 @@ f.onload = async () => {
       }
       return { id: s.id, figures, refs, images: s.querySelectorAll('img').length };
     });
-    document.getElementById('out').textContent = 'RESULT' + JSON.stringify({ sections, images: imgs.length });
+    const loose = [...d.querySelectorAll('figure')].filter(fg => !fg.closest('section.experiment')).map(fg => {
+      const img = fg.querySelector('img');
+      const cap = fg.querySelector('figcaption');
+      return { id: fg.id, width: img ? img.naturalWidth : 0, alt: img ? img.alt : '',
+               caption: cap ? cap.textContent : '', label: cap && cap.querySelector('b') ? cap.querySelector('b').textContent : '' };
+    });
+    document.getElementById('out').textContent = 'RESULT' + JSON.stringify({ sections, loose, images: imgs.length });
   } catch (e) {
     document.getElementById('out').textContent = 'ERROR ' + e;
   }
@@ -162,5 +168,25 @@ run tools/install-chromium to install Debian's chromium package"
             "{id}: the text names the figures in this order, the page shows them in that one"
         );
     }
-    assert_eq!(result["images"].as_u64().unwrap() as usize, total);
+    // The validation summary's figure, before the experiments: it loads,
+    // with alt text and a caption, numbered 0.
+    let loose = result["loose"].as_array().unwrap();
+    let ids: Vec<&str> = loose.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["fig-validation"]);
+    for f in loose {
+        assert!(
+            f["width"].as_u64().unwrap() > 0,
+            "the validation figure did not load"
+        );
+        assert!(
+            f["alt"].as_str().unwrap().len() > 20,
+            "the validation figure has no alt text"
+        );
+        assert_eq!(f["label"], "Figure 0.");
+        assert!(f["caption"].as_str().unwrap().len() > 40);
+    }
+    assert_eq!(
+        result["images"].as_u64().unwrap() as usize,
+        total + loose.len()
+    );
 }

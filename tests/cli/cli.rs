@@ -267,6 +267,21 @@ fn report_outside_a_clone_runs_the_built_in_experiments() {
         d.exists("r/validation.md"),
         "the validation page beside index.html"
     );
+    // With every figure it shows (the residual plots too).
+    let page = d.read("r/validation.md");
+    let images: Vec<&str> = page
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|link| link.ends_with(".png"))
+        .collect();
+    assert!(images.len() >= 3, "{images:?}");
+    for image in images {
+        assert!(
+            d.exists(&format!("r/{image}")),
+            "{image} is not beside the page"
+        );
+    }
     d.write(
         "experiments/mine.rhai",
         "// Mine — a local experiment\nlet t = table(\"t\", [\"a\"]);\nt.add(#{ a: 1 });\nt.save();\n",

@@ -1,5 +1,6 @@
 //! Chrome traces (`--trace FILE` and the run option `chrome_trace`) and trace
-//! windows: valid trace-event JSON, written only when the script succeeds.
+//! windows: valid trace-event JSON, written only when the script succeeds,
+//! with a track per thread, per GIL and per core that agree with each other.
 
 use crate::util::Dir;
 use serde_json::Value;
@@ -32,8 +33,52 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ("i", &["name", "pid", "tid", "ts", "s"]),
 ];
 
-/// Checks a trace file and returns the names of its threads.
-fn check_trace(text: &str) -> Vec<String> {
+/// The tracks of a checked trace.
+struct Tracks {
+    /// Thread tracks of the simulated processes (threads and GIL holders).
+    threads: Vec<String>,
+    /// Tracks of the "CPU" process: one per core.
+    cores: Vec<String>,
+}
+
+/// Thread-state slice names that mean "on a core".
+const ON_CORE: [&str; 3] = [
+    "running Python",
+    "running C, GIL held",
+    "running C, GIL released",
+];
+
+/// The core tracks agree with the thread tracks: each thread's time on the
+/// cores is its time in the on-core states (to the nanosecond).
+fn check_core_time(events: &[Value], cpu_pid: &Value) {
+    let name_of: BTreeMap<(String, String), String> = events
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .map(|e| {
+            let key = (e["pid"].to_string(), e["tid"].to_string());
+            (key, e["args"]["name"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let ns = |e: &Value| (e["dur"].as_f64().unwrap() * 1000.0).round() as u64;
+    let (mut on_cores, mut running) = (BTreeMap::new(), BTreeMap::new());
+    for e in events.iter().filter(|e| e["ph"] == "X") {
+        let name = e["name"].as_str().unwrap();
+        if &e["pid"] == cpu_pid {
+            *on_cores.entry(name.to_string()).or_insert(0) += ns(e);
+        } else if ON_CORE.contains(&name) {
+            let key = (e["pid"].to_string(), e["tid"].to_string());
+            *running.entry(name_of[&key].clone()).or_insert(0) += ns(e);
+        }
+    }
+    assert!(!on_cores.is_empty(), "no slice on the core tracks");
+    assert_eq!(
+        on_cores, running,
+        "time on cores against time running, per thread"
+    );
+}
+
+/// Checks a trace file and returns the names of its tracks.
+fn check_trace(text: &str) -> Tracks {
     let v: Value = serde_json::from_str(text).expect("the trace is valid JSON");
     let events = v["traceEvents"].as_array().expect("traceEvents");
     assert!(events.len() > 50, "only {} events", events.len());
@@ -72,17 +117,28 @@ fn check_trace(text: &str) -> Vec<String> {
             );
         }
     }
-    let processes: Vec<&str> = events
+    let processes: Vec<(&str, &Value)> = events
         .iter()
         .filter(|e| e["name"] == "process_name")
-        .map(|e| e["args"]["name"].as_str().unwrap())
+        .map(|e| (e["args"]["name"].as_str().unwrap(), &e["pid"]))
         .collect();
-    assert_eq!(processes, ["main", "child"]);
-    events
+    let names: Vec<&str> = processes.iter().map(|p| p.0).collect();
+    assert_eq!(names, ["main", "child", "CPU"]);
+    let cpu_pid = processes[2].1;
+    check_core_time(events, cpu_pid);
+    let (cores, threads): (Vec<&Value>, Vec<&Value>) = events
         .iter()
         .filter(|e| e["name"] == "thread_name")
-        .map(|e| e["args"]["name"].as_str().unwrap().to_string())
-        .collect()
+        .partition(|e| &e["pid"] == cpu_pid);
+    let names = |v: Vec<&Value>| -> Vec<String> {
+        v.iter()
+            .map(|e| e["args"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    Tracks {
+        threads: names(threads),
+        cores: names(cores),
+    }
 }
 
 #[test]
@@ -97,8 +153,10 @@ fn trace_flag_and_chrome_trace_write_valid_trace_event_json() {
         "{out}"
     );
 
-    let threads = check_trace(&d.read("run.json"));
-    let (gil, threads): (Vec<String>, Vec<String>) = threads
+    let tracks = check_trace(&d.read("run.json"));
+    assert_eq!(tracks.cores, ["core 0", "core 1"], "a track per core");
+    let (gil, threads): (Vec<String>, Vec<String>) = tracks
+        .threads
         .into_iter()
         .partition(|t| t.starts_with("GIL holder"));
     assert_eq!(
@@ -112,7 +170,7 @@ fn trace_flag_and_chrome_trace_write_valid_trace_event_json() {
         "a GIL-holder track per interpreter"
     );
     let named = d.read("out/traced/traces/one_core.json");
-    check_trace(&named);
+    assert_eq!(check_trace(&named).cores, ["core 0"], "one core, one track");
     assert_ne!(named, d.read("run.json"), "a 1-core run is another trace");
 
     let m: Value = serde_json::from_str(&d.read("out/traced/manifest.json")).unwrap();

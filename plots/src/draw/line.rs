@@ -1,4 +1,5 @@
-//! Line charts: lines through points, translucent confidence bands, markers.
+//! Line charts: lines through points (or a scatter of markers), translucent
+//! confidence bands, markers.
 
 use std::iter;
 
@@ -20,9 +21,16 @@ const BAND_OPACITY: f64 = 0.2;
 pub(crate) fn legend(chart: &LineChart) -> Vec<Entry> {
     let entry = |(i, s): (usize, &LineSeries)| Entry {
         label: s.name.clone(),
-        swatch: Swatch::Line {
-            color: pick(s.color, i),
-            marker: chart.markers.then(|| Marker::nth(i)),
+        swatch: if chart.lines {
+            Swatch::Line {
+                color: pick(s.color, i),
+                marker: chart.markers.then(|| Marker::nth(i)),
+            }
+        } else {
+            Swatch::Point {
+                color: pick(s.color, i),
+                marker: Marker::nth(i),
+            }
         },
     };
     chart.series.iter().enumerate().map(entry).collect()
@@ -159,12 +167,14 @@ pub(crate) fn draw<DB: DrawingBackend>(
             draw_band(&plane, band, s.color, theme)?;
         }
     }
-    for s in &series {
+    for s in series.iter().filter(|_| chart.lines) {
         let line = PathElement::new(s.points.clone(), s.color.stroke_width(theme.line_width()));
         plane.draw_series(iter::once(line)).map_err(draw_err)?;
     }
     let pixels = frame::pixel_area(&plane);
     let grey = RGBColor(0x55, 0x55, 0x55);
+    // Labels already drawn: (left, right, top, bottom) in pixels.
+    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
     for (v, label) in &chart.reference_lines {
         let yv = sy.to_plot(*v);
         let (x0, x1) = (x.lo, x.hi);
@@ -180,17 +190,21 @@ pub(crate) fn draw<DB: DrawingBackend>(
         }
         let at = frame::to_pixel(&plane, x0, yv);
         let style = frame::text_style(theme.tick_size()).color(&grey);
+        let (w, h) = pixels.estimate_text_size(label, &style).map_err(draw_err)?;
+        let pos = label_position(
+            &placed,
+            (at.0 + theme.px(6.0), at.1 - theme.px(16.0)),
+            (w as i32, h as i32),
+            theme.px(12.0),
+        );
+        placed.push((pos.0, pos.0 + w as i32, pos.1, pos.1 + h as i32));
         pixels
-            .draw(&Text::new(
-                label.clone(),
-                (at.0 + theme.px(6.0), at.1 - theme.px(16.0)),
-                style,
-            ))
+            .draw(&Text::new(label.clone(), pos, style))
             .map_err(draw_err)?;
     }
     for s in &series {
-        // A lone point has no line, so it always gets a marker.
-        if chart.markers || s.points.len() == 1 {
+        // A lone point, or a scatter, has no line, so it always gets markers.
+        if chart.markers || !chart.lines || s.points.len() == 1 {
             for &(px, py) in &s.points {
                 let at = frame::to_pixel(&plane, px, py);
                 s.marker.draw(&pixels, at, theme.marker_radius(), s.color)?;
@@ -198,6 +212,31 @@ pub(crate) fn draw<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+/// Where a reference line's label of `size` goes: at `at`, or further right
+/// past every label already `placed` that it would overlap (lines close
+/// together, like ±20% and ±25%, keep readable labels).
+fn label_position(
+    placed: &[(i32, i32, i32, i32)],
+    at: (i32, i32),
+    size: (i32, i32),
+    gap: i32,
+) -> (i32, i32) {
+    let mut x = at.0;
+    let (top, bottom) = (at.1, at.1 + size.1);
+    let mut moved = true;
+    while moved {
+        moved = false;
+        for &(l, r, t, b) in placed {
+            let overlaps = x < r && l < x + size.0 && top < b && t < bottom;
+            if overlaps {
+                x = r + gap;
+                moved = true;
+            }
+        }
+    }
+    (x, at.1)
 }
 
 /// A confidence band as one translucent polygon (one polygon, not one per
@@ -222,4 +261,25 @@ fn draw_band<DB: DrawingBackend>(
     let outline: Vec<(f64, f64)> = upper.chain(lower).collect();
     area.draw(&Polygon::new(outline, color.mix(BAND_OPACITY).filled()))
         .map_err(draw_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_position;
+
+    #[test]
+    fn labels_of_close_lines_move_right_past_each_other() {
+        let size = (100, 20);
+        let first = (10, 110, 10, 30);
+        // 5 pixels lower: it would overlap, so it goes right of the first.
+        assert_eq!(label_position(&[first], (10, 15), size, 8), (118, 15));
+        // Far below: it stays.
+        assert_eq!(label_position(&[first], (10, 60), size, 8), (10, 60));
+        // Past two labels, whichever order they were placed in.
+        let second = (118, 218, 12, 32);
+        assert_eq!(
+            label_position(&[second, first], (10, 14), size, 8),
+            (226, 14)
+        );
+    }
 }
