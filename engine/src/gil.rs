@@ -409,7 +409,7 @@ impl<S: TraceSink> Sim<'_, S> {
         self.threads[t.index()].gil_ticket = 0;
         self.gils[g].live_waiters -= 1;
         self.threads[t.index()].timed_out = true;
-        self.wake(t);
+        self.wake_by_timer(t);
     }
 
     /// At the start of a Python burst or when a request appears: when will the

@@ -176,7 +176,7 @@ impl<S: TraceSink> Sim<'_, S> {
     /// A timed wait expired.
     pub(crate) fn timer_expired(&mut self, t: ThreadId) {
         match self.threads[t.index()].run {
-            Run::Blocked(Wait::Sleep) => self.wake(t),
+            Run::Blocked(Wait::Sleep) => self.wake_by_timer(t),
             Run::Blocked(Wait::Gil) => self.gil_wait_timed_out(t),
             _ => {}
         }

@@ -98,26 +98,42 @@ impl Scheduler {
 // ----- cores, dispatch and preemption -------------------------------------------
 
 use crate::ids::CoreId;
+
+/// What made a blocked thread runnable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Another thread, a device or thread start (the waker enqueues it at once).
+    Remote,
+    /// Its timed wait expired (the timer fires on the core it blocked on).
+    Timer,
+}
 use crate::sim::{Burst, BurstKind, Event, Run, Sim};
 use crate::time::SimTime;
 use crate::trace::{ThreadState, TraceSink};
 use rand_distr::Distribution;
 
 impl<S: TraceSink> Sim<'_, S> {
-    /// `t` wants a core: take an idle one (waking it costs the wake latency),
-    /// or wait in the run queue, preempting a thread that is far ahead in
-    /// virtual runtime if `woken` under the fair policy.
-    pub(crate) fn make_runnable(&mut self, t: ThreadId, woken: bool) {
+    /// A woken `t` wants a core: take an idle one (waking it costs the wake
+    /// latency), or wait in the run queue, preempting a thread that is far
+    /// ahead in virtual runtime under the fair policy.
+    ///
+    /// While a core leaves idle for a timer that fired on it, Linux still sees
+    /// it idle (`idle_cpu()`: nothing is enqueued there until the core runs the
+    /// interrupt), so `select_idle_sibling` places a thread woken meanwhile on
+    /// that core, behind the timer's thread, rather than preempting a busy one
+    /// (`kernel/sched/fair.c`, `kernel/sched/core.c`).
+    pub(crate) fn make_runnable(&mut self, t: ThreadId, how: Wake) {
         self.threads[t.index()].run = Run::Ready;
-        if self.sched.is_fair() && woken {
+        if self.sched.is_fair() {
             self.place_sleeper(t);
         }
         if let Some(c) = self.idle_core_for(t) {
             let delay = self.wake_latency(t, c);
             self.dispatch(c, t, delay);
+            self.cores[c.index()].timer_wake_pending = how == Wake::Timer && delay.0 > 0;
             return;
         }
-        if woken {
+        if !self.timer_wake_in_progress() {
             if let Some(c) = self.wakeup_preemption_victim(t) {
                 let victim = self.preempt(c);
                 self.dispatch(c, t, SimDuration::ZERO);
@@ -128,6 +144,13 @@ impl<S: TraceSink> Sim<'_, S> {
             }
         }
         self.enqueue_runnable(t);
+    }
+
+    /// Some core is still leaving idle for a timer (see [`make_runnable`](Self::make_runnable)).
+    fn timer_wake_in_progress(&self) -> bool {
+        self.cores
+            .iter()
+            .any(|c| c.timer_wake_pending && c.thread.is_some() && !c.running)
     }
 
     /// Puts `t` in the run queue; running threads now have competition, so
@@ -311,6 +334,7 @@ impl<S: TraceSink> Sim<'_, S> {
         };
         let core = &mut self.cores[c.index()];
         core.running = true;
+        core.timer_wake_pending = false;
         core.slice_armed = false;
         core.last_thread = Some(t);
         core.busy_since.get_or_insert(self.now);

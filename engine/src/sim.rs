@@ -16,7 +16,7 @@ use crate::event_queue::EventQueue;
 use crate::gil::Gil;
 use crate::ids::*;
 use crate::io::Device;
-use crate::os::Scheduler;
+use crate::os::{Scheduler, Wake};
 use crate::process::{Pool, Process};
 use crate::report::*;
 use crate::rng::{stream, StreamRng};
@@ -244,6 +244,10 @@ pub(crate) struct Core {
     pub busy_since: Option<SimTime>,
     /// When the core last went idle.
     pub idle_since: SimTime,
+    /// The core is leaving idle for a timer that fired on it: until its
+    /// thread runs, other wakers still see it idle (Linux `idle_cpu()`: the
+    /// woken thread is enqueued only once the core handles the interrupt).
+    pub timer_wake_pending: bool,
     pub context_switches: u64,
 }
 
@@ -338,6 +342,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 busy: SimDuration::ZERO,
                 busy_since: None,
                 idle_since: SimTime::ZERO,
+                timer_wake_pending: false,
                 context_switches: 0,
             })
             .collect();
@@ -478,7 +483,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             p,
             &self.processes[p.index()].name,
         );
-        self.make_runnable(t, true);
+        self.make_runnable(t, Wake::Remote);
     }
 
     fn event_loop(&mut self) -> Result<StopReason, EngineError> {
@@ -959,12 +964,21 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         self.threads[t.index()].run = Run::Blocked(w);
     }
 
-    /// A blocked `t` is woken (futex wake, I/O completion, timer).
+    /// A blocked `t` is woken by another thread or a device (futex wake, I/O completion).
     pub(crate) fn wake(&mut self, t: ThreadId) {
+        self.wake_for(t, Wake::Remote);
+    }
+
+    /// A blocked `t`'s timed wait expired (a sleep, the GIL's timed wait).
+    pub(crate) fn wake_by_timer(&mut self, t: ThreadId) {
+        self.wake_for(t, Wake::Timer);
+    }
+
+    fn wake_for(&mut self, t: ThreadId, how: Wake) {
         if matches!(self.threads[t.index()].run, Run::Blocked(_)) {
             self.threads[t.index()].wait_gen += 1;
             self.set_state(t, ThreadState::Runnable);
-            self.make_runnable(t, true);
+            self.make_runnable(t, how);
         }
     }
 

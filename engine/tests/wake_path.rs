@@ -250,6 +250,59 @@ fn every_op_records_its_duration_by_kind() {
     assert_eq!(ops.all().count(), 30);
 }
 
+/// Rule: while a core leaves idle for a timer that fired on it, Linux still
+/// sees it idle (`idle_cpu()`), so a thread whose timer fires meanwhile is
+/// placed there, behind the first, instead of preempting the busy core
+/// (`select_idle_sibling`). `h` runs on one core; `first`'s timer wakes the
+/// other (30 µs), `second`'s fires 5 µs later: `second` runs after `first`,
+/// on that core, and `h` keeps its core. When the first core wakes at once
+/// (no wake-up latency, nothing pending), `second` preempts `h` instead.
+#[test]
+fn a_thread_woken_while_a_core_wakes_for_a_timer_queues_there() {
+    for pending in [true, false] {
+        let wake = if pending { us(30) } else { SimDuration::ZERO };
+        let mut c = machine(2, GilModel::None { slowdown: 1.0 });
+        let os = &mut c.machine.os;
+        os.wake_spread = WakeSpread::Uniform(0.0);
+        os.shallow_wake_spread = WakeSpread::Uniform(0.0);
+        os.wake_latency = wake;
+        os.shallow_wake_latency = wake;
+        os.timer_slack = SimDuration::ZERO;
+        os.ctx_switch = SimDuration::ZERO;
+        cpu(&mut c, "h", ms(10));
+        c.add_thread(
+            "first",
+            InterpId(0),
+            vec![Step::Sleep(ms(3)), Step::py(us(20))],
+        );
+        c.add_thread(
+            "second",
+            InterpId(0),
+            vec![Step::Sleep(ms(3) + us(5)), Step::py(us(20))],
+        );
+        let (_, trace) = run_traced(&c).unwrap();
+        let name = |iv: &Interval| c.threads[iv.thread.index()].name.clone();
+        let runs = |who: &str| -> Vec<Interval> {
+            trace
+                .intervals
+                .iter()
+                .filter(|iv| iv.state == ThreadState::Python && name(iv) == who)
+                .cloned()
+                .collect()
+        };
+        let h_runs = runs("h");
+        let second = runs("second")[0].start;
+        if pending {
+            let first = runs("first")[0];
+            assert_eq!(h_runs.len(), 1, "h is never preempted: {h_runs:?}");
+            assert_eq!(second, first.end, "second runs when first is done");
+        } else {
+            assert!(h_runs.len() > 1, "second preempts h: {h_runs:?}");
+            assert_eq!(second - SimTime::ZERO, ms(3) + us(5), "at once");
+        }
+    }
+}
+
 /// Rule: each wake-up's latency spreads around the core's latency as the
 /// machine's `wake_spread` says (`shallow_wake_spread` for a core that idled
 /// briefly); a log-normal spread of shape σ puts p10 and
