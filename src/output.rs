@@ -399,7 +399,18 @@ pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         b.permissions(fs::Permissions::from_mode(0o666));
     }
-    b.tempfile_in(dir)
+    b.tempfile_in(dir).map_err(without_temp_name)
+}
+
+/// tempfile's errors end with ` at path "<dir>/.gilsim-XXXXXX.tmp"`: a name
+/// the user never chose and that no longer exists. The caller names the file
+/// it was writing, so only the cause is kept.
+fn without_temp_name(e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    match text.find(" at path \"") {
+        Some(i) => std::io::Error::new(e.kind(), text[..i].to_string()),
+        None => e,
+    }
 }
 
 /// Writes `bytes` to a temporary file in the folder of `path`, flushed to

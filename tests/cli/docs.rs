@@ -180,3 +180,42 @@ fn the_validation_page_is_regenerated_from_the_committed_data() {
         "docs/validation.md is stale: run `cargo run --release -- validate`"
     );
 }
+
+/// README's sentence on how good the numbers are repeats docs/validation.md's
+/// summary (which the test above regenerates): the median error, the rows
+/// within 15% and the directions predicted right.
+#[test]
+fn the_readme_states_the_validation_summary() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/validation.md")).unwrap();
+    let summary = page
+        .lines()
+        .find(|l| l.starts_with("**Summary.** ") && l.contains("rows compared"))
+        .expect("docs/validation.md has a summary line");
+    let between = |from: &str, to: &str| -> String {
+        let rest = &summary[summary
+            .find(from)
+            .unwrap_or_else(|| panic!("{from:?} in {summary}"))
+            + from.len()..];
+        rest[..rest.find(to).unwrap()].to_string()
+    };
+    let median = between("median absolute relative error **", "**");
+    let within = between("(target ≤ 15%); ", " rows within 15%");
+    let directions = between("; **", "** measured directions");
+    let rows = summary["**Summary.** ".len()..].split(' ').next().unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for said in [
+        format!("median absolute error is {median} over {rows} measured rows"),
+        format!("({within} within 15%)"),
+        format!("{directions} measured directions"),
+    ] {
+        assert!(
+            readme.contains(&said),
+            "README.md does not say {said:?} (docs/validation.md: {summary})"
+        );
+    }
+}

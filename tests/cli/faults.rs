@@ -225,3 +225,40 @@ fn scripts_that_cannot_be_read_are_errors() {
     }
     assert!(!d.exists("out"));
 }
+
+/// A trace that cannot be written (its folder does not exist, or is a file)
+/// names the file asked for and its cause once, not the temporary file the
+/// write went through.
+#[test]
+fn an_unwritable_trace_names_the_file_not_the_temporary_one() {
+    let d = Dir::new();
+    d.write(
+        "one.rhai",
+        r#"let app = python(#{ gil: "new" });
+app.add_thread("cpu", [py(ms(10))]);
+let r = machine(#{ cores: 2 }).run(app);
+"#,
+    );
+    d.write("afile", "");
+    for (trace, cause) in [
+        ("nodir/x.json", "No such file or directory"),
+        ("afile/x.json", "Not a directory"),
+    ] {
+        let r = d.gilsim(&["run", "one.rhai", "--out", "out", "--trace", trace]);
+        let err = r.stderr();
+        assert_eq!(r.code(), 1, "{err}");
+        assert!(
+            err.contains(&format!("cannot write {trace}: {cause}")),
+            "{err}"
+        );
+        assert_eq!(
+            err.matches(cause).count(),
+            1,
+            "the cause is repeated: {err}"
+        );
+        assert!(
+            !err.contains(".gilsim-") && !err.contains("at path"),
+            "{err}"
+        );
+    }
+}
