@@ -16,5 +16,6 @@ mod interrupt;
 mod limits;
 mod nothing_lost;
 mod outputs;
+mod shard;
 mod traces;
 mod util;
