@@ -279,12 +279,14 @@ impl Journal {
         }
         self.resumed
             .fetch_add(reused.len() as u64, Ordering::SeqCst);
+        let first = st.calls.values().sum::<u64>() == 1;
         Ok(SweepJournal {
             journal: self,
             name: name.to_string(),
             key,
             call,
             reused,
+            merged: first && !self.sources.is_empty(),
         })
     }
 
@@ -489,6 +491,8 @@ pub struct SweepJournal<'a> {
     key: String,
     call: u64,
     reused: HashMap<usize, RunOutput>,
+    /// The sharded sweep of `gilsim merge`: every run must come from the shards.
+    merged: bool,
 }
 
 impl SweepJournal<'_> {
@@ -496,6 +500,13 @@ impl SweepJournal<'_> {
     /// depend on.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// Whether this is the sweep `gilsim merge` assembles from its shards
+    /// (the first sweep of a run with journal sources), whose runs must all
+    /// be reused, none computed.
+    pub fn is_merged(&self) -> bool {
+        self.merged
     }
 
     /// Takes the runs to reuse, by task index.

@@ -252,6 +252,14 @@ fn sweep(
         for (i, out) in j.take_reused() {
             done[i] = Some(out);
         }
+        let found = done.iter().filter(|d| d.is_some()).count();
+        if j.is_merged() && found < plan.len() {
+            return Err(format!(
+                "gilsim merge: the shards journaled {found} of the {} runs of sweep \"{name}\" as this run computes it; the script or a module it imports has changed since the shards ran (or its first sweep is another): run the shards again",
+                plan.len()
+            )
+            .into());
+        }
     }
     // A shard computes only its own tasks (`crate::shard`).
     let owned = |i: usize| ctx.shard.is_none_or(|s| s.owns(i));

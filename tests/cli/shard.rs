@@ -403,3 +403,33 @@ fn bad_shard_values_are_usage_errors() {
     );
     assert!(!d.exists("out/plain.shard-0-of-2/t.csv"));
 }
+
+/// A module the script imports, edited after the shards ran: the merge
+/// would have to compute the sweep itself; it refuses instead.
+#[test]
+fn a_module_edited_since_the_shards_ran_is_refused() {
+    let d = Dir::new();
+    d.write("lib.rhai", "fn factor() { 2.0 }\n");
+    d.write(
+        "sw.rhai",
+        r#"import "lib" as lib;
+let s = sweep("s", #{ n: [1, 2, 3] }, |p| #{ x: p.n * lib::factor() });
+s.save();
+"#,
+    );
+    for i in 0..2 {
+        shard(&d, i, 2, &[]).ok();
+    }
+    d.write("lib.rhai", "fn factor() { 3.0 }\n");
+    let r = merge(&d, &dirs(2), "merged");
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("the shards journaled 0 of the 3 runs of sweep \"s\" as this run computes it; the script or a module it imports has changed since the shards ran"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!d.exists("merged/s.csv") && !d.exists("merged/manifest.json"));
+    d.write("lib.rhai", "fn factor() { 2.0 }\n");
+    merge(&d, &dirs(2), "merged").ok();
+    assert_eq!(d.read("merged/s_runs.csv").lines().count(), 4);
+}
