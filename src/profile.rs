@@ -184,9 +184,11 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
         m(&["cond_signal_us", "waiter_blocked"])?,
         m(&["cond_signal_us", "no_waiter"])?,
     ) {
-        (Some(with), Some(without)) if with > without => {
-            Some(cost("measurements.cond_signal_us", with - without, 1e3)?)
-        }
+        (Some(with), Some(without)) if with > without => Some(cost(
+            "measurements.cond_signal_us",
+            with - without,
+            1e3,
+        )?),
         _ => None,
     };
     let key = |k: &str| format!("measurements.{k}.median");
