@@ -239,7 +239,8 @@ fn remove_interrupted_manifests(dir: &Path) {
 pub const DONE: &str = "this shard's share of the sweep is done";
 
 /// Starts shard `shard`'s share of the sweep `name` of `plan`: records it
-/// (status `running`) and returns the tasks to compute and the progress lines.
+/// (status `running`) and returns its progress reporter; `todo`: the runs
+/// it still has to compute (the rest of its share was reused).
 pub fn start_sweep(
     ctx: &crate::script::RunContext,
     shard: Shard,

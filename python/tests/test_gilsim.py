@@ -1,7 +1,7 @@
 """Tests of the Python package: the command it installs, its version, and
 gilsim.load. Run against an installed package (tools/test-python sets
 GILSIM_TEST_INSTALLED=1 and GILSIM_REPO), or from a clone with the gilsim
-command on PATH: python3 -m unittest discover -s python/tests -t python."""
+command on PATH: PYTHONPATH=python python3 -m unittest discover -s python/tests."""
 
 from __future__ import annotations
 
