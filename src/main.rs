@@ -44,6 +44,8 @@ Examples:
       (the trace of the script's first machine.run outside a sweep)
   gilsim run big.rhai --limit ops=1G --limit threads=500000
   gilsim run sweep.rhai --resume               after Ctrl-C: reuse the finished sweep runs
+  gilsim run sweep.rhai --shard 2/8            only shard 2 of 8 of the first sweep's runs
+      (into out/sweep.shard-2-of-8/; `gilsim merge` assembles the 8 shards; docs/cluster.md)
 
 Outputs are written only when the whole script succeeds: each CSV, figure and
 trace atomically, then manifest.json (script hash, seed, parameters, version,
