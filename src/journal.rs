@@ -136,6 +136,9 @@ struct State {
 pub struct Journal {
     root: PathBuf,
     resume: bool,
+    /// Output folders of other runs whose journals `--resume` also reads
+    /// (the shards of `gilsim merge`).
+    sources: Vec<PathBuf>,
     state: Mutex<State>,
     computed: AtomicU64,
     resumed: AtomicU64,
@@ -170,10 +173,18 @@ impl Journal {
         Journal {
             root,
             resume,
+            sources: Vec::new(),
             state: Mutex::new(State::default()),
             computed: AtomicU64::new(0),
             resumed: AtomicU64::new(0),
         }
+    }
+
+    /// The same journal, also reusing the runs journaled in the output
+    /// folders `sources` (read only: never written or cleaned).
+    pub fn with_sources(mut self, sources: Vec<PathBuf>) -> Self {
+        self.sources = sources;
+        self
     }
 
     /// Sweep runs computed by this run.
@@ -232,7 +243,11 @@ impl Journal {
         let mut reused = HashMap::new();
         if self.resume {
             if file.read.is_none() {
-                file.read = Some(read_lines(&file.path));
+                let mut lines = read_lines(&file.path);
+                for root in &self.sources {
+                    lines.extend(read_lines(&root.join(Self::rel(name))));
+                }
+                file.read = Some(lines);
             }
             for line in file.read.iter().flatten() {
                 if line.key != key || line.sweep != name || line.call != call {
@@ -264,12 +279,14 @@ impl Journal {
         }
         self.resumed
             .fetch_add(reused.len() as u64, Ordering::SeqCst);
+        let first = st.calls.values().sum::<u64>() == 1;
         Ok(SweepJournal {
             journal: self,
             name: name.to_string(),
             key,
             call,
             reused,
+            merged: first && !self.sources.is_empty(),
         })
     }
 
@@ -441,6 +458,16 @@ fn remove_empty_dirs(dir: &Path) {
     let _ = std::fs::remove_dir(dir);
 }
 
+/// The task indices journaled under `key` in the journal of sweep `name`
+/// in the output folder `root` (a shard's finished runs).
+pub fn journaled_tasks(root: &Path, name: &str, key: &str) -> std::collections::BTreeSet<u64> {
+    read_lines(&root.join(Journal::rel(name)))
+        .into_iter()
+        .filter(|l| l.key == key && l.sweep == name)
+        .map(|l| l.task)
+        .collect()
+}
+
 /// The lines of a journal file that parse (none if it cannot be read).
 fn read_lines(path: &Path) -> Vec<Line> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
@@ -464,9 +491,24 @@ pub struct SweepJournal<'a> {
     key: String,
     call: u64,
     reused: HashMap<usize, RunOutput>,
+    /// The sharded sweep of `gilsim merge`: every run must come from the shards.
+    merged: bool,
 }
 
 impl SweepJournal<'_> {
+    /// The key of this sweep's lines: a hash of everything its results
+    /// depend on.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether this is the sweep `gilsim merge` assembles from its shards
+    /// (the first sweep of a run with journal sources), whose runs must all
+    /// be reused, none computed.
+    pub fn is_merged(&self) -> bool {
+        self.merged
+    }
+
     /// Takes the runs to reuse, by task index.
     pub fn take_reused(&mut self) -> HashMap<usize, RunOutput> {
         std::mem::take(&mut self.reused)

@@ -12,6 +12,8 @@
 //!   [`chrome_trace`], [`trace_files`]: the pieces behind it, usable without Rhai.
 //! - [`interrupt`] and [`journal`]: Ctrl-C and SIGTERM stop a run cleanly,
 //!   and finished sweep runs survive it (`--resume`).
+//! - [`shard`]: a sweep split over processes or machines (`--shard I/N`)
+//!   and merged back (`gilsim merge`), byte for byte.
 //!
 //! The scripting API is documented for script authors in `docs/scripting.md`.
 
@@ -30,6 +32,7 @@ pub mod profile;
 pub mod report;
 mod run;
 pub mod script;
+pub mod shard;
 pub mod sweep;
 pub mod table;
 pub mod trace_files;

@@ -44,6 +44,8 @@ Examples:
       (the trace of the script's first machine.run outside a sweep)
   gilsim run big.rhai --limit ops=1G --limit threads=500000
   gilsim run sweep.rhai --resume               after Ctrl-C: reuse the finished sweep runs
+  gilsim run sweep.rhai --shard 2/8            only shard 2 of 8 of the first sweep's runs
+      (into out/sweep.shard-2-of-8/; `gilsim merge` assembles the 8 shards; docs/cluster.md)
 
 Outputs are written only when the whole script succeeds: each CSV, figure and
 trace atomically, then manifest.json (script hash, seed, parameters, version,
@@ -111,6 +113,36 @@ enum Command {
     /// Measure the engine's speed on the canonical scenarios.
     #[command(after_help = BENCH_EXAMPLES)]
     Bench(BenchArgs),
+    /// Assemble the outputs of a sharded sweep (`run --shard I/N`) from its shard folders.
+    #[command(after_help = MERGE_EXAMPLES)]
+    Merge(MergeArgs),
+}
+
+const MERGE_EXAMPLES: &str = "\
+Examples:
+  gilsim run sweep.rhai --shard 0/2 --out shards/0      (on one machine)
+  gilsim run sweep.rhai --shard 1/2 --out shards/1      (on another, same seed and --set)
+  gilsim merge shards/0 shards/1                        outputs go to out/sweep/
+  gilsim merge shards/* --out results/sweep
+
+The merge checks that the shards ran the same script, seed, --set values, profile and
+shard count, and that every shard is there and complete (it names those missing or
+incomplete, with the command that completes them); then it runs the script with every
+run of the sharded sweep read from the shards' journals, so the outputs are those of an
+unsharded run, byte for byte. Slurm: docs/cluster.md.
+Exit status: 0 on success, 1 if the shards cannot be merged or a write failed.";
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The shard folders (the --out of each `gilsim run --shard I/N`).
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Output folder [default: out/<script name>].
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Worker threads for any sweep after the sharded one [default: all cores].
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    jobs: Option<u64>,
 }
 
 const REPORT_EXAMPLES: &str = "\
@@ -257,6 +289,16 @@ struct RunArgs {
     /// Same as --limit trace-events=N.
     #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     max_trace_events: Option<u64>,
+    /// Run only shard I of N (I from 0 to N-1) of the script's first sweep, journaled in
+    /// the output folder [default: out/<script name>.shard-I-of-N]; `gilsim merge` assembles them.
+    #[arg(long, value_name = "I/N", conflicts_with = "trace", allow_hyphen_values = true, value_parser = shard_arg)]
+    shard: Option<gilsim::shard::Shard>,
+}
+
+/// Parses `--shard I/N`.
+fn shard_arg(s: &str) -> Result<gilsim::shard::Shard, String> {
+    s.parse()
+        .map_err(|e: gilsim::shard::ShardArgError| e.reason)
 }
 
 #[derive(Args)]
@@ -329,7 +371,18 @@ fn limits(
 
 fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     let mut opts = RunOptions::new(&args.script);
-    opts.out = args.out;
+    opts.out = args.out.or_else(|| {
+        let s = args.shard?;
+        let dir = gilsim::default_out_dir(&args.script);
+        Some(dir.with_file_name(format!(
+            "{}.shard-{}-of-{}",
+            dir.file_name()?.to_string_lossy(),
+            s.index,
+            s.count
+        )))
+    });
+    opts.shard = args.shard;
+    opts.profile_file = args.profile.clone();
     opts.seed = args.seed;
     opts.jobs = args.jobs.map(|j| j as usize);
     opts.sets = args.sets;
@@ -344,6 +397,14 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
         .transpose()?;
     opts.progress = std::io::stderr().is_terminal();
     let outcome = gilsim::run(&opts)?;
+    if let (Some(shard), Some(share)) = (args.shard, &outcome.shard) {
+        outln!(
+            "shard {shard}: {} of the {} runs of sweep \"{}\" journaled in {} ({} computed, {} reused; {:.2} s); merge all {} shards with `gilsim merge DIR...`",
+            share.runs_in_shard, share.runs_total, share.name, outcome.out_dir.display(),
+            outcome.computed_runs, outcome.resumed_runs, outcome.wall_time_s, shard.count
+        );
+        return Ok(());
+    }
     for name in &outcome.unread_sets {
         errln!("warning: --set {name}=... was never read by the script (it has no param(\"{name}\", ...))");
     }
@@ -377,6 +438,44 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
         outcome.out_dir.display(),
         names.join(", "),
         outcome.wall_time_s
+    );
+    Ok(())
+}
+
+fn merge(args: MergeArgs, interrupt: Interrupt) -> anyhow::Result<()> {
+    let opts = gilsim::shard::MergeOptions {
+        dirs: args.dirs,
+        out: args.out,
+        jobs: args.jobs.map(|j| j as usize),
+        progress: std::io::stderr().is_terminal(),
+        interrupt,
+    };
+    let m = match gilsim::shard::merge(&opts) {
+        Ok(m) => m,
+        // A failed run keeps its own error type (exit status after a signal).
+        Err(gilsim::shard::MergeError::Run(e)) => return Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    let names: Vec<String> = m
+        .run
+        .files
+        .iter()
+        .chain([&m.run.manifest])
+        .map(|f| {
+            f.strip_prefix(&m.run.out_dir)
+                .unwrap_or(f)
+                .display()
+                .to_string()
+        })
+        .collect();
+    outln!(
+        "merged {} shards ({} runs of sweep \"{}\"): wrote {}: {} ({:.2} s)",
+        m.shards,
+        m.sweep.runs_total,
+        m.sweep.name,
+        m.run.out_dir.display(),
+        names.join(", "),
+        m.run.wall_time_s
     );
     Ok(())
 }
@@ -474,6 +573,10 @@ fn main() -> ExitCode {
         },
         Command::Validate(a) => validate(a),
         Command::Bench(a) => gilsim::bench::bench(&a.scenario, a.seconds, a.repeat),
+        Command::Merge(a) => match Interrupt::install() {
+            Ok(i) => merge(a, i),
+            Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -95,6 +95,9 @@ pub struct Manifest {
     /// An interrupted run's sweep journal files, with the runs each holds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub journal: Vec<crate::journal::JournalEntry>,
+    /// `gilsim merge`: the shard folders whose sweep runs this run assembled.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged_shards: Vec<String>,
 }
 
 impl Manifest {

@@ -69,6 +69,12 @@ pub enum Error {
     /// `--trace` could not be honoured.
     #[error("{0}")]
     Trace(String),
+    /// A `--shard` run could not do its share.
+    #[error("{0}")]
+    Shard(String),
+    /// A shard's record could not be written.
+    #[error(transparent)]
+    ShardRecord(#[from] crate::shard::RecordError),
     /// The evaluation thread could not start or crashed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -144,6 +150,13 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stops the run when set (Ctrl-C, SIGTERM).
     pub interrupt: Interrupt,
+    /// The `--profile` file (recorded by shards, for `gilsim merge`).
+    pub profile_file: Option<PathBuf>,
+    /// `--shard I/N`: run only this shard's share of the first sweep and stop
+    /// (`crate::shard`).
+    pub shard: Option<crate::shard::Shard>,
+    /// `gilsim merge`: shard folders whose journals `resume` also reads.
+    pub merge_from: Vec<PathBuf>,
 }
 
 impl RunOptions {
@@ -162,6 +175,9 @@ impl RunOptions {
             profile: None,
             resume: false,
             interrupt: Interrupt::new(),
+            profile_file: None,
+            shard: None,
+            merge_from: Vec::new(),
         }
     }
 }
@@ -190,6 +206,9 @@ pub struct RunOutcome {
     pub findings: Vec<String>,
     /// The figures drawn, in the order the script drew them, with captions.
     pub figures: Vec<crate::script::FigureNote>,
+    /// A `--shard` run: the share of the sweep it ran (then `manifest` is
+    /// the shard's record and `files` is empty).
+    pub shard: Option<crate::shard::SweepShare>,
 }
 
 /// `out/<script stem>`.
@@ -331,11 +350,18 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     let ctx = RunContext::new(opts.seed, jobs, opts.progress, opts.limits.clone(), params)
         .with_out_dir(out_dir.clone())
         .with_journal(out_dir.clone(), opts.resume)
+        .with_journal_sources(opts.merge_from.clone())
+        .with_shard(opts.shard, out_dir.clone())
         .with_interrupt(opts.interrupt.clone())
         .with_profile(opts.profile.clone());
     // Before the script runs: a folder that cannot be used fails the run now,
     // and no other run writes into it until this one ends.
     let mut folder = FolderLock::acquire(&out_dir)?;
+    if let Some(shard) = opts.shard {
+        let record = crate::shard::start_record(opts, shard, &text, ctx.params.overrides());
+        crate::shard::write_record(&out_dir, &record)?;
+        *lock(&ctx.shard_state.record)? = Some(record);
+    }
     if let Some(file) = &opts.trace {
         trace_collision(file, &out_dir, fixed_targets(opts, &out_dir))?;
         lock(&ctx.traces)?.start_cli(file, opts.limits.max_trace_events)?;
@@ -369,6 +395,10 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         }
         Err(e) => Err(e),
     };
+    if opts.shard.is_some() {
+        let result = sources.map(|_| ());
+        return crate::shard::finish(&ctx, &out_dir, result, &mut folder, st.started);
+    }
     let sources = match sources {
         Ok(s) => s,
         Err(e) => {
@@ -483,6 +513,7 @@ fn commit(
         resumed_runs: manifest.resumed_runs,
         findings: manifest.findings,
         figures,
+        shard: None,
     })
 }
 
@@ -541,6 +572,7 @@ fn manifest(
         computed_runs,
         resumed_runs,
         journal: Vec::new(),
+        merged_shards: opts.merge_from.iter().map(|d| slashed(d)).collect(),
     }
 }
 
@@ -555,6 +587,7 @@ fn interrupted(
     abandoned: bool,
 ) -> Error {
     let signal = opts.interrupt.signal().unwrap_or(crate::interrupt::SIGINT);
+    let _ = ctx.shard_state.update("interrupted", None, None);
     if let Ok(mut t) = ctx.traces.lock() {
         t.remove_temp_files();
     }

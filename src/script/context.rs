@@ -327,6 +327,10 @@ pub struct RunContext {
     pub interrupt: Interrupt,
     /// The sweep journal (runs with an output folder only).
     pub journal: Option<Journal>,
+    /// `--shard I/N`: run only this shard's share of the first sweep, then stop.
+    pub shard: Option<crate::shard::Shard>,
+    /// The shard's record and progress (`--shard` runs only).
+    pub shard_state: crate::shard::ShardState,
     /// Every source read by the run (set by the `Host`).
     sources: Mutex<Option<Shared<Sources>>>,
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
@@ -363,6 +367,8 @@ impl RunContext {
             profile: None,
             interrupt: Interrupt::new(),
             journal: None,
+            shard: None,
+            shard_state: crate::shard::ShardState::default(),
             sources: Mutex::new(None),
             pool: Mutex::new(None),
         }
@@ -378,6 +384,21 @@ impl RunContext {
     /// earlier run's if `resume`).
     pub fn with_journal(mut self, out_dir: PathBuf, resume: bool) -> Self {
         self.journal = Some(Journal::new(out_dir, resume));
+        self
+    }
+
+    /// The same context whose journal also reuses the runs journaled in
+    /// the output folders `sources` (`gilsim merge`).
+    pub fn with_journal_sources(mut self, sources: Vec<PathBuf>) -> Self {
+        self.journal = self.journal.map(|j| j.with_sources(sources));
+        self
+    }
+
+    /// The same context running shard `shard` (if any) of its first sweep,
+    /// recording it in the shard folder `out_dir`.
+    pub fn with_shard(mut self, shard: Option<crate::shard::Shard>, out_dir: PathBuf) -> Self {
+        self.shard = shard;
+        self.shard_state.dir = out_dir;
         self
     }
 

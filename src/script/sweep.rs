@@ -252,15 +252,41 @@ fn sweep(
         for (i, out) in j.take_reused() {
             done[i] = Some(out);
         }
+        let found = done.iter().filter(|d| d.is_some()).count();
+        if j.is_merged() && found < plan.len() {
+            return Err(format!(
+                "gilsim merge: the shards journaled {found} of the {} runs of sweep \"{name}\" as this run computes it; the script or a module it imports has changed since the shards ran (or its first sweep is another): run the shards again",
+                plan.len()
+            )
+            .into());
+        }
     }
-    let todo: Vec<usize> = (0..plan.len()).filter(|i| done[*i].is_none()).collect();
-    let bar = progress_bar(ctx, name, plan.len());
-    bar.inc((plan.len() - todo.len()) as u64);
+    // A shard computes only its own tasks (`crate::shard`).
+    let owned = |i: usize| ctx.shard.is_none_or(|s| s.owns(i));
+    let todo: Vec<usize> = (0..plan.len())
+        .filter(|i| done[*i].is_none() && owned(*i))
+        .collect();
+    let total = ctx.shard.map_or(plan.len(), |s| s.share(plan.len()));
+    let shard_progress = match (ctx.shard, &journal) {
+        (Some(shard), Some(j)) => Some(
+            crate::shard::start_sweep(ctx, shard, name, j.key(), &plan, todo.len())
+                .map_err(|e| e.to_string())?,
+        ),
+        (Some(_), None) => return Err("--shard needs the sweep journal of an output folder".into()),
+        (None, _) => None,
+    };
+    let bar = progress_bar(ctx, name, total);
+    bar.inc(total.saturating_sub(todo.len()) as u64);
     let untimed = super::guard::Untimed::start();
     let outcome = evaluate(
         &pool,
         todo.len(),
-        || bar.inc(1),
+        || {
+            bar.inc(1);
+            if let Some(p) = &shard_progress {
+                p.tick();
+            }
+        },
         |k| {
             if ctx.interrupt.is_set() {
                 return Err(EvalAltResult::ErrorTerminated(Dynamic::UNIT, Position::NONE).into());
@@ -293,6 +319,16 @@ fn sweep(
             .into());
         }
     };
+    if ctx.shard.is_some() {
+        // The shard's share is journaled; the rest of the script needs the
+        // whole sweep, so it runs in `gilsim merge`.
+        ctx.shard_state
+            .done
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        return Err(
+            EvalAltResult::ErrorTerminated(crate::shard::DONE.into(), Position::NONE).into(),
+        );
+    }
     let results: Vec<TaskOutput> = done.into_iter().flatten().collect();
     let mut metrics = Vec::with_capacity(results.len());
     for (m, prints) in results {

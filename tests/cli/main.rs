@@ -16,5 +16,7 @@ mod interrupt;
 mod limits;
 mod nothing_lost;
 mod outputs;
+mod package;
+mod shard;
 mod traces;
 mod util;
