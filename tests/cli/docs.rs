@@ -208,10 +208,21 @@ fn the_readme_states_the_validation_summary() {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    let wake = page
+        .lines()
+        .find(|l| l.starts_with("**Summary.** ") && l.contains("rows; median absolute"))
+        .expect("docs/validation.md has a wake-path summary line");
+    let wake_rows = wake["**Summary.** ".len()..].split(' ').next().unwrap();
+    let wake_median = {
+        let from = "median absolute relative error **";
+        let rest = &wake[wake.find(from).unwrap() + from.len()..];
+        rest[..rest.find("**").unwrap()].to_string()
+    };
     for said in [
         format!("median absolute error is {median} over {rows} measured rows"),
         format!("({within} within 15%)"),
         format!("{directions} measured directions"),
+        format!("{wake_rows} rows) is at a {wake_median} median"),
     ] {
         assert!(
             readme.contains(&said),
