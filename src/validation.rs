@@ -867,12 +867,14 @@ pub fn residual_figure(cmp: &[Comparison], title: &str, bands: &[Band]) -> gilsi
     chart.reference_lines.push((axis.y(0.0), "exact".into()));
     for b in bands {
         let pct = 100.0 * b.tolerance;
-        chart
-            .reference_lines
-            .push((axis.y(b.tolerance), format!("+{pct:.0}%: {}", b.rows)));
-        chart
-            .reference_lines
-            .push((axis.y(-b.tolerance), format!("−{pct:.0}%: {}", b.rows)));
+        chart.reference_lines.push((
+            axis.y(b.tolerance),
+            format!("+{pct:.0}% target ({})", b.rows),
+        ));
+        chart.reference_lines.push((
+            axis.y(-b.tolerance),
+            format!("−{pct:.0}% target ({})", b.rows),
+        ));
     }
     Figure::new(
         title,
