@@ -75,7 +75,16 @@ impl Dist {
 
     /// Draws one duration from `rng`.
     pub fn sample(&self, rng: &mut StreamRng) -> SimDuration {
-        let ns = |x: f64| SimDuration::from_secs_f64(x / 1e9).unwrap_or(SimDuration::ZERO);
+        // A sample too large for a duration saturates at the end of virtual
+        // time, which the event loop reports as an overflow naming the step;
+        // it must not become 0 ns (a run that looks complete).
+        let ns = |x: f64| {
+            SimDuration::from_secs_f64(x / 1e9).unwrap_or(if x > 0.0 {
+                SimDuration::MAX
+            } else {
+                SimDuration::ZERO
+            })
+        };
         match self {
             Dist::Fixed(d) => *d,
             Dist::Uniform { lo, hi } => {

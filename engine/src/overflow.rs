@@ -83,6 +83,7 @@ fn describe(s: &Step) -> String {
         Step::C { dur, .. } => format!("c({dur})"),
         Step::Sleep(d) => format!("sleep({d})"),
         Step::Put { bytes, .. } => format!("put of an item of {bytes} bytes"),
+        Step::Io { latency, .. } => format!("io(mean {})", latency.mean()),
         Step::Repeat { times, .. } => format!("repeat({times}, ...)"),
         Step::LoopFor { dur, .. } => format!("loop_for({dur}, ...)"),
         other => {

@@ -77,6 +77,36 @@ fn time_past_584_years_is_an_error_naming_the_step() {
     }
 }
 
+/// Issue 14 audit: a latency drawn from a distribution past 2^64 ns became
+/// 0 ns, so an `io(exp(500 years))` finished in microseconds about a third of
+/// the time, "completed". Each seed now either overflows, naming the step, or
+/// runs for the long time it drew.
+#[test]
+fn a_latency_drawn_past_584_years_is_an_overflow_not_zero() {
+    let mut overflows = 0;
+    for seed in 0..32 {
+        let mut c = machine(2, GilModel::new_gil());
+        c.add_thread(
+            "t",
+            InterpId(0),
+            vec![Step::io(Dist::Exp { mean: years(500) })],
+        );
+        c.limits.seed = seed;
+        match run(&c) {
+            Ok(r) => assert!(r.makespan > years(1), "seed {seed}: {}", r.makespan),
+            Err(e) => {
+                assert!(
+                    e.to_string()
+                        .contains("thread \"t\", step program[0]: io(mean "),
+                    "seed {seed}: {e}"
+                );
+                overflows += 1;
+            }
+        }
+    }
+    assert!(overflows > 0, "no seed drew past 584 years");
+}
+
 /// Long but representable times still run, and a stop time before the end
 /// of virtual time makes an overflowing step harmless.
 #[test]

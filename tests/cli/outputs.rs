@@ -116,3 +116,22 @@ fn a_symlink_inside_the_output_folder_cannot_lead_outside() {
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     assert!(!d.exists("out/esc/manifest.json"));
 }
+
+/// Issue 14, item 4: `latency_p(50)` of a thread with no ops was `0 ns`,
+/// which reads as a measurement. It is `()` (and so are the mean, min, max
+/// and the GIL waits), `.ms()` of it is `()`, and a table writes an empty cell.
+#[test]
+fn a_latency_without_ops_is_absent_not_zero() {
+    let d = Dir::new();
+    d.write(
+        "lat.rhai",
+        "let app = python();\napp.add_thread(\"t\", [py(ms(1))]);\nlet t = machine().run(app).thread_report(\"t\");\n\
+         for v in [t.latency_p(50), t.latency_p(\"io\", 99), t.latency_mean(), t.latency_min(), t.latency_max(), t.gil_wait_p(50), t.gil_wait_mean()] {\n\
+         if type_of(v) != \"()\" { throw `expected (), got ${v}`; }\n}\n\
+         print(`count ${t.latency_count()}`);\n\
+         let tb = table(\"lat\", [\"n\", \"p50_ms\"]);\ntb.add(#{ n: 1, p50_ms: t.latency_p(50).ms() });\ntb.save();",
+    );
+    let out = d.gilsim(&["run", "lat.rhai"]).ok();
+    assert!(out.starts_with("count 0\n"), "{out}");
+    assert_eq!(d.read("out/lat/lat.csv"), "n,p50_ms\n1,\n");
+}
