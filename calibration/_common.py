@@ -116,6 +116,17 @@ def make_pickle_objects(count=10000):
 # ---------------------------------------------------------------------------
 
 
+def recv_rest(recv, got, n):
+    """Completes a short socket read: `got` (fewer than `n` bytes from
+    `recv`) plus further `recv` calls until there are `n`."""
+    while len(got) < n:
+        more = recv(n - len(got))
+        if not more:
+            raise RuntimeError("the peer closed the connection")
+        got += more
+    return got
+
+
 def summarize(values, unit, extra=None):
     """Stats object: median, p10, p90 (linear interpolation, 'inclusive' method),
     n, unit, mean, stdev (sample; 0 if n < 2), min, max, plus `extra` keys."""

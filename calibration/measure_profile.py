@@ -389,12 +389,12 @@ def measure_short_syscalls(min_count, min_s):
             if k != 16:
                 raise RuntimeError("short send")
             short = len(d) < 16
-            while len(d) < 16:
-                d += srecv(16 - len(d))
+            if short:
+                d = C.recv_rest(srecv, d, 16)
             ssend(d)
             e = crecv(16)
-            while len(e) < 16:
-                e += crecv(16 - len(e))
+            if len(e) < 16:
+                e = C.recv_rest(crecv, e, 16)
             if timed:
                 out["send"].append((t1 - t0) * 1e6)
                 if short:

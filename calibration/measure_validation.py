@@ -561,11 +561,8 @@ def echo_rtt(ctx):
             for _ in range(p["warmup_ops"]):
                 sendall(MSG16)
                 d = recv(16)
-                while len(d) < 16:
-                    e = recv(16 - len(d))
-                    if not e:
-                        raise RuntimeError("echo server closed the connection")
-                    d += e
+                if len(d) < 16:
+                    d = C.recv_rest(recv, d, 16)
             sys.setswitchinterval(p["switch_interval_s"])
             sp.start()
             rtts = []
@@ -575,11 +572,8 @@ def echo_rtt(ctx):
                 t0 = pc()
                 sendall(MSG16)
                 d = recv(16)
-                while len(d) < 16:
-                    e = recv(16 - len(d))
-                    if not e:
-                        raise RuntimeError("echo server closed the connection")
-                    d += e
+                if len(d) < 16:
+                    d = C.recv_rest(recv, d, 16)
                 t1 = pc()
                 rtts.append(t1 - t0)
                 if t1 >= deadline:

@@ -261,12 +261,9 @@ fn every_op_records_its_duration_by_kind() {
 fn a_thread_woken_while_a_core_wakes_for_a_timer_queues_there() {
     for pending in [true, false] {
         let wake = if pending { us(30) } else { SimDuration::ZERO };
-        let mut c = machine(2, GilModel::None { slowdown: 1.0 });
+        let syscall = OsConfig::default().syscall;
+        let mut c = controlled(2, GilModel::None { slowdown: 1.0 }, wake, syscall);
         let os = &mut c.machine.os;
-        os.wake_spread = WakeSpread::Uniform(0.0);
-        os.shallow_wake_spread = WakeSpread::Uniform(0.0);
-        os.wake_latency = wake;
-        os.shallow_wake_latency = wake;
         os.timer_slack = SimDuration::ZERO;
         os.ctx_switch = SimDuration::ZERO;
         cpu(&mut c, "h", ms(10));
