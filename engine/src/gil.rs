@@ -24,9 +24,9 @@
 
 use crate::config::{GilModel, WaiterChoice};
 use crate::ids::{ProcessId, ThreadId};
+use crate::kernel::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::report::GilReport;
 use crate::rng::StreamRng;
-use crate::sim::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use rand_distr::Distribution;
@@ -425,7 +425,7 @@ impl<S: TraceSink> Sim<'_, S> {
         {
             return;
         }
-        let done = crate::os::work_done(&b, self.now);
+        let done = crate::kernel::cpu::work_done(&b, self.now);
         let offset = match self.gils[g].kind {
             Kind::New { check_period, .. } => {
                 if !self.gils[g].drop_request {
@@ -453,7 +453,7 @@ impl<S: TraceSink> Sim<'_, S> {
         if offset >= b.work {
             return; // the check falls at or after the burst's end: the next burst handles it
         }
-        let at = b.started + crate::os::time_for(offset, b.speed);
+        let at = b.started + crate::kernel::cpu::time_for(offset, b.speed);
         let gen = th.cpu_gen;
         self.threads[h.index()].check_scheduled = true;
         self.queue.push(at.max(self.now), Event::Check(h, gen));

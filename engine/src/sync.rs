@@ -10,7 +10,7 @@
 
 use crate::config::QueueConfig;
 use crate::ids::{LockId, QueueId, ThreadId};
-use crate::sim::{BurstKind, Event, Micro, Run, Sim, Wait};
+use crate::kernel::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::trace::TraceSink;
 use std::collections::VecDeque;
 

@@ -20,10 +20,10 @@
 //! (after waiting for the GIL) finds it there and returns after its system
 //! call; only a `recv` made early blocks.
 
+use super::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::config::DeviceConfig;
 use crate::dist::Dist;
 use crate::ids::{DeviceId, ThreadId};
-use crate::sim::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use rand_distr::Distribution;

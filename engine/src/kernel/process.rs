@@ -17,9 +17,9 @@
 //! (`executor_submit`, `executor_collect`) and the worker (`executor_run`):
 //! for tiny tasks these, not the task, set the pace.
 
+use super::{BurstKind, Event, Frame, FrameKind, Micro, Run, Sim, Wait};
 use crate::config::{PoolKind, ProcessConfig, StartMethod};
 use crate::ids::{InterpId, PoolId, ProcessId, ThreadId};
-use crate::sim::{BurstKind, Event, Frame, FrameKind, Micro, Run, Sim, Wait};
 use crate::trace::TraceSink;
 use std::collections::VecDeque;
 

@@ -5,7 +5,7 @@
 //! core for a slice, and a woken sleeper is placed at most one slice behind the
 //! least runtime so it can preempt a CPU hog (wake-up preemption). `rr` is a
 //! FIFO queue with a fixed quantum. Time slices, dispatch and preemption are
-//! driven by the kernel in `sim.rs`; this module only orders threads.
+//! driven by the kernel in `kernel/mod.rs`; this module only orders threads.
 
 use crate::config::{Policy, WakeSpread};
 use crate::ids::ThreadId;
@@ -107,7 +107,7 @@ pub(crate) enum Wake {
     /// Its timed wait expired (the timer fires on the core it blocked on).
     Timer,
 }
-use crate::sim::{Burst, BurstKind, Event, Run, Sim};
+use super::{Burst, BurstKind, Event, Run, Sim};
 use crate::time::SimTime;
 use crate::trace::{ThreadState, TraceSink};
 use rand_distr::Distribution;
@@ -399,7 +399,7 @@ impl<S: TraceSink> Sim<'_, S> {
             account_work(th, &b, done);
             let left = b.work.saturating_sub(done);
             if left > 0 {
-                th.micro.push_front(crate::sim::Micro::Run(b.kind, left));
+                th.micro.push_front(super::Micro::Run(b.kind, left));
             }
         }
     }
@@ -508,7 +508,7 @@ pub(crate) fn work_done(b: &Burst, now: SimTime) -> u64 {
     w.min(b.work)
 }
 
-fn account_work(th: &mut crate::sim::Thread<'_>, b: &Burst, done: u64) {
+fn account_work(th: &mut super::Thread<'_>, b: &Burst, done: u64) {
     if b.kind == BurstKind::Py {
         th.report.py_work += SimDuration(done);
         let cw = th.tick_period.max(1);

@@ -7,9 +7,9 @@
 //! loop instead fails with [`EngineError::TimeOverflow`], naming the thread
 //! and the step that was running (or the queue, pool or core).
 
+use super::{Event, Sim};
 use crate::config::Step;
 use crate::error::EngineError;
-use crate::sim::{Event, Sim};
 use crate::time::SimTime;
 use crate::trace::TraceSink;
 

@@ -5,9 +5,9 @@
 //! step by step into *micro-operations*: bursts of CPU work and the zero-time
 //! actions of the models (take or drop the GIL, block on I/O, take a lock…).
 //! A thread executes micro-operations only while it has a core. The models
-//! live in their own modules and extend [`Sim`]: `os.rs`/`cpu.rs` (cores and the
-//! scheduler), `gil.rs` (the GIL models), `io.rs` (devices), `sync.rs` (locks,
-//! queues, joins), `process.rs` (processes and pools).
+//! live in their own modules: `kernel/cpu.rs` (cores and the
+//! scheduler), `gil.rs` (the GIL models), `kernel/io.rs` (devices), `sync.rs` (locks,
+//! queues, joins), `kernel/process.rs` (processes and pools).
 
 use crate::config::*;
 use crate::dist::Dist;
@@ -15,15 +15,22 @@ use crate::error::{BlockedThread, EngineError};
 use crate::event_queue::EventQueue;
 use crate::gil::Gil;
 use crate::ids::*;
-use crate::io::Device;
-use crate::os::{Scheduler, Wake};
-use crate::process::{Pool, Process};
 use crate::report::*;
 use crate::rng::{stream, StreamRng};
 use crate::sync::{Lock, Queue};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{ThreadState, TraceSink};
+use cpu::{Scheduler, Wake};
+use io::Device;
+use process::{Pool, Process};
 use std::collections::VecDeque;
+
+pub(crate) mod cpu;
+pub(crate) mod io;
+mod overflow;
+pub(crate) mod process;
+
+pub use io::MAX_PENDING_REPLIES;
 
 /// What a CPU burst is doing (decides the accounting state).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
