@@ -396,11 +396,11 @@ impl<S: TraceSink> Sim<'_, S> {
         th.check_scheduled = false;
         if let Some(b) = th.burst.take() {
             let done = work_done(&b, now);
-            account_work(th, &b, done);
             let left = b.work.saturating_sub(done);
             if left > 0 {
                 th.micro.push_front(super::Micro::Run(b.kind, left));
             }
+            self.account_work(t, &b, done);
         }
     }
 
@@ -451,7 +451,7 @@ impl<S: TraceSink> Sim<'_, S> {
         let Run::Running(c) = self.threads[t.index()].run else {
             return;
         };
-        let holds = self.threads[t.index()].holds_gil;
+        let holds = self.holds_gil(t);
         let state = match kind {
             BurstKind::Py => ThreadState::Python,
             BurstKind::CHold => ThreadState::NativeHoldingGil,
@@ -483,7 +483,17 @@ impl<S: TraceSink> Sim<'_, S> {
         let th = &mut self.threads[t.index()];
         th.check_scheduled = false;
         if let Some(b) = th.burst.take() {
-            account_work(th, &b, b.work);
+            self.account_work(t, &b, b.work);
+        }
+    }
+
+    /// `done` work of burst `b` counts: Python work advances the old GIL's ticker.
+    fn account_work(&mut self, t: ThreadId, b: &Burst, done: u64) {
+        if b.kind == BurstKind::Py {
+            let th = &mut self.threads[t.index()];
+            th.report.py_work += SimDuration(done);
+            let g = th.interp.index();
+            self.gils[g].python_ran(t, done);
         }
     }
 }
@@ -506,16 +516,4 @@ pub(crate) fn work_done(b: &Burst, now: SimTime) -> u64 {
         (el as f64 * b.speed).floor() as u64
     };
     w.min(b.work)
-}
-
-fn account_work(th: &mut super::Thread<'_>, b: &Burst, done: u64) {
-    if b.kind == BurstKind::Py {
-        th.report.py_work += SimDuration(done);
-        let cw = th.tick_period.max(1);
-        th.ticks_left = if done < th.ticks_left {
-            th.ticks_left - done
-        } else {
-            cw - (done - th.ticks_left) % cw
-        };
-    }
 }

@@ -26,6 +26,7 @@ use process::{Pool, Process};
 use std::collections::VecDeque;
 
 pub(crate) mod cpu;
+mod gil;
 pub(crate) mod io;
 mod overflow;
 pub(crate) mod process;
@@ -191,7 +192,6 @@ pub(crate) struct Thread<'a> {
     pub run: Run,
     /// Current accounting state and since when (`None`: not alive).
     pub acct: Option<(ThreadState, SimTime)>,
-    pub holds_gil: bool,
     pub burst: Option<Burst>,
     /// Bumped to cancel a scheduled burst end or eval-breaker check.
     pub cpu_gen: u32,
@@ -202,18 +202,6 @@ pub(crate) struct Thread<'a> {
     pub vruntime: u64,
     pub run_start: SimTime,
     pub last_core: Option<CoreId>,
-    /// `switch_number` when the current GIL wait began.
-    pub saved_switch: u64,
-    /// Ticket of the current GIL wait (0: none).
-    pub gil_ticket: u64,
-    /// The last GIL wait ended by its timeout.
-    pub timed_out: bool,
-    /// Woken by a GIL release and not yet back to try.
-    pub gil_woken: bool,
-    /// Old GIL: Python work left until the next periodic check.
-    pub ticks_left: u64,
-    /// Old GIL: Python work between periodic checks.
-    pub tick_period: u64,
     /// When the last I/O call returned, until the thread holds the GIL again.
     pub io_return: Option<SimTime>,
     /// Pending requests, oldest first: when each reply arrives and when its
@@ -290,6 +278,8 @@ pub(crate) struct Sim<'a, S: TraceSink> {
     pub cores: Vec<Core>,
     pub sched: Scheduler,
     pub gils: Vec<Gil>,
+    /// The GIL door's answers, reused between questions.
+    gil_effects: Vec<crate::gil::Effect>,
     pub processes: Vec<Process>,
     pub devices: Vec<Device>,
     pub locks: Vec<Lock>,
@@ -361,6 +351,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             cores,
             sched: Scheduler::new(cfg.machine.os.policy.clone()),
             gils: Vec::new(),
+            gil_effects: Vec::new(),
             processes: cfg.processes.iter().map(Process::new).collect(),
             devices: cfg.devices.iter().map(Device::new).collect(),
             locks: cfg.locks.iter().map(|_| Lock::default()).collect(),
@@ -403,7 +394,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     ) -> ThreadId {
         let id = ThreadId(self.threads.len() as u32);
         let seed = self.cfg.limits.seed;
-        let ticks = self.gils[interp.index()].old_check_work();
         self.threads.push(Thread {
             report: ThreadReport {
                 name: name.clone(),
@@ -431,7 +421,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             micro: VecDeque::new(),
             run: Run::NotStarted,
             acct: None,
-            holds_gil: false,
             burst: None,
             cpu_gen: 0,
             wait_gen: 0,
@@ -439,12 +428,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             vruntime: 0,
             run_start: SimTime::ZERO,
             last_core: None,
-            saved_switch: 0,
-            gil_ticket: 0,
-            timed_out: false,
-            gil_woken: false,
-            ticks_left: ticks,
-            tick_period: ticks,
             io_return: None,
             replies: VecDeque::new(),
             op_start: SimTime::ZERO,
@@ -996,7 +979,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     }
 
     fn finish_thread(&mut self, t: ThreadId) {
-        if self.threads[t.index()].holds_gil {
+        if self.holds_gil(t) {
             // Final release: wakes a waiter, no forced-switch handshake.
             let m = &mut self.threads[t.index()].micro;
             m.push_front(Micro::Finish);
@@ -1056,6 +1039,16 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 context_switches: c.context_switches,
             })
             .collect();
+        for (i, th) in self.threads.iter_mut().enumerate() {
+            let t = ThreadId(i as u32);
+            for c in self.gils.iter().map(|g| g.counts(t)) {
+                let r = &mut th.report;
+                r.gil_acquisitions += c.acquisitions;
+                r.forced_drops += c.forced_drops;
+                r.drop_requests += c.drop_requests;
+                r.failed_wakeups += c.failed_wakeups;
+            }
+        }
         let gils: Vec<GilReport> = self.gils.iter().map(Gil::report).collect();
         let processes: Vec<ProcessReport> = self
             .processes

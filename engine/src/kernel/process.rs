@@ -194,7 +194,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         let mut plan: Vec<Micro<'a>> = Vec::new();
         match kind {
             PoolKind::Threads => {
-                let ticks = self.gils[interp.index()].old_check_work();
                 for &w in &workers {
                     let th = &mut self.threads[w.index()];
                     let old_process = th.process;
@@ -202,14 +201,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     th.process = process;
                     th.report.interp = interp;
                     th.report.process = process;
-                    th.ticks_left = ticks;
-                    th.tick_period = ticks;
                     if old_process != process {
                         self.processes[old_process.index()]
                             .threads
                             .retain(|&x| x != w);
                         self.processes[process.index()].threads.push(w);
                     }
+                    self.gils[interp.index()].seat_thread(w);
                     plan.push(Micro::Run(BurstKind::CHold, costs.thread_start.0));
                     plan.push(Micro::StartThread(w));
                 }
