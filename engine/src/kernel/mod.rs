@@ -30,6 +30,7 @@ mod gil;
 pub(crate) mod io;
 mod overflow;
 pub(crate) mod process;
+mod sync;
 
 pub use io::MAX_PENDING_REPLIES;
 
@@ -913,8 +914,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             return;
         }
         match w {
-            Wait::Lock(l) => self.locks[l.index()].waiters.push_back(t),
-            Wait::Queue(q) => self.queues[q.index()].getters.push_back(t),
+            Wait::Lock(l) => self.locks[l.index()].wait(t),
+            Wait::Queue(q) => self.queues[q.index()].wait(t),
             Wait::Join(x) => self.threads[x.index()].joiners.push(t),
             Wait::Process(p) => self.processes[p.index()].joiners.push(t),
             Wait::PoolTask(p) => self.pools[p.index()].idle.push_back(t),
@@ -930,8 +931,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
 
     fn wait_satisfied(&self, t: ThreadId, w: Wait) -> bool {
         match w {
-            Wait::Lock(l) => self.locks[l.index()].owner.is_none(),
-            Wait::Queue(q) => !self.queues[q.index()].items.is_empty(),
+            Wait::Lock(l) => self.locks[l.index()].is_free(),
+            Wait::Queue(q) => self.queues[q.index()].has_items(),
             Wait::Join(x) => self.threads[x.index()].run == Run::Done,
             Wait::Process(p) => self.process_finished(p),
             Wait::PoolResults(p) => self.pool_results_ready(p),
