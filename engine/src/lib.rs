@@ -32,6 +32,7 @@ mod kernel;
 mod report;
 mod rng;
 pub mod scenarios;
+mod sched;
 mod sync;
 mod time;
 mod trace;
