@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod device;
 mod dist;
 mod error;
 mod event_queue;

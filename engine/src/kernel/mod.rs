@@ -10,6 +10,7 @@
 //! queues, joins), `kernel/process.rs` (processes and pools).
 
 use crate::config::*;
+use crate::device::Device;
 use crate::dist::Dist;
 use crate::error::{BlockedThread, EngineError};
 use crate::event_queue::EventQueue;
@@ -22,7 +23,6 @@ use crate::sync::{Lock, Queue};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{ThreadState, TraceSink};
 use cpu::Wake;
-use io::Device;
 use process::{Pool, Process};
 use std::collections::VecDeque;
 
