@@ -16,6 +16,7 @@ use crate::error::{BlockedThread, EngineError};
 use crate::event_queue::EventQueue;
 use crate::gil::Gil;
 use crate::ids::*;
+use crate::pool::Pool;
 use crate::report::*;
 use crate::rng::{stream, StreamRng};
 use crate::sched::Scheduler;
@@ -23,7 +24,7 @@ use crate::sync::{Lock, Queue};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{ThreadState, TraceSink};
 use cpu::Wake;
-use process::{Pool, Process};
+use process::Process;
 use std::collections::VecDeque;
 
 pub(crate) mod cpu;
@@ -571,8 +572,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 "process \"{}\" to finish",
                 self.cfg.processes[p.index()].name
             ),
-            Wait::PoolResults(p) => format!("results of pool \"{}\"", self.pools[p.index()].name),
-            Wait::PoolTask(p) => format!("a task of pool \"{}\"", self.pools[p.index()].name),
+            Wait::PoolResults(p) => format!("results of pool \"{}\"", self.pools[p.index()].name()),
+            Wait::PoolTask(p) => format!("a task of pool \"{}\"", self.pools[p.index()].name()),
         }
     }
 
@@ -919,7 +920,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Wait::Queue(q) => self.queues[q.index()].wait(t),
             Wait::Join(x) => self.threads[x.index()].joiners.push(t),
             Wait::Process(p) => self.processes[p.index()].joiners.push(t),
-            Wait::PoolTask(p) => self.pools[p.index()].idle.push_back(t),
+            Wait::PoolTask(p) => self.pools[p.index()].wait_for_task(t),
             Wait::PoolResults(_)
             | Wait::Gil
             | Wait::GilSwitch

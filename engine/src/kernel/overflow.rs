@@ -47,7 +47,7 @@ impl<S: TraceSink> Sim<'_, S> {
                 self.cfg.queues[q.index()].name
             ),
             Event::TaskDeliver(p, _) | Event::ResultDeliver(p) => {
-                format!("pool \"{}\"", self.pools[p.index()].name)
+                format!("pool \"{}\"", self.pools[p.index()].name())
             }
         };
         Some(EngineError::TimeOverflow {
