@@ -93,68 +93,68 @@ pub(crate) struct Burst {
 
 /// Runtime state of one thread.
 pub(crate) struct Thread<'a> {
-    pub name: String,
-    pub interp: InterpId,
-    pub process: ProcessId,
-    pub autostart: bool,
-    pub program: &'a [Step],
-    pub frames: Vec<Frame<'a>>,
-    pub micro: VecDeque<Micro<'a>>,
-    pub run: Run,
+    name: String,
+    interp: InterpId,
+    process: ProcessId,
+    autostart: bool,
+    program: &'a [Step],
+    frames: Vec<Frame<'a>>,
+    micro: VecDeque<Micro<'a>>,
+    run: Run,
     /// Current accounting state and since when (`None`: not alive).
-    pub acct: Option<(ThreadState, SimTime)>,
-    pub burst: Option<Burst>,
+    acct: Option<(ThreadState, SimTime)>,
+    burst: Option<Burst>,
     /// Bumped to cancel a scheduled burst end or eval-breaker check.
-    pub cpu_gen: u32,
+    cpu_gen: u32,
     /// Bumped to cancel a scheduled timer.
-    pub wait_gen: u32,
+    wait_gen: u32,
     /// An eval-breaker check is scheduled in the current burst.
-    pub check_scheduled: bool,
-    pub vruntime: u64,
-    pub run_start: SimTime,
-    pub last_core: Option<CoreId>,
+    check_scheduled: bool,
+    vruntime: u64,
+    run_start: SimTime,
+    last_core: Option<CoreId>,
     /// When the last I/O call returned, until the thread holds the GIL again.
-    pub io_return: Option<SimTime>,
+    io_return: Option<SimTime>,
     /// Pending requests, oldest first: when each reply arrives and when its
     /// request was sent.
-    pub replies: VecDeque<(SimTime, SimTime)>,
+    replies: VecDeque<(SimTime, SimTime)>,
     /// When the operation in progress began.
-    pub op_start: SimTime,
+    op_start: SimTime,
     /// When the pool task in progress began.
-    pub task_start: SimTime,
-    pub joiners: Vec<ThreadId>,
-    pub rng_io: StreamRng,
-    pub rng_wake: StreamRng,
-    pub rng_timer: StreamRng,
-    pub report: ThreadReport,
+    task_start: SimTime,
+    joiners: Vec<ThreadId>,
+    rng_io: StreamRng,
+    rng_wake: StreamRng,
+    rng_timer: StreamRng,
+    report: ThreadReport,
 }
 
 /// Runtime state of one core.
 pub(crate) struct Core {
-    pub thread: Option<ThreadId>,
-    pub running: bool,
-    pub last_thread: Option<ThreadId>,
-    pub gen: u32,
+    thread: Option<ThreadId>,
+    running: bool,
+    last_thread: Option<ThreadId>,
+    gen: u32,
     /// The current thread's slice end matters (the run queue is non-empty):
     /// it is due at `slice_due`.
-    pub slice_armed: bool,
-    pub slice_due: SimTime,
+    slice_armed: bool,
+    slice_due: SimTime,
     /// The time of the one `SliceEnd` event kept in the queue for this core,
     /// and its generation. It survives re-dispatch: a slice end due later
     /// re-schedules it when it fires, so cores do not leave a trail of
     /// cancelled events each time their thread changes.
-    pub slice_event: Option<SimTime>,
-    pub slice_gen: u32,
-    pub speed: f64,
-    pub busy: SimDuration,
-    pub busy_since: Option<SimTime>,
+    slice_event: Option<SimTime>,
+    slice_gen: u32,
+    speed: f64,
+    busy: SimDuration,
+    busy_since: Option<SimTime>,
     /// When the core last went idle.
-    pub idle_since: SimTime,
+    idle_since: SimTime,
     /// The core is leaving idle for a timer that fired on it: until its
     /// thread runs, other wakers still see it idle (Linux `idle_cpu()`: the
     /// woken thread is enqueued only once the core handles the interrupt).
-    pub timer_wake_pending: bool,
-    pub context_switches: u64,
+    timer_wake_pending: bool,
+    context_switches: u64,
 }
 
 /// Kernel events. Cancellable ones carry the generation they were scheduled under.
@@ -182,31 +182,31 @@ pub(crate) enum Event {
 
 /// The whole simulated world during a run.
 pub(crate) struct Sim<'a, S: TraceSink> {
-    pub cfg: &'a SimConfig,
-    pub now: SimTime,
-    pub queue: EventQueue<Event>,
-    pub threads: Vec<Thread<'a>>,
-    pub cores: Vec<Core>,
-    pub sched: Scheduler,
-    pub gils: Vec<Gil>,
+    cfg: &'a SimConfig,
+    now: SimTime,
+    queue: EventQueue<Event>,
+    threads: Vec<Thread<'a>>,
+    cores: Vec<Core>,
+    sched: Scheduler,
+    gils: Vec<Gil>,
     /// The GIL door's answers, reused between questions.
     gil_effects: Vec<crate::gil::Effect>,
-    pub processes: Vec<Process>,
-    pub devices: Vec<Device>,
-    pub locks: Vec<Lock>,
-    pub queues: Vec<Queue>,
-    pub pools: Vec<Pool>,
-    pub sink: &'a mut S,
+    processes: Vec<Process>,
+    devices: Vec<Device>,
+    locks: Vec<Lock>,
+    queues: Vec<Queue>,
+    pools: Vec<Pool>,
+    sink: &'a mut S,
     /// Events processed plus micro-operations executed: bounded by `max_events`.
-    pub budget_used: u64,
+    budget_used: u64,
     /// Asked every [`CANCEL_CHECK_EVERY`] units of budget whether to stop.
     cancelled: &'a dyn Fn() -> bool,
     next_cancel_check: u64,
-    pub events: u64,
-    pub peak_pending: usize,
+    events: u64,
+    peak_pending: usize,
     /// Queue length that triggers dropping stale events.
-    pub compact_at: usize,
-    pub error: Option<EngineError>,
+    compact_at: usize,
+    error: Option<EngineError>,
 }
 
 /// Runs `cfg` and returns its report; trace records go to `sink`.
