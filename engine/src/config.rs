@@ -442,6 +442,18 @@ pub struct DeviceConfig {
     pub concurrency: Option<u32>,
 }
 
+/// A listening socket whose requests are served by threads of the same
+/// simulation (`Accept`, then the handler's steps, then `Respond`): an
+/// in-model peer, with its own CPU work under its own GIL, unlike the
+/// delay-only peer of [`Step::Send`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListenerConfig {
+    /// Name used in reports.
+    pub name: String,
+    /// One-way network delay of each request and each reply (loopback: a few µs).
+    pub network: Dist,
+}
+
 /// A queue between threads or processes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueConfig {
@@ -523,6 +535,28 @@ pub enum Step {
     /// (`sock.recv`): releases the GIL; returns at once if the reply is
     /// already there, else blocks until it comes. Counts one op.
     Recv,
+    /// A request sent to a server of this simulation (`sock.sendall` to a
+    /// [`ListenerConfig`]): the system call runs for `cpu` with the GIL
+    /// released; the request reaches the listener after its network delay and
+    /// waits there for a server thread's `Accept`. Its reply is read by `Recv`.
+    Call {
+        /// The listening socket.
+        listener: ListenerId,
+        /// CPU time of the send system call (GIL released).
+        cpu: SimDuration,
+    },
+    /// Server: waits for the next request on the listener (`accept`/`recv`
+    /// of a selectors or threaded server), with the GIL released; returns at
+    /// once, after its system call, if one is waiting. Counts one op.
+    Accept(ListenerId),
+    /// Server: sends the reply to the oldest request it accepted and has not
+    /// answered (`sock.sendall`): the system call runs for `cpu` with the GIL
+    /// released, and the reply reaches the client after the network delay.
+    /// With no such request it sends nothing.
+    Respond {
+        /// CPU time of the send system call (GIL released).
+        cpu: SimDuration,
+    },
     /// `time.sleep(d)`: releases the GIL; a timed wait, so it wakes late by the timer slack.
     Sleep(SimDuration),
     /// Runs `body` `times` times.
@@ -627,6 +661,8 @@ pub struct SimConfig {
     pub queues: Vec<QueueConfig>,
     /// Pools.
     pub pools: Vec<PoolConfig>,
+    /// Listening sockets served by threads of this simulation.
+    pub listeners: Vec<ListenerConfig>,
     /// Thread, process and IPC costs.
     pub costs: Costs,
     /// Bounds and seed.
@@ -652,6 +688,7 @@ impl SimConfig {
             locks: Vec::new(),
             queues: Vec::new(),
             pools: Vec::new(),
+            listeners: Vec::new(),
             costs: Costs::default(),
             limits: RunLimits::default(),
         }
@@ -688,6 +725,16 @@ impl SimConfig {
         self.interpreters
             .push(InterpreterConfig { process: p, gil });
         InterpId((self.interpreters.len() - 1) as u32)
+    }
+
+    /// Adds a listening socket served by threads of this simulation, with a
+    /// one-way `network` delay per message.
+    pub fn add_listener(&mut self, name: &str, network: Dist) -> ListenerId {
+        self.listeners.push(ListenerConfig {
+            name: name.into(),
+            network,
+        });
+        ListenerId((self.listeners.len() - 1) as u32)
     }
 
     /// Checks the whole config; the error names the field, the value and what is allowed.

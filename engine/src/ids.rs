@@ -38,3 +38,5 @@ typed_id!(/// A queue between threads (`queue.Queue`) or processes (`multiproces
     QueueId, "queue#");
 typed_id!(/// A thread or process pool.
     PoolId, "pool#");
+typed_id!(/// A listening socket served by threads of the same simulation (an in-model peer).
+    ListenerId, "listener#");

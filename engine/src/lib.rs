@@ -30,6 +30,7 @@ mod gil;
 mod histogram;
 mod ids;
 mod kernel;
+mod listener;
 mod pool;
 mod report;
 mod rng;

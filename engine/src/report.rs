@@ -249,8 +249,21 @@ pub struct Report {
     pub gils: Vec<GilReport>,
     /// Per process (config processes first, then pool worker processes).
     pub processes: Vec<ProcessReport>,
+    /// Per listening socket served in the model, in config order.
+    pub listeners: Vec<ListenerReport>,
     /// Totals.
     pub totals: Totals,
+}
+
+/// Metrics of one listening socket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListenerReport {
+    /// Its name.
+    pub name: String,
+    /// Requests accepted by its server threads.
+    pub accepted: u64,
+    /// Most requests waiting to be accepted at once.
+    pub peak_backlog: u64,
 }
 
 impl Report {

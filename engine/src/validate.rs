@@ -85,6 +85,12 @@ pub(crate) fn validate(c: &SimConfig) -> R {
             ));
         }
     }
+    for (i, l) in c.listeners.iter().enumerate() {
+        validate_dist(
+            &format!("listeners[{i}] \"{}\".network", l.name),
+            &l.network,
+        )?;
+    }
     for (i, p) in c.pools.iter().enumerate() {
         let f = format!("pools[{i}] \"{}\"", p.name);
         if p.workers == 0 || p.workers > 100_000 {
@@ -257,7 +263,10 @@ fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
             )
         };
         match s {
-            Step::Py(_) | Step::C { .. } | Step::Sleep(_) | Step::Recv => {}
+            Step::Py(_) | Step::C { .. } | Step::Sleep(_) | Step::Recv | Step::Respond { .. } => {}
+            Step::Call { listener: l, .. } | Step::Accept(l) => {
+                idx("listener", l.index(), c.listeners.len(), "listeners")?
+            }
             Step::Send { latency, .. } => {
                 validate_dist(&format!("{f}.send.latency"), latency)?;
             }

@@ -20,9 +20,10 @@
 //! (after waiting for the GIL) finds it there and returns after its system
 //! call; only a `recv` made early blocks.
 
-use super::{BurstKind, Event, Micro, Run, Sim, Wait};
+use super::{BurstKind, Event, Micro, Reply, Run, Sim, Wait};
 use crate::dist::Dist;
-use crate::ids::{DeviceId, ThreadId};
+use crate::ids::{DeviceId, ListenerId, ThreadId};
+use crate::listener::Request;
 use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use rand_distr::Distribution;
@@ -57,30 +58,130 @@ impl<S: TraceSink> Sim<'_, S> {
     /// Its return counts for the latency until it runs Python again (the
     /// wait for the GIL after a `sendall`), though not as an op.
     pub(crate) fn send_request(&mut self, t: ThreadId, dist: &Dist) {
-        let th = &mut self.threads[t.index()];
-        if th.replies.len() >= MAX_PENDING_REPLIES {
-            self.error = Some(crate::EngineError::UnansweredRequests {
-                thread: th.name.clone(),
-                time: self.now,
-                limit: MAX_PENDING_REPLIES,
-            });
+        if self.too_many_pending(t) {
             return;
         }
+        let th = &mut self.threads[t.index()];
         let lat = dist.sample(&mut th.rng_io);
         let sent = th.op_start;
-        th.replies.push_back((self.now + lat, sent));
+        th.replies.push_back(Reply {
+            due: Some(self.now + lat),
+            sent,
+            seq: 0,
+        });
         th.io_return = Some(self.now);
+    }
+
+    /// True (after recording the error) if `t` has too many replies pending.
+    fn too_many_pending(&mut self, t: ThreadId) -> bool {
+        let th = &self.threads[t.index()];
+        if th.replies.len() < MAX_PENDING_REPLIES {
+            return false;
+        }
+        self.error = Some(crate::EngineError::UnansweredRequests {
+            thread: th.name.clone(),
+            time: self.now,
+            limit: MAX_PENDING_REPLIES,
+        });
+        true
+    }
+
+    /// `t`'s request to listener `l` is out: it arrives after the network
+    /// delay, drawn now from `t`'s own stream; its reply's time is not known
+    /// until a server thread answers it.
+    pub(crate) fn call_listener(&mut self, t: ThreadId, l: ListenerId) {
+        if self.too_many_pending(t) {
+            return;
+        }
+        let network = &self.cfg.listeners[l.index()].network;
+        let th = &mut self.threads[t.index()];
+        let lat = network.sample(&mut th.rng_io);
+        th.calls = th.calls.wrapping_add(1);
+        let seq = th.calls;
+        th.replies.push_back(Reply {
+            due: None,
+            sent: th.op_start,
+            seq,
+        });
+        th.io_return = Some(self.now);
+        self.queue
+            .push(self.now + lat, Event::RequestArrives(l, t, seq));
+    }
+
+    /// A request reached listener `l`: an idle server thread takes it (its
+    /// `accept` returns), or it waits in the backlog.
+    pub(crate) fn request_arrives(&mut self, l: ListenerId, client: ThreadId, seq: u32) {
+        let threads = &self.threads;
+        let idle = |s: ThreadId| threads[s.index()].run == Run::Blocked(Wait::Accept(l));
+        let request = Request { client, seq };
+        if let Some(s) = self.listeners[l.index()].arrive(request, idle) {
+            self.threads[s.index()].serving.push_back((l, request));
+            self.io_done(s, None);
+        }
+    }
+
+    /// Server `t` accepts on `l`: the oldest waiting request, after the
+    /// system call, or it blocks until one comes.
+    pub(crate) fn accept(&mut self, t: ThreadId, l: ListenerId) {
+        match self.listeners[l.index()].accept() {
+            Some(request) => {
+                self.threads[t.index()].serving.push_back((l, request));
+                self.returns_at_once(t);
+            }
+            None => {
+                self.listeners[l.index()].wait(t);
+                self.block(t, Wait::Accept(l));
+            }
+        }
+    }
+
+    /// Server `t` answers its oldest accepted request: the reply reaches the
+    /// client after the network delay, drawn from `t`'s own stream.
+    pub(crate) fn respond(&mut self, t: ThreadId) {
+        let Some((l, request)) = self.threads[t.index()].serving.pop_front() else {
+            return;
+        };
+        let network = &self.cfg.listeners[l.index()].network;
+        let th = &mut self.threads[t.index()];
+        let lat = network.sample(&mut th.rng_io);
+        th.io_return = Some(self.now);
+        self.queue.push(
+            self.now + lat,
+            Event::ReplyArrives(request.client, request.seq),
+        );
+    }
+
+    /// The reply to `client`'s request `seq` arrived: its `recv` returns if
+    /// it waits for it, else the reply waits to be read.
+    pub(crate) fn reply_arrives(&mut self, client: ThreadId, seq: u32) {
+        if self.threads[client.index()].run == Run::Blocked(Wait::Reply(seq)) {
+            self.io_done(client, None);
+            return;
+        }
+        let now = self.now;
+        let th = &mut self.threads[client.index()];
+        if let Some(r) = th
+            .replies
+            .iter_mut()
+            .find(|r| r.due.is_none() && r.seq == seq)
+        {
+            r.due = Some(now);
+        }
     }
 
     /// `recv`: the oldest pending reply, after the system call if it is
     /// there, else when it comes. The round trip counts from its `send`.
     pub(crate) fn await_reply(&mut self, t: ThreadId) {
         let th = &mut self.threads[t.index()];
-        let Some((at, sent)) = th.replies.pop_front() else {
+        let Some(reply) = th.replies.pop_front() else {
             self.block(t, Wait::NoRequest);
             return;
         };
-        th.op_start = sent;
+        th.op_start = reply.sent;
+        let Some(at) = reply.due else {
+            self.block(t, Wait::Reply(reply.seq));
+            return;
+        };
         if at <= self.now {
             self.returns_at_once(t);
             return;

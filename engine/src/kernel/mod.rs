@@ -18,6 +18,7 @@ use crate::error::{BlockedThread, EngineError};
 use crate::event_queue::EventQueue;
 use crate::gil::Gil;
 use crate::ids::*;
+use crate::listener::{Listener, Request};
 use crate::pool::Pool;
 use crate::report::*;
 use crate::rng::{stream, StreamRng};
@@ -66,6 +67,10 @@ pub(crate) enum Wait {
     PoolResults(PoolId),
     /// Pool worker waiting for a task.
     PoolTask(PoolId),
+    /// Server thread waiting for a request (`Accept`): idle, not stuck.
+    Accept(ListenerId),
+    /// In a `recv` of the reply to request `seq` from an in-model server.
+    Reply(u32),
 }
 
 /// A thread's OS state.
@@ -89,6 +94,16 @@ pub(crate) struct Burst {
     pub work: u64,
     pub started: SimTime,
     pub speed: f64,
+}
+
+/// A reply a thread waits for: when it is there to read (`None`: not yet
+/// sent by an in-model server), and when its request was sent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reply {
+    due: Option<SimTime>,
+    sent: SimTime,
+    /// The request's number, for replies from a listener.
+    seq: u32,
 }
 
 /// Runtime state of one thread.
@@ -117,7 +132,11 @@ pub(crate) struct Thread<'a> {
     io_return: Option<SimTime>,
     /// Pending requests, oldest first: when each reply arrives and when its
     /// request was sent.
-    replies: VecDeque<(SimTime, SimTime)>,
+    replies: VecDeque<Reply>,
+    /// Requests to listeners sent so far (numbers them).
+    calls: u32,
+    /// Server: requests accepted and not yet answered, oldest first.
+    serving: VecDeque<(ListenerId, Request)>,
     /// When the operation in progress began.
     op_start: SimTime,
     /// When the pool task in progress began.
@@ -178,6 +197,10 @@ pub(crate) enum Event {
     TaskDeliver(PoolId, u32),
     /// A pool result crossed the pipe to the caller.
     ResultDeliver(PoolId),
+    /// Request `seq` of a client reached a listener.
+    RequestArrives(ListenerId, ThreadId, u32),
+    /// The reply to request `seq` reached its client.
+    ReplyArrives(ThreadId, u32),
 }
 
 /// The whole simulated world during a run.
@@ -196,6 +219,7 @@ pub(crate) struct Sim<'a, S: TraceSink> {
     locks: Vec<Lock>,
     queues: Vec<Queue>,
     pools: Vec<Pool>,
+    listeners: Vec<Listener>,
     sink: &'a mut S,
     /// Events processed plus micro-operations executed: bounded by `max_events`.
     budget_used: u64,
@@ -268,6 +292,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             locks: cfg.locks.iter().map(|_| Lock::default()).collect(),
             queues: cfg.queues.iter().map(Queue::new).collect(),
             pools: Vec::new(),
+            listeners: cfg.listeners.iter().map(|_| Listener::default()).collect(),
             sink,
             budget_used: 0,
             cancelled,
@@ -341,6 +366,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             last_core: None,
             io_return: None,
             replies: VecDeque::new(),
+            calls: 0,
+            serving: VecDeque::new(),
             op_start: SimTime::ZERO,
             task_start: SimTime::ZERO,
             joiners: Vec::new(),
@@ -425,6 +452,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             .threads
             .iter()
             .filter_map(|th| match th.run {
+                Run::Blocked(Wait::Accept(_)) => None,
                 Run::Blocked(w) => Some(BlockedThread {
                     thread: th.name.clone(),
                     waits_for: self.describe_wait(w),
@@ -460,10 +488,15 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         self.compact_at = (2 * self.queue.len()).max(32);
     }
 
+    /// Every thread finished, never started, or is a server waiting for a
+    /// request (server threads serve forever, like daemon threads).
     fn all_done(&self) -> bool {
-        self.threads
-            .iter()
-            .all(|t| matches!(t.run, Run::Done | Run::NotStarted))
+        self.threads.iter().all(|t| {
+            matches!(
+                t.run,
+                Run::Done | Run::NotStarted | Run::Blocked(Wait::Accept(_))
+            )
+        })
     }
 
     fn describe_wait(&self, w: Wait) -> String {
@@ -482,6 +515,11 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             ),
             Wait::PoolResults(p) => format!("results of pool \"{}\"", self.pools[p.index()].name()),
             Wait::PoolTask(p) => format!("a task of pool \"{}\"", self.pools[p.index()].name()),
+            Wait::Accept(l) => format!(
+                "a request on listener \"{}\"",
+                self.cfg.listeners[l.index()].name
+            ),
+            Wait::Reply(_) => "a reply from a server that is not answering".into(),
         }
     }
 
@@ -526,6 +564,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             }
             Event::TaskDeliver(p, k) => self.task_deliver(p, k),
             Event::ResultDeliver(p) => self.result_deliver(p),
+            Event::RequestArrives(l, client, seq) => self.request_arrives(l, client, seq),
+            Event::ReplyArrives(client, seq) => self.reply_arrives(client, seq),
         }
         true
     }
@@ -694,6 +734,17 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 started: p.started,
             })
             .collect();
+        let listeners: Vec<ListenerReport> = self
+            .cfg
+            .listeners
+            .iter()
+            .zip(&self.listeners)
+            .map(|(c, l)| ListenerReport {
+                name: c.name.clone(),
+                accepted: l.accepted(),
+                peak_backlog: l.peak_backlog() as u64,
+            })
+            .collect();
         let totals = Totals {
             gil_switches: gils.iter().map(|g| g.switches).sum(),
             failed_wakeups: gils.iter().map(|g| g.failed_wakeups).sum(),
@@ -710,6 +761,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             cores,
             gils,
             processes,
+            listeners,
             totals,
         }
     }

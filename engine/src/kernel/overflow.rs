@@ -46,6 +46,7 @@ impl<S: TraceSink> Sim<'_, S> {
                 "an item of {bytes} bytes put into queue \"{}\"",
                 self.cfg.queues[q.index()].name
             ),
+            Event::RequestArrives(_, t, _) | Event::ReplyArrives(t, _) => self.thread_step(t),
             Event::TaskDeliver(p, _) | Event::ResultDeliver(p) => {
                 format!("pool \"{}\"", self.pools[p.index()].name())
             }

@@ -44,6 +44,12 @@ pub(crate) enum Micro<'a> {
     Request(&'a Dist),
     /// Wait for the oldest pending reply.
     AwaitReply,
+    /// A request goes out to a listener of this simulation.
+    Call(ListenerId),
+    /// Server: take the next request on the listener, or wait for one.
+    Accept(ListenerId),
+    /// Server: the reply to the oldest accepted request goes out.
+    Respond,
     /// A blocking call returned (counted as an op; its GIL wait starts).
     IoReturned,
     /// An operation of this kind, begun at the thread's `op_start`, is complete.
@@ -235,6 +241,43 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 }
                 m.extend([Request(latency), TakeGil]);
             }
+            Step::Call { listener, cpu } => {
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                ]);
+                if cpu.0 > 0 {
+                    m.push_back(Run(BurstKind::CFree, cpu.0));
+                }
+                m.extend([Call(*listener), TakeGil]);
+            }
+            Step::Accept(l) => {
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                    Accept(*l),
+                    TakeGil,
+                ]);
+            }
+            Step::Respond { cpu } => {
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                ]);
+                if cpu.0 > 0 {
+                    m.push_back(Run(BurstKind::CFree, cpu.0));
+                }
+                m.extend([Respond, TakeGil]);
+            }
             Step::Recv => {
                 m.extend([
                     TakeGil,
@@ -316,6 +359,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Micro::Io(dev, dist) => self.start_io(t, dev, dist),
             Micro::Request(dist) => self.send_request(t, dist),
             Micro::AwaitReply => self.await_reply(t),
+            Micro::Call(l) => self.call_listener(t, l),
+            Micro::Accept(l) => self.accept(t, l),
+            Micro::Respond => self.respond(t),
             Micro::IoReturned => self.io_returned(t),
             Micro::OpDone(kind) => self.op_done(t, kind),
             Micro::Sleep(d) => self.sleep(t, d),
@@ -368,7 +414,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             | Wait::GilSwitch
             | Wait::Io
             | Wait::NoRequest
-            | Wait::Sleep => {}
+            | Wait::Sleep
+            | Wait::Accept(_)
+            | Wait::Reply(_) => {}
         }
         self.block(t, w);
     }
@@ -381,7 +429,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Wait::Process(p) => self.process_finished(p),
             Wait::PoolResults(p) => self.pool_results_ready(p),
             Wait::PoolTask(p) => self.pool_task_ready(p),
-            Wait::Gil | Wait::GilSwitch | Wait::Io | Wait::NoRequest | Wait::Sleep => {
+            Wait::Gil
+            | Wait::GilSwitch
+            | Wait::Io
+            | Wait::NoRequest
+            | Wait::Sleep
+            | Wait::Accept(_)
+            | Wait::Reply(_) => {
                 let _ = t;
                 false
             }
