@@ -189,3 +189,52 @@ fn a_signal_stops_a_long_simulation_promptly_and_removes_its_temporary_trace() {
     assert_eq!(manifest(&d, "out")["status"], "interrupted");
     assert_eq!(d.files(), ["long.rhai", "out/manifest.json"]);
 }
+
+/// Issue 14: `gilsim report` left a 590 MB temporary trace on SIGTERM. Each
+/// experiment stops like an interrupted run (SIGHUP like SIGTERM): no
+/// temporary file anywhere, exit status 128 + the signal.
+#[test]
+fn a_signal_stops_a_report_and_leaves_no_temporary_file() {
+    let d = Dir::new();
+    d.write(
+        "exps/long.rhai",
+        "let app = python();\nfor i in 0..4 { app.add_thread(`t${i}`, [loop_for(s(1000), [py(us(5)), io(exp(us(5)))])]); }\nmachine(#{ cores: 2 }).run(app, #{ chrome_trace: \"trace\" });\n",
+    );
+    d.write(
+        "exps/quick.rhai",
+        "let t = table(\"t\", [\"x\"]);\nt.add(#{ x: 1 });\nt.save();\n",
+    );
+    for (signal, status) in [("TERM", 143), ("HUP", 129)] {
+        let child = d.spawn(&[
+            "report",
+            "--experiments",
+            "exps",
+            "--out",
+            "rep",
+            "--jobs",
+            "2",
+        ]);
+        wait_until("the trace's temporary file", || !d.temp_files().is_empty());
+        let sent = Instant::now();
+        kill(child.id(), signal);
+        let r = Run(child.wait_with_output().unwrap());
+        assert!(
+            sent.elapsed() < gilsim::GRACE,
+            "SIG{signal}: the report stopped in {:?}, not promptly",
+            sent.elapsed()
+        );
+        assert_eq!(r.code(), status, "SIG{signal}: {}", r.stderr());
+        assert!(
+            r.stderr().contains(&format!("interrupted by SIG{signal}")),
+            "SIG{signal}: {}",
+            r.stderr()
+        );
+        assert!(!r.stderr().contains("abandoned"), "{}", r.stderr());
+        assert_eq!(
+            d.temp_files(),
+            Vec::<String>::new(),
+            "SIG{signal}: no temporary file left"
+        );
+        assert!(!d.exists("rep/long/trace.json"), "SIG{signal}: no trace");
+    }
+}

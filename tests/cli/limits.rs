@@ -296,3 +296,57 @@ fn the_sources_of_a_run_are_at_most_8_mib_together() {
         r.stderr()
     );
 }
+
+/// Issue 14, item 13: `gilsim check` must not abort on huge sources either. A
+/// script at the size limit is checked; one byte more, a module over it, or a
+/// chain of modules over the total are refused with an error naming the
+/// limit (exit status 1, a short message, no panic).
+#[test]
+fn check_handles_sources_at_and_over_the_size_limits() {
+    let d = Dir::new();
+    let body = "fn one() { 1 }\n";
+    let fill = |n: usize| format!("//{}\n{body}", "x".repeat(n - 3 - body.len()));
+    d.write("at.rhai", &fill(4 << 20));
+    d.write("over.rhai", &fill((4 << 20) + 1));
+    d.write("huge.rhai", &fill((4 << 20) + 1));
+    d.write(
+        "imports_huge.rhai",
+        "import \"huge\" as h;\nprint(h::one());\n",
+    );
+    for i in 1..8 {
+        d.write(
+            &format!("ch{i}.rhai"),
+            &format!(
+                "import \"ch{}\" as n;\n//{}\nfn one() {{ n::one() }}\n",
+                i + 1,
+                "z".repeat(3 << 19)
+            ),
+        );
+    }
+    d.write("ch8.rhai", body);
+    d.write("chain.rhai", "import \"ch1\" as c;\nprint(c::one());\n");
+    assert_eq!(d.gilsim(&["check", "at.rhai"]).ok(), "at.rhai: ok\n");
+    for (script, says) in [
+        (
+            "over.rhai",
+            "cannot read script over.rhai: it is 4194305 bytes, more than the limit of 4194304",
+        ),
+        (
+            "imports_huge.rhai",
+            "module huge.rhai is 4194305 bytes, more than the limit of 4194304",
+        ),
+        ("chain.rhai", "would make the script and its modules 9437"),
+        (
+            "chain.rhai",
+            "bytes together, more than the limit of 8388608",
+        ),
+    ] {
+        let r = d.gilsim(&["check", script]);
+        let err = r.stderr();
+        assert_eq!(r.code(), 1, "{script}: {err}");
+        assert!(err.starts_with("error: "), "{script}: {err}");
+        assert!(err.contains(says), "{script}: expected {says:?} in {err}");
+        assert!(!err.contains("panicked"), "{script}: {err}");
+        assert!(err.len() < 2000, "{script}: a short error, not the source");
+    }
+}

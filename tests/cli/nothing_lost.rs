@@ -373,6 +373,10 @@ fn a_closed_or_full_stdout_loses_nothing() {
     }
     manifest_matches_folder(&d, "pipe");
     assert!(d.exists("pipe/s.csv"));
+    if d.exists("full") {
+        manifest_matches_folder(&d, "full");
+        assert!(d.exists("full/s.csv"), "/dev/full: the results are kept");
+    }
     let r = with_closed_stdout(
         &d,
         &[
