@@ -226,6 +226,9 @@ enum StepIn {
     MapPool(u8),
     Send(Dur, DistIn),
     Recv,
+    Call(u8, Dur),
+    Accept(u8),
+    Respond(Dur),
 }
 
 /// Entity counts, for mapping ids.
@@ -236,6 +239,7 @@ struct Counts {
     threads: usize,
     processes: usize,
     pools: usize,
+    listeners: usize,
 }
 
 fn id(raw: u8, n: usize) -> u32 {
@@ -260,6 +264,12 @@ fn step(s: &StepIn, n: &Counts) -> Step {
             latency: lat.get(),
         },
         StepIn::Recv => Step::Recv,
+        StepIn::Call(l, cpu) => Step::Call {
+            listener: e::ListenerId(id(*l, n.listeners)),
+            cpu: cpu.get(),
+        },
+        StepIn::Accept(l) => Step::Accept(e::ListenerId(id(*l, n.listeners))),
+        StepIn::Respond(cpu) => Step::Respond { cpu: cpu.get() },
         StepIn::Repeat(k, body) => Step::Repeat {
             times: k.get(),
             body: steps(body, n),
@@ -350,6 +360,8 @@ struct Input {
     interpreters: Vec<(u8, GilIn)>,
     pools: Vec<PoolIn>,
     threads: Vec<ThreadIn>,
+    /// Listening sockets served in the model: each one's network delay.
+    listeners: Vec<DistIn>,
 }
 
 // `..Default::default()` keeps fields added to the engine later at their defaults.
@@ -432,6 +444,9 @@ fn config(i: &Input) -> SimConfig {
             ipc,
         })
         .collect();
+    for (k, d) in i.listeners.iter().take(3).enumerate() {
+        c.add_listener(&format!("s{k}"), d.get());
+    }
     let threads: Vec<&ThreadIn> = i.threads.iter().take(MAX_THREADS).collect();
     let pools: Vec<&PoolIn> = i.pools.iter().take(2).collect();
     let n = Counts {
@@ -441,6 +456,7 @@ fn config(i: &Input) -> SimConfig {
         threads: threads.len(),
         processes: c.processes.len(),
         pools: pools.len(),
+        listeners: c.listeners.len(),
     };
     for (k, t) in threads.iter().enumerate() {
         c.threads.push(ThreadConfig {
