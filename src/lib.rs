@@ -10,7 +10,9 @@
 //! - [`script`]: the Rhai API (one module per area) and error rendering.
 //! - [`table`], [`sweep`], [`manifest`], [`output`], [`params`],
 //!   [`chrome_trace`], [`trace_files`]: the pieces behind it, usable without Rhai.
-//! - [`interrupt`] and [`journal`]: Ctrl-C and SIGTERM stop a run cleanly,
+//! - [`support`]: helpers below every layer ([`support::interrupt`],
+//!   [`support::memory`], [`support::limits`]).
+//! - [`support::interrupt`] and [`journal`]: Ctrl-C and SIGTERM stop a run cleanly,
 //!   and finished sweep runs survive it (`--resume`).
 //! - [`shard`]: a sweep split over processes or machines (`--shard I/N`)
 //!   and merged back (`gilsim merge`), byte for byte.
@@ -22,10 +24,8 @@
 pub mod bench;
 pub mod chrome_trace;
 pub mod folder;
-pub mod interrupt;
 pub mod journal;
 pub mod manifest;
-pub mod memory;
 pub mod output;
 pub mod params;
 pub mod profile;
@@ -33,6 +33,7 @@ pub mod report;
 mod run;
 pub mod script;
 pub mod shard;
+pub mod support;
 pub mod sweep;
 pub mod table;
 pub mod trace_files;

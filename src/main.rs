@@ -18,8 +18,8 @@ macro_rules! errln {
         let _ = writeln!(std::io::stderr().lock(), $($t)*);
     }};
 }
-use gilsim::interrupt::Interrupt;
 use gilsim::script::Limits;
+use gilsim::support::interrupt::Interrupt;
 use gilsim::RunOptions;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -584,7 +584,7 @@ fn main() -> ExitCode {
             errln!("error: {e:#}");
             match e.downcast_ref::<gilsim::Error>() {
                 Some(gilsim::Error::Interrupted { signal, .. }) => {
-                    ExitCode::from(gilsim::interrupt::exit_status(*signal))
+                    ExitCode::from(gilsim::support::interrupt::exit_status(*signal))
                 }
                 Some(gilsim::Error::Set(_)) => ExitCode::from(2),
                 _ if e.downcast_ref::<UsageError>().is_some() => ExitCode::from(2),

@@ -69,7 +69,7 @@ pub struct ReportOptions {
     pub progress: bool,
     /// Stops every experiment (Ctrl-C, SIGTERM): each removes its temporary
     /// files as an interrupted `gilsim run` does.
-    pub interrupt: crate::interrupt::Interrupt,
+    pub interrupt: crate::support::interrupt::Interrupt,
 }
 
 /// The header comment of an experiment script.

@@ -14,13 +14,13 @@
 //! its temporary files are deleted, the manifest written, and the caller exits.
 
 use crate::folder::FolderLock;
-use crate::interrupt::{signal_name, Interrupt};
 use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME, INTERRUPTED_FILE_NAME};
 use crate::output::{
     clash, prepare_destination, write_atomically, write_temp, OutputError, Replacer,
 };
 use crate::params::{Params, SetError, Source};
 use crate::script::{Host, Limits, RunContext, ScriptError};
+use crate::support::interrupt::{signal_name, Interrupt};
 use crate::trace_files::slashed;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -586,7 +586,10 @@ fn interrupted(
     st: &Started,
     abandoned: bool,
 ) -> Error {
-    let signal = opts.interrupt.signal().unwrap_or(crate::interrupt::SIGINT);
+    let signal = opts
+        .interrupt
+        .signal()
+        .unwrap_or(crate::support::interrupt::SIGINT);
     let _ = ctx.shard_state.update("interrupted", None, None);
     if let Ok(mut t) = ctx.traces.lock() {
         t.remove_temp_files();

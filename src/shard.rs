@@ -469,7 +469,7 @@ pub struct MergeOptions {
     /// Progress bars on stderr.
     pub progress: bool,
     /// Ctrl-C and SIGTERM.
-    pub interrupt: crate::interrupt::Interrupt,
+    pub interrupt: crate::support::interrupt::Interrupt,
 }
 
 /// Why shards cannot be merged.

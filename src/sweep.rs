@@ -37,7 +37,7 @@ pub enum SweepError {
     #[error("the grid has no parameters; give at least one, like #{{ threads: [1, 2, 4] }}")]
     EmptyGrid,
     /// Too many tasks.
-    #[error("the sweep has {points} points × {replicates} replicates, more than {limit} runs; {hint}", hint = crate::script::context::raise_hint("sweep-runs", *limit, Some((*points as u64).saturating_mul(*replicates as u64))))]
+    #[error("the sweep has {points} points × {replicates} replicates, more than {limit} runs; {hint}", hint = crate::support::limits::raise_hint("sweep-runs", *limit, Some((*points as u64).saturating_mul(*replicates as u64))))]
     TooLarge {
         /// Grid points (saturated).
         points: usize,

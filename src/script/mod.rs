@@ -206,7 +206,7 @@ impl Host {
             .on_progress(move |ops| {
                 if interrupt.is_set() {
                     Some(Dynamic::UNIT)
-                } else if crate::memory::live_bytes() > max_memory {
+                } else if crate::support::memory::live_bytes() > max_memory {
                     Some(guard::MEMORY_TOKEN.into())
                 } else if clock.tick(ops) {
                     Some(guard::TOKEN.into())

@@ -536,7 +536,7 @@ impl Program {
             if add > 0 && want > max {
                 return Err(format!(
                     "{what}: the program would have {want} {unit}, more than {max}; {}",
-                    super::context::raise_hint(name, max as u64, Some(want as u64))
+                    crate::support::limits::raise_hint(name, max as u64, Some(want as u64))
                 )
                 .into());
             }
