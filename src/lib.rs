@@ -8,8 +8,9 @@
 //!
 //! - [`run()`] and [`check()`]: what `gilsim run` and `gilsim check` do.
 //! - [`script`]: the Rhai API (one module per area) and error rendering.
-//! - [`table`], [`sweep`], [`manifest`], [`output`], [`params`],
-//!   [`chrome_trace`], [`trace_files`]: the pieces behind it, usable without Rhai.
+//! - [`output`]: tables, staged output files, the output folder's lock, the
+//!   manifest and Chrome traces.
+//! - [`sweep`], [`params`]: the pieces behind it, usable without Rhai.
 //! - [`support`]: helpers below every layer ([`support::interrupt`],
 //!   [`support::memory`], [`support::limits`]).
 //! - [`support::interrupt`] and [`journal`]: Ctrl-C and SIGTERM stop a run cleanly,
@@ -22,10 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
-pub mod chrome_trace;
-pub mod folder;
 pub mod journal;
-pub mod manifest;
 pub mod output;
 pub mod params;
 pub mod profile;
@@ -35,8 +33,6 @@ pub mod script;
 pub mod shard;
 pub mod support;
 pub mod sweep;
-pub mod table;
-pub mod trace_files;
 pub mod validation;
 
 pub use run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, DEFAULT_MAX_OPS, GRACE};

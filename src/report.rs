@@ -390,7 +390,7 @@ pub fn report(opts: &ReportOptions) -> Result<Vec<ExperimentResult>, ReportError
                 reason: e.to_string(),
             })?;
         }
-        crate::output::write_atomically(&path, bytes).map_err(|e| ReportError::Write {
+        crate::output::staging::write_atomically(&path, bytes).map_err(|e| ReportError::Write {
             path: path.display().to_string(),
             reason: e.to_string(),
         })

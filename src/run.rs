@@ -13,15 +13,15 @@
 //! not stop within [`GRACE`], or a second signal comes, the run is abandoned:
 //! its temporary files are deleted, the manifest written, and the caller exits.
 
-use crate::folder::FolderLock;
-use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME, INTERRUPTED_FILE_NAME};
-use crate::output::{
+use crate::output::folder::FolderLock;
+use crate::output::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME, INTERRUPTED_FILE_NAME};
+use crate::output::staging::slashed;
+use crate::output::staging::{
     clash, prepare_destination, write_atomically, write_temp, OutputError, Replacer,
 };
 use crate::params::{Params, SetError, Source};
 use crate::script::{Host, Limits, RunContext, ScriptError};
 use crate::support::interrupt::{signal_name, Interrupt};
-use crate::trace_files::slashed;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -65,7 +65,7 @@ pub enum Error {
     Output(#[from] OutputError),
     /// The output folder cannot be used (checked before the script runs).
     #[error(transparent)]
-    Folder(#[from] crate::folder::FolderError),
+    Folder(#[from] crate::output::folder::FolderError),
     /// `--trace` could not be honoured.
     #[error("{0}")]
     Trace(String),
@@ -655,7 +655,7 @@ fn remove_stale_outputs(
         if new.iter().any(|e| e.path == path) {
             continue;
         }
-        let Ok(rel) = crate::output::check_relative(path) else {
+        let Ok(rel) = crate::output::staging::check_relative(path) else {
             continue;
         };
         let full = out_dir.join(&rel);
@@ -666,7 +666,8 @@ fn remove_stale_outputs(
         if prepare_destination_exists(out_dir, &rel).is_none() {
             continue;
         }
-        let same = std::fs::read(&full).is_ok_and(|b| crate::manifest::sha256_hex(&b) == sha);
+        let same =
+            std::fs::read(&full).is_ok_and(|b| crate::output::manifest::sha256_hex(&b) == sha);
         if same && std::fs::remove_file(&full).is_ok() {
             let mut dir = rel.parent().map(Path::to_path_buf);
             while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
@@ -716,7 +717,7 @@ fn fixed_targets(opts: &RunOptions, out_dir: &Path) -> Vec<(PathBuf, String)> {
             "the record of an interrupted run".to_string(),
         ),
         (
-            out_dir.join(crate::folder::LOCK_FILE),
+            out_dir.join(crate::output::folder::LOCK_FILE),
             "the output folder's lock".to_string(),
         ),
         (opts.script.clone(), "the script".to_string()),

@@ -25,8 +25,8 @@
 //! Determinism: which shard owns a run depends only on its task index and N;
 //! each run's seed depends only on the master seed and its replicate.
 
-use crate::folder::FolderLock;
-use crate::manifest::sha256_hex;
+use crate::output::folder::FolderLock;
+use crate::output::manifest::sha256_hex;
 use crate::run::{default_out_dir, Error as RunError, RunOptions, RunOutcome};
 use crate::script::Limits;
 use serde::{Deserialize, Serialize};
@@ -220,8 +220,8 @@ impl ShardState {
 /// no longer describe the folder.
 fn remove_interrupted_manifests(dir: &Path) {
     for name in [
-        crate::manifest::FILE_NAME,
-        crate::manifest::INTERRUPTED_FILE_NAME,
+        crate::output::manifest::FILE_NAME,
+        crate::output::manifest::INTERRUPTED_FILE_NAME,
     ] {
         let path = dir.join(name);
         let interrupted = std::fs::read(&path)
@@ -379,7 +379,7 @@ pub fn write_record(dir: &Path, record: &ShardRecord) -> Result<(), RecordError>
     };
     let mut json = serde_json::to_vec_pretty(record).map_err(|e| fail(e.to_string()))?;
     json.push(b'\n');
-    crate::output::write_atomically(&path, &json).map_err(|e| fail(e.to_string()))?;
+    crate::output::staging::write_atomically(&path, &json).map_err(|e| fail(e.to_string()))?;
     Ok(())
 }
 
@@ -516,7 +516,7 @@ pub enum MergeError {
     OutIsShard(String),
     /// A shard folder cannot be locked (a shard still writes it).
     #[error(transparent)]
-    Folder(#[from] crate::folder::FolderError),
+    Folder(#[from] crate::output::folder::FolderError),
     /// The merged run failed.
     #[error(transparent)]
     Run(#[from] RunError),

@@ -14,7 +14,7 @@
 //!   of the mean (`t(0.975, n-1) × s / √n`, `s` the sample standard
 //!   deviation); with one replicate the interval is unknown and the cell is empty.
 
-use crate::table::{Cell, Table, TableError};
+use crate::output::table::{Cell, Table, TableError};
 use gilsim_engine::stream_seed;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,7 +103,7 @@ impl Grid {
             return Err(SweepError::EmptyGrid);
         }
         for (name, values) in &axes {
-            crate::table::check_column_name(name)?;
+            crate::output::table::check_column_name(name)?;
             if RESERVED.contains(&name.as_str()) {
                 return Err(SweepError::Reserved(name.clone(), "grid parameter"));
             }
@@ -313,7 +313,7 @@ impl Plan {
             }
         }
         for m in &first {
-            crate::table::check_column_name(m)?;
+            crate::output::table::check_column_name(m)?;
             if RESERVED.contains(&m.as_str()) {
                 return Err(SweepError::Reserved(m.clone(), "metric"));
             }

@@ -1290,7 +1290,7 @@ pub fn write_validation(
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        crate::output::write_atomically(&path, &bytes)
+        crate::output::staging::write_atomically(&path, &bytes)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let ok = dirs.iter().filter(|d| d.ok()).count();

@@ -8,11 +8,11 @@
 
 use super::resolver::Sources;
 use crate::journal::Journal;
-use crate::output::{check_relative, OutputError, Outputs};
+use crate::output::staging::{check_relative, OutputError, Outputs};
+use crate::output::trace_files::TraceOutputs;
 use crate::params::Params;
 use crate::support::interrupt::Interrupt;
 use crate::support::limits::LIMITS;
-use crate::trace_files::TraceOutputs;
 use rhai::Shared;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -73,7 +73,7 @@ impl Default for Limits {
             max_threads: 100_000,
             max_processes: 10_000,
             max_events: 100_000_000,
-            max_trace_events: crate::trace_files::DEFAULT_MAX_TRACE_EVENTS,
+            max_trace_events: crate::output::trace_files::DEFAULT_MAX_TRACE_EVENTS,
             max_sweep_runs: crate::sweep::MAX_TASKS as u64,
             max_script_time_s: DEFAULT_SCRIPT_TIME_S,
             max_memory: DEFAULT_MEMORY,
@@ -322,7 +322,7 @@ impl RunContext {
         let mut texts: Vec<String> = self
             .sources()
             .values()
-            .map(|f| crate::manifest::sha256_hex(f.text.as_bytes()))
+            .map(|f| crate::output::manifest::sha256_hex(f.text.as_bytes()))
             .collect();
         texts.sort();
         let overrides: Vec<String> = self

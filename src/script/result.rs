@@ -10,7 +10,7 @@
 //! with `trace_window: [from, to]` only that part of it (a `WindowTrace`, so
 //! memory does not grow with the run); `chrome_trace: "name"` and the command
 //! line's `--trace FILE` stream the trace to disk as it is made
-//! (`crate::trace_files`). Every sink a run needs is fed at once.
+//! (`crate::output::trace_files`). Every sink a run needs is fed at once.
 //!
 //! A report is shared, not copied, between the values that point into it
 //! (`ThreadReport`, `CoreReport`, `GilReport`), so reading metrics is cheap.
@@ -21,9 +21,9 @@ use super::describe;
 use super::model::{build, Program};
 use super::options::Opts;
 use super::{sweep, Api, RhaiResult};
-use crate::manifest::FILE_NAME as MANIFEST;
-use crate::output::check_relative;
-use crate::trace_files::{FileTraceWriter, StreamingTrace};
+use crate::output::manifest::FILE_NAME as MANIFEST;
+use crate::output::staging::check_relative;
+use crate::output::trace_files::{FileTraceWriter, StreamingTrace};
 use gilsim_engine::{
     run_cancellable, CoreId, EngineError, Histogram, InterpId, MachineConfig, OpKind, ProcessId,
     Report, RunLimits, SimDuration, SimTime, StopReason, ThreadId, ThreadState, TraceSink,
