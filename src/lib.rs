@@ -7,6 +7,8 @@
 //! folder, and only if it succeeds.
 //!
 //! - [`run()`] and [`check()`]: what `gilsim run` and `gilsim check` do.
+//! - [`calibration`]: calibration profiles and the validation against real CPython.
+//! - [`validate`]: what `gilsim validate` does.
 //! - [`script`]: the Rhai API (one module per area) and error rendering.
 //! - [`output`]: tables, staged output files, the output folder's lock, the
 //!   manifest and Chrome traces.
@@ -23,16 +25,16 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod calibration;
 pub mod journal;
 pub mod output;
 pub mod params;
-pub mod profile;
 pub mod report;
 mod run;
 pub mod script;
 pub mod shard;
 pub mod support;
 pub mod sweep;
-pub mod validation;
+pub mod validate;
 
 pub use run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, DEFAULT_MAX_OPS, GRACE};

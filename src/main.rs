@@ -393,7 +393,7 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     opts.profile = args
         .profile
         .as_deref()
-        .map(gilsim::profile::Profile::load)
+        .map(gilsim::calibration::profile::Profile::load)
         .transpose()?;
     opts.progress = std::io::stderr().is_terminal();
     let outcome = gilsim::run(&opts)?;
@@ -490,7 +490,7 @@ fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     let profile = args
         .profile
         .as_deref()
-        .map(gilsim::profile::Profile::load)
+        .map(gilsim::calibration::profile::Profile::load)
         .transpose()?;
     let opts = gilsim::report::ReportOptions {
         experiments: args.experiments,
@@ -527,8 +527,8 @@ fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
 
 fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let profile = match &args.profile {
-        Some(p) => gilsim::profile::Profile::load(p)?,
-        None => gilsim::profile::Profile::reference(),
+        Some(p) => gilsim::calibration::profile::Profile::load(p)?,
+        None => gilsim::calibration::profile::Profile::reference(),
     };
     let replicate = args.replicate.clone().or_else(|| {
         let stem = args.measured.file_stem()?.to_string_lossy().into_owned();
@@ -536,14 +536,16 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         earlier.is_file().then_some(earlier)
     });
     let wake_profile = if args.wake_measured.is_file() {
-        Some(gilsim::profile::Profile::load(&args.wake_profile)?)
+        Some(gilsim::calibration::profile::Profile::load(
+            &args.wake_profile,
+        )?)
     } else {
         None
     };
     let wake = wake_profile
         .as_ref()
         .map(|p| (p, args.wake_measured.as_path()));
-    let summary = gilsim::validation::write_validation(
+    let summary = gilsim::validate::write_validation(
         &profile,
         &args.measured,
         replicate.as_deref(),

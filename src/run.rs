@@ -144,7 +144,7 @@ pub struct RunOptions {
     /// sweep to this file (written only if the script succeeds).
     pub trace: Option<PathBuf>,
     /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
-    pub profile: Option<crate::profile::Profile>,
+    pub profile: Option<crate::calibration::profile::Profile>,
     /// `--resume`: reuse the sweep runs journaled by an earlier run of the
     /// same script, seed and overrides.
     pub resume: bool,

@@ -816,7 +816,7 @@ fn run_options(
     ro.limits = limits;
     if let Some(p) = &r.profile {
         let path = same_file(p, "calibration profile")?;
-        let profile = crate::profile::Profile::load(&path)
+        let profile = crate::calibration::profile::Profile::load(&path)
             .map_err(|e| MergeError::Changed(format!("{e:#}")))?;
         ro.profile = Some(profile);
         ro.profile_file = Some(path);

@@ -218,7 +218,7 @@ pub struct RunContext {
     /// The figures drawn, in the order the script drew them.
     pub figures: Mutex<Vec<FigureNote>>,
     /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
-    pub profile: Option<Arc<crate::profile::Profile>>,
+    pub profile: Option<Arc<crate::calibration::profile::Profile>>,
     /// Set by Ctrl-C or SIGTERM: the script and sweeps stop.
     pub interrupt: Interrupt,
     /// The sweep journal (runs with an output folder only).
@@ -341,7 +341,7 @@ impl RunContext {
     }
 
     /// The same context with `profile` as the defaults of `machine()` and `python()`.
-    pub fn with_profile(mut self, profile: Option<crate::profile::Profile>) -> Self {
+    pub fn with_profile(mut self, profile: Option<crate::calibration::profile::Profile>) -> Self {
         self.profile = profile.map(Arc::new);
         self
     }

@@ -14,7 +14,7 @@ use super::add;
 use super::options::Opts;
 use super::workload::{self, Ids, Task};
 use super::{describe, Api, RhaiResult};
-use crate::profile::Profile;
+use crate::calibration::profile::Profile;
 use gilsim_engine::*;
 use rhai::{Array, Map, INT};
 use std::fmt;

@@ -28,7 +28,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 /// The profile of the reference machine, compiled in.
-pub const REFERENCE_JSON: &str = include_str!("../calibration/profiles/reference.json");
+pub const REFERENCE_JSON: &str = include_str!("../../calibration/profiles/reference.json");
 
 /// Linux's default timer slack (`prctl(PR_SET_TIMERSLACK)`, `timer_slack_ns`).
 pub const LINUX_TIMER_SLACK: SimDuration = SimDuration::us(50);
@@ -524,7 +524,7 @@ mod tests {
 
     #[test]
     fn the_wake_spread_is_the_hops_p10_to_p90() {
-        let text = include_str!("../calibration/profiles/reference-2026-12-05.json");
+        let text = include_str!("../../calibration/profiles/reference-2026-12-05.json");
         let p = Profile::from_json(text).unwrap();
         let w = p.wake.expect("this profile measured the wake path");
         let v: Value = serde_json::from_str(text).unwrap();
