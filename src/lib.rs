@@ -26,13 +26,11 @@
 
 pub mod bench;
 pub mod calibration;
-pub mod journal;
+pub mod merge;
 pub mod output;
-pub mod params;
 pub mod report;
 mod run;
 pub mod script;
-pub mod shard;
 pub mod support;
 pub mod sweep;
 pub mod validate;

@@ -292,13 +292,13 @@ struct RunArgs {
     /// Run only shard I of N (I from 0 to N-1) of the script's first sweep, journaled in
     /// the output folder [default: out/<script name>.shard-I-of-N]; `gilsim merge` assembles them.
     #[arg(long, value_name = "I/N", conflicts_with = "trace", allow_hyphen_values = true, value_parser = shard_arg)]
-    shard: Option<gilsim::shard::Shard>,
+    shard: Option<gilsim::sweep::shard::Shard>,
 }
 
 /// Parses `--shard I/N`.
-fn shard_arg(s: &str) -> Result<gilsim::shard::Shard, String> {
+fn shard_arg(s: &str) -> Result<gilsim::sweep::shard::Shard, String> {
     s.parse()
-        .map_err(|e: gilsim::shard::ShardArgError| e.reason)
+        .map_err(|e: gilsim::sweep::shard::ShardArgError| e.reason)
 }
 
 #[derive(Args)]
@@ -443,17 +443,17 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
 }
 
 fn merge(args: MergeArgs, interrupt: Interrupt) -> anyhow::Result<()> {
-    let opts = gilsim::shard::MergeOptions {
+    let opts = gilsim::merge::MergeOptions {
         dirs: args.dirs,
         out: args.out,
         jobs: args.jobs.map(|j| j as usize),
         progress: std::io::stderr().is_terminal(),
         interrupt,
     };
-    let m = match gilsim::shard::merge(&opts) {
+    let m = match gilsim::merge::merge(&opts) {
         Ok(m) => m,
         // A failed run keeps its own error type (exit status after a signal).
-        Err(gilsim::shard::MergeError::Run(e)) => return Err(e.into()),
+        Err(gilsim::merge::MergeError::Run(e)) => return Err(e.into()),
         Err(e) => return Err(e.into()),
     };
     let names: Vec<String> = m

@@ -19,9 +19,9 @@ use crate::output::staging::slashed;
 use crate::output::staging::{
     clash, prepare_destination, write_atomically, write_temp, OutputError, Replacer,
 };
-use crate::params::{Params, SetError, Source};
 use crate::script::{Host, Limits, RunContext, ScriptError};
 use crate::support::interrupt::{signal_name, Interrupt};
+use crate::sweep::params::{Params, SetError, Source};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -74,7 +74,7 @@ pub enum Error {
     Shard(String),
     /// A shard's record could not be written.
     #[error(transparent)]
-    ShardRecord(#[from] crate::shard::RecordError),
+    ShardRecord(#[from] crate::sweep::shard::RecordError),
     /// The evaluation thread could not start or crashed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -154,7 +154,7 @@ pub struct RunOptions {
     pub profile_file: Option<PathBuf>,
     /// `--shard I/N`: run only this shard's share of the first sweep and stop
     /// (`crate::shard`).
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::sweep::shard::Shard>,
     /// `gilsim merge`: shard folders whose journals `resume` also reads.
     pub merge_from: Vec<PathBuf>,
 }
@@ -208,7 +208,7 @@ pub struct RunOutcome {
     pub figures: Vec<crate::script::FigureNote>,
     /// A `--shard` run: the share of the sweep it ran (then `manifest` is
     /// the shard's record and `files` is empty).
-    pub shard: Option<crate::shard::SweepShare>,
+    pub shard: Option<crate::sweep::shard::SweepShare>,
 }
 
 /// `out/<script stem>`.
@@ -358,8 +358,8 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     // and no other run writes into it until this one ends.
     let mut folder = FolderLock::acquire(&out_dir)?;
     if let Some(shard) = opts.shard {
-        let record = crate::shard::start_record(opts, shard, &text, ctx.params.overrides());
-        crate::shard::write_record(&out_dir, &record)?;
+        let record = start_record(opts, shard, &text, ctx.params.overrides());
+        crate::sweep::shard::write_record(&out_dir, &record)?;
         *lock(&ctx.shard_state.record)? = Some(record);
     }
     if let Some(file) = &opts.trace {
@@ -397,7 +397,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     };
     if opts.shard.is_some() {
         let result = sources.map(|_| ());
-        return crate::shard::finish(&ctx, &out_dir, result, &mut folder, st.started);
+        return finish_shard(&ctx, &out_dir, result, &mut folder, st.started);
     }
     let sources = match sources {
         Ok(s) => s,
@@ -620,6 +620,95 @@ fn interrupted(
     }
 }
 
+/// The record of a shard run with `opts`, before its sweep starts.
+fn start_record(
+    opts: &RunOptions,
+    shard: crate::sweep::shard::Shard,
+    text: &str,
+    overrides: std::collections::BTreeMap<String, String>,
+) -> crate::sweep::shard::ShardRecord {
+    use crate::sweep::shard::{FileRef, ShardRecord};
+    let profile = opts.profile_file.as_ref().map(|p| {
+        let bytes = std::fs::read(p).unwrap_or_default();
+        FileRef::of(p, &bytes)
+    });
+    ShardRecord::running(
+        shard,
+        FileRef::of(&opts.script, text.as_bytes()),
+        opts.seed,
+        overrides,
+        opts.limits.to_map(),
+        profile,
+    )
+}
+
+/// Ends a `--shard` run after the script stopped: `result` is the script's.
+/// A shard whose share is done keeps its journal and records `complete`; a
+/// failed one cleans up like a failed run and records `failed`.
+fn finish_shard(
+    ctx: &RunContext,
+    out_dir: &Path,
+    result: Result<(), Error>,
+    folder: &mut FolderLock,
+    started: std::time::Instant,
+) -> Result<RunOutcome, Error> {
+    let st = &ctx.shard_state;
+    let error = match result {
+        _ if st.done.load(std::sync::atomic::Ordering::SeqCst) => None,
+        Ok(()) => Some(Error::Shard(
+            "the script ran no sweep(), so --shard has nothing to share out; run it without --shard".into(),
+        )),
+        Err(e) => Some(e),
+    };
+    if let Some(e) = error {
+        if let Ok(mut t) = ctx.traces.lock() {
+            t.remove_temp_files();
+        }
+        if let Some(j) = &ctx.journal {
+            j.remove_created();
+        }
+        // The record stays, saying why, for `gilsim merge` to report.
+        if st.update("failed", Some(format!("{e}")), None).is_ok() {
+            folder.keep_folders();
+        }
+        return Err(e);
+    }
+    st.update("complete", None, None)?;
+    folder.keep_folders();
+    remove_interrupted_manifests(out_dir);
+    Ok(RunOutcome {
+        out_dir: out_dir.to_path_buf(),
+        files: Vec::new(),
+        trace_file: None,
+        manifest: out_dir.join(crate::sweep::shard::RECORD_FILE),
+        unread_sets: ctx.params.unread(),
+        wall_time_s: started.elapsed().as_secs_f64(),
+        computed_runs: ctx.journal.as_ref().map_or(0, |j| j.computed()),
+        resumed_runs: ctx.journal.as_ref().map_or(0, |j| j.resumed()),
+        findings: Vec::new(),
+        figures: Vec::new(),
+        shard: st.sweep(),
+    })
+}
+
+/// Deletes the manifests an interrupted attempt of the shard wrote: they
+/// no longer describe the folder.
+fn remove_interrupted_manifests(dir: &Path) {
+    for name in [
+        crate::output::manifest::FILE_NAME,
+        crate::output::manifest::INTERRUPTED_FILE_NAME,
+    ] {
+        let path = dir.join(name);
+        let interrupted = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v["status"] == "interrupted");
+        if interrupted {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, Error> {
     m.lock()
         .map_err(|_| Error::Internal("a lock of the run context is poisoned".into()))
@@ -735,7 +824,7 @@ fn trace_collision(
     targets: Vec<(PathBuf, String)>,
 ) -> Result<(), Error> {
     let t = resolved(file);
-    let journal = resolved(&out_dir.join(crate::journal::DIR));
+    let journal = resolved(&out_dir.join(crate::sweep::journal::DIR));
     let what = if t.starts_with(&journal) {
         Some("inside the sweep journal".to_string())
     } else {

@@ -110,7 +110,8 @@ impl Manifest {
     }
 }
 
-/// A journal file and how many runs it holds (the `journal` of an interrupted run's manifest; `journal.rs` counts them).
+/// A journal file and how many runs it holds (the `journal` of an
+/// interrupted run's manifest; `sweep/journal.rs` counts them).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct JournalEntry {
     /// Relative to the output folder.

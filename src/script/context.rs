@@ -7,12 +7,12 @@
 //! thread-local set by the sweep instead (see `script/sweep.rs`).
 
 use super::resolver::Sources;
-use crate::journal::Journal;
 use crate::output::staging::{check_relative, OutputError, Outputs};
 use crate::output::trace_files::TraceOutputs;
-use crate::params::Params;
 use crate::support::interrupt::Interrupt;
 use crate::support::limits::LIMITS;
+use crate::sweep::journal::Journal;
+use crate::sweep::params::Params;
 use rhai::Shared;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -74,7 +74,7 @@ impl Default for Limits {
             max_processes: 10_000,
             max_events: 100_000_000,
             max_trace_events: crate::output::trace_files::DEFAULT_MAX_TRACE_EVENTS,
-            max_sweep_runs: crate::sweep::MAX_TASKS as u64,
+            max_sweep_runs: crate::sweep::grid::MAX_TASKS as u64,
             max_script_time_s: DEFAULT_SCRIPT_TIME_S,
             max_memory: DEFAULT_MEMORY,
         }
@@ -224,9 +224,9 @@ pub struct RunContext {
     /// The sweep journal (runs with an output folder only).
     pub journal: Option<Journal>,
     /// `--shard I/N`: run only this shard's share of the first sweep, then stop.
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::sweep::shard::Shard>,
     /// The shard's record and progress (`--shard` runs only).
-    pub shard_state: crate::shard::ShardState,
+    pub shard_state: crate::sweep::shard::ShardState,
     /// Every source read by the run (set by the `Host`).
     sources: Mutex<Option<Shared<Sources>>>,
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
@@ -264,7 +264,7 @@ impl RunContext {
             interrupt: Interrupt::new(),
             journal: None,
             shard: None,
-            shard_state: crate::shard::ShardState::default(),
+            shard_state: crate::sweep::shard::ShardState::default(),
             sources: Mutex::new(None),
             pool: Mutex::new(None),
         }
@@ -292,7 +292,11 @@ impl RunContext {
 
     /// The same context running shard `shard` (if any) of its first sweep,
     /// recording it in the shard folder `out_dir`.
-    pub fn with_shard(mut self, shard: Option<crate::shard::Shard>, out_dir: PathBuf) -> Self {
+    pub fn with_shard(
+        mut self,
+        shard: Option<crate::sweep::shard::Shard>,
+        out_dir: PathBuf,
+    ) -> Self {
         self.shard = shard;
         self.shard_state.dir = out_dir;
         self
@@ -331,7 +335,7 @@ impl RunContext {
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        crate::journal::hash_parts(&[
+        crate::sweep::journal::hash_parts(&[
             env!("CARGO_PKG_VERSION").to_string(),
             texts.join(","),
             overrides.join("\n"),

@@ -336,7 +336,7 @@ fn register_api(engine: &mut Engine, ctx: Arc<RunContext>) -> Vec<Signature> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::Params;
+    use crate::sweep::params::Params;
 
     fn host() -> Host {
         let ctx = Arc::new(RunContext::new(

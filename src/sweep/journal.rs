@@ -36,7 +36,7 @@
 use crate::output::manifest::JournalEntry;
 use crate::output::staging::{prepare_destination, OutputError};
 use crate::output::table::Cell;
-use crate::sweep::{Plan, Task};
+use crate::sweep::grid::{Plan, Task};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -533,7 +533,7 @@ impl SweepJournal<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::Grid;
+    use crate::sweep::grid::Grid;
 
     #[test]
     fn cells_round_trip_bit_for_bit() {
