@@ -443,17 +443,17 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
 }
 
 fn merge(args: MergeArgs, interrupt: Interrupt) -> anyhow::Result<()> {
-    let opts = gilsim::merge::MergeOptions {
+    let opts = gilsim::commands::merge::MergeOptions {
         dirs: args.dirs,
         out: args.out,
         jobs: args.jobs.map(|j| j as usize),
         progress: std::io::stderr().is_terminal(),
         interrupt,
     };
-    let m = match gilsim::merge::merge(&opts) {
+    let m = match gilsim::commands::merge::merge(&opts) {
         Ok(m) => m,
         // A failed run keeps its own error type (exit status after a signal).
-        Err(gilsim::merge::MergeError::Run(e)) => return Err(e.into()),
+        Err(gilsim::commands::merge::MergeError::Run(e)) => return Err(e.into()),
         Err(e) => return Err(e.into()),
     };
     let names: Vec<String> = m
@@ -492,7 +492,7 @@ fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
         .as_deref()
         .map(gilsim::calibration::profile::Profile::load)
         .transpose()?;
-    let opts = gilsim::report::ReportOptions {
+    let opts = gilsim::commands::report::ReportOptions {
         experiments: args.experiments,
         out: args.out,
         seed: args.seed,
@@ -504,7 +504,7 @@ fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
         interrupt: interrupt.clone(),
     };
     let t0 = std::time::Instant::now();
-    let results = gilsim::report::report(&opts);
+    let results = gilsim::commands::report::report(&opts);
     if let Some(signal) = interrupt.signal() {
         // Each experiment stopped like an interrupted run: no temporary file left.
         return Err(gilsim::Error::Interrupted {
@@ -545,7 +545,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let wake = wake_profile
         .as_ref()
         .map(|p| (p, args.wake_measured.as_path()));
-    let summary = gilsim::validate::write_validation(
+    let summary = gilsim::commands::validate::write_validation(
         &profile,
         &args.measured,
         replicate.as_deref(),
@@ -574,7 +574,7 @@ fn main() -> ExitCode {
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
         },
         Command::Validate(a) => validate(a),
-        Command::Bench(a) => gilsim::bench::bench(&a.scenario, a.seconds, a.repeat),
+        Command::Bench(a) => gilsim::commands::bench::bench(&a.scenario, a.seconds, a.repeat),
         Command::Merge(a) => match Interrupt::install() {
             Ok(i) => merge(a, i),
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),

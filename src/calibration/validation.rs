@@ -7,7 +7,7 @@
 //! exact work sizes; [`predict`] builds the same workload as an engine config
 //! and returns the predicted value of the row's metric. Nothing is fitted to the
 //! multi-thread measurements. `gilsim validate` writes docs/validation.md
-//! (`validate.rs` writes the files; this module computes and renders them).
+//! (`commands/validate.rs` writes the files; this module computes and renders them).
 
 use crate::calibration::profile::Profile;
 use gilsim_engine::*;

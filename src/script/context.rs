@@ -63,7 +63,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_ops: crate::DEFAULT_MAX_OPS,
+            max_ops: DEFAULT_MAX_OPS,
             max_call_levels: 64,
             max_expr_depth: (64, 64),
             max_string_size: 1 << 20,
@@ -80,6 +80,12 @@ impl Default for Limits {
         }
     }
 }
+
+/// Default operations limit: far above what an experiment script does
+/// (building a model and a table takes thousands of operations; each sweep
+/// point has its own budget), low enough that an endless loop stops within
+/// seconds (about 20 million operations per second in a debug build).
+pub const DEFAULT_MAX_OPS: u64 = 100_000_000;
 
 /// Default `script-time`: far above what the operations limit lets a script
 /// compute (seconds), low enough to stop a script whose operations are slow

@@ -1,7 +1,7 @@
 //! Sharded sweeps: `gilsim run SCRIPT --shard I/N` and `gilsim merge DIR…`.
 //!
 //! This module holds what a shard is and records (the run's side is in
-//! `run.rs`, the merge in `merge.rs`, both commands above the script API).
+//! `commands/run.rs`, the merge in `commands/merge.rs`, both commands above the script API).
 //!
 //! A sweep of many (point, replicate) runs can be split over N processes or
 //! machines (a Slurm array job, docs/cluster.md):
@@ -10,13 +10,13 @@
 //!   and including its first `sweep()`, and of that sweep only the runs it
 //!   owns: task `t` (point-major, replicates inner) belongs to shard
 //!   `t mod N`, so every shard gets a mix of points. Each finished run is
-//!   appended to the shard folder's sweep journal (`crate::sweep::grid::journal`), as in
+//!   appended to the shard folder's sweep journal (`crate::sweep::journal`), as in
 //!   any run; then the shard stops. It writes no CSV, figure or manifest:
 //!   only the journal and its record, `.gilsim-shard.json`, which says what
 //!   it ran (script hash, seed, `--set` values, limits, profile, the sweep's
 //!   key and sizes) and how far it got (`running`, `complete`, `failed`,
 //!   `interrupted`).
-//! - **The merge** (`gilsim merge`, `merge.rs`) checks that the shard folders belong to one
+//! - **The merge** (`gilsim merge`, `commands/merge.rs`) checks that the shard folders belong to one
 //!   sweep (same script, seed, parameters, profile, shard count), that every
 //!   shard 0..N-1 is there once and complete, then runs the script once more
 //!   with `--resume` semantics, reading every sweep run from the shards'

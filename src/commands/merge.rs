@@ -1,15 +1,15 @@
 //! `gilsim merge DIR…`: the shard folders of one sweep merged back into one
 //! run's outputs, byte for byte those of an unsharded run (see
-//! [`crate::sweep::grid::shard`] for what a shard is and records).
+//! [`crate::sweep::shard`] for what a shard is and records).
 //!
 //! [`merge`] checks that the shard folders belong to one sweep (same script,
 //! seed, parameters, profile, shard count), that every shard 0..N-1 is there
 //! once and complete, then runs the script once more with `--resume`
 //! semantics, reading every sweep run from the shards' journals.
 
+use crate::commands::run::{default_out_dir, Error as RunError, RunOptions, RunOutcome};
 use crate::output::folder::FolderLock;
 use crate::output::manifest::sha256_hex;
-use crate::run::{default_out_dir, Error as RunError, RunOptions, RunOutcome};
 use crate::script::Limits;
 use crate::sweep::shard::{read_record, FileRef, Shard, ShardRecord, SweepShare};
 use std::collections::BTreeMap;
@@ -129,7 +129,7 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeOutcome, MergeError> {
         .sweep
         .clone()
         .ok_or_else(|| MergeError::NotReady(vec!["the first shard ran no sweep".into()]))?;
-    let run = crate::run::run(&run_options(opts, &found, out)?)?;
+    let run = crate::commands::run::run(&run_options(opts, &found, out)?)?;
     Ok(MergeOutcome {
         run,
         shards: first.shard.count,

@@ -7,7 +7,7 @@
 //!
 //! While it runs, sweeps append each finished run to the sweep journal
 //! (`crate::journal`). A run interrupted by Ctrl-C or SIGTERM
-//! ([`crate::interrupt`]) stops the script, writes no output, keeps the
+//! ([`crate::support::interrupt`]) stops the script, writes no output, keeps the
 //! journal and writes a manifest with `"status": "interrupted"`; a simulation
 //! in progress stops at its next cancellation check. If the script still does
 //! not stop within [`GRACE`], or a second signal comes, the run is abandoned:
@@ -26,12 +26,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
-
-/// Default operations limit: far above what an experiment script does
-/// (building a model and a table takes thousands of operations; each sweep
-/// point has its own budget), low enough that an endless loop stops within
-/// seconds (about 20 million operations per second in a debug build).
-pub const DEFAULT_MAX_OPS: u64 = 100_000_000;
 
 /// Largest script file read.
 const MAX_SCRIPT_BYTES: u64 = 4 << 20;

@@ -7,7 +7,7 @@
 //! `finding(...)` calls, computed from the run's own results. Experiments run
 //! in parallel on `--jobs` workers; each writes into `<out>/<experiment>/`.
 
-use crate::{run, RunOptions};
+use crate::commands::run::{run, RunOptions};
 use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -213,33 +213,36 @@ impl ExperimentResult {
 pub const SHIPPED: &[(&str, &str)] = &[
     (
         "e1_threads_vs_processes",
-        include_str!("../experiments/e1_threads_vs_processes.rhai"),
+        include_str!("../../experiments/e1_threads_vs_processes.rhai"),
     ),
     (
         "e2_gil_contention",
-        include_str!("../experiments/e2_gil_contention.rhai"),
+        include_str!("../../experiments/e2_gil_contention.rhai"),
     ),
     (
         "e3_io_bound_threads",
-        include_str!("../experiments/e3_io_bound_threads.rhai"),
+        include_str!("../../experiments/e3_io_bound_threads.rhai"),
     ),
-    ("e4_convoy", include_str!("../experiments/e4_convoy.rhai")),
+    (
+        "e4_convoy",
+        include_str!("../../experiments/e4_convoy.rhai"),
+    ),
     (
         "e5_gil_releasing_c",
-        include_str!("../experiments/e5_gil_releasing_c.rhai"),
+        include_str!("../../experiments/e5_gil_releasing_c.rhai"),
     ),
     (
         "e6_switch_interval",
-        include_str!("../experiments/e6_switch_interval.rhai"),
+        include_str!("../../experiments/e6_switch_interval.rhai"),
     ),
-    ("e7_pools", include_str!("../experiments/e7_pools.rhai")),
+    ("e7_pools", include_str!("../../experiments/e7_pools.rhai")),
     (
         "e8_gil_models",
-        include_str!("../experiments/e8_gil_models.rhai"),
+        include_str!("../../experiments/e8_gil_models.rhai"),
     ),
     (
         "e9_timelines",
-        include_str!("../experiments/e9_timelines.rhai"),
+        include_str!("../../experiments/e9_timelines.rhai"),
     ),
 ];
 
@@ -502,18 +505,18 @@ pub struct Validation {
 /// docs/validation.md and its figures, copied beside index.html so the
 /// page's links work wherever the report is written.
 const VALIDATION_PAGE: [(&str, &[u8]); 4] = [
-    ("validation.md", include_bytes!("../docs/validation.md")),
+    ("validation.md", include_bytes!("../../docs/validation.md")),
     (
         "figures/validation.png",
-        include_bytes!("../docs/figures/validation.png"),
+        include_bytes!("../../docs/figures/validation.png"),
     ),
     (
         "figures/validation_residuals.png",
-        include_bytes!("../docs/figures/validation_residuals.png"),
+        include_bytes!("../../docs/figures/validation_residuals.png"),
     ),
     (
         "figures/validation_wake_residuals.png",
-        include_bytes!("../docs/figures/validation_wake_residuals.png"),
+        include_bytes!("../../docs/figures/validation_wake_residuals.png"),
     ),
 ];
 
@@ -545,7 +548,7 @@ fn validation_figure(v: &Validation) -> Result<Vec<(String, Vec<u8>)>, ReportErr
 }
 
 /// The shipped measurements of real CPython on the reference machine.
-const REFERENCE_MEASURED: &str = include_str!("../calibration/measured/reference.json");
+const REFERENCE_MEASURED: &str = include_str!("../../calibration/measured/reference.json");
 
 impl Validation {
     /// The reference profile's predictions of the reference measurements.
