@@ -7,7 +7,7 @@
 //! folder, and only if it succeeds.
 //!
 //! The modules are layers, top-down; each uses only those below it (the
-//! `layers` test below checks it, ARCHITECTURE.md explains it):
+//! test in `src/layers.rs` checks it, ARCHITECTURE.md explains it):
 //!
 //! 1. [`commands`]: what `gilsim run`, `check`, `merge`, `report`, `validate`
 //!    and `bench` do ([`run()`] and [`check()`] are re-exported here).
@@ -31,6 +31,9 @@ pub mod output;
 pub mod script;
 pub mod support;
 pub mod sweep;
+
+#[cfg(test)]
+mod layers;
 
 pub use commands::run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, GRACE};
 pub use script::context::DEFAULT_MAX_OPS;
