@@ -122,213 +122,339 @@ fn mean_over_seeds(mut one: impl FnMut(u64) -> Option<f64>) -> Option<f64> {
     (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
 }
 
+/// What a predictor reads of a measured row: its parameters and metric, the
+/// profile, and the row's switch interval in seconds (0 when not given).
+struct Case<'a> {
+    p: &'a Value,
+    metric: &'a str,
+    profile: &'a Profile,
+    interval: f64,
+}
+
+/// Builds a row's scenario in the model, runs it (over [`SEEDS`]) and returns
+/// the predicted value, or `None` for a metric or variant it does not cover.
+type Predictor = fn(&Case) -> Option<f64>;
+
+/// Every scenario the model covers: its name, the metric predicted (`*`: the
+/// predictor decides) and the predictor. Scenario names are unique.
+const PREDICTORS: [(&str, &str, Predictor); 9] = [
+    ("cpu_split", "wall_s", cpu_split),
+    ("io_next_to_cpu", "*", io_next_to_cpu),
+    (
+        "sleep_under_contention",
+        "sleep_actual_ms",
+        sleep_under_contention,
+    ),
+    ("io_threads_scaling", "ops_per_s", io_threads_scaling),
+    ("native_in_threads", "wall_s", native_in_threads),
+    ("pool_small_tasks", "wall_s", pool_small_tasks),
+    ("echo_rtt", "*", echo_rtt),
+    ("sleep_loop", "*", sleep_loop),
+    ("zlib_py_cycle", "*", zlib_py_cycle),
+];
+
 /// The model's prediction for one measured row, or `None` for a scenario or
 /// metric the model does not cover.
 pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
-    let p = &row.params;
-    let interval = f(p, "switch_interval_s");
-    match (row.scenario.as_str(), row.metric.as_str()) {
-        ("cpu_split", "wall_s") => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let work = profile.py_iters(u(p, "n_per_worker"));
-            let workers = u(p, "workers").max(1);
-            if p["mode"] == "threads" {
-                started_and_joined(&mut c, (0..workers).map(|_| vec![Step::py(work)]).collect());
-            } else {
-                let mut main = Vec::new();
-                let mut procs = Vec::new();
-                for i in 0..workers {
-                    let (pid, interp) =
-                        c.add_process(&format!("p{i}"), StartMethod::Fork, GilModel::new_gil());
-                    c.add_thread(&format!("w{i}"), interp, vec![Step::py(work)]);
-                    procs.push(pid);
-                }
-                main.extend(procs.iter().map(|&x| Step::StartProcess(x)));
-                main.extend(procs.iter().map(|&x| Step::JoinProcess(x)));
-                c.add_thread("main", InterpId(0), main);
+    let case = Case {
+        p: &row.params,
+        metric: &row.metric,
+        profile,
+        interval: f(&row.params, "switch_interval_s"),
+    };
+    let (_, _, predictor) = PREDICTORS
+        .iter()
+        .find(|(s, m, _)| *s == row.scenario && (*m == "*" || *m == row.metric))?;
+    predictor(&case)
+}
+
+/// `cpu_split`, metric `wall_s`.
+fn cpu_split(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let work = profile.py_iters(u(p, "n_per_worker"));
+        let workers = u(p, "workers").max(1);
+        if p["mode"] == "threads" {
+            started_and_joined(&mut c, (0..workers).map(|_| vec![Step::py(work)]).collect());
+        } else {
+            let mut main = Vec::new();
+            let mut procs = Vec::new();
+            for i in 0..workers {
+                let (pid, interp) =
+                    c.add_process(&format!("p{i}"), StartMethod::Fork, GilModel::new_gil());
+                c.add_thread(&format!("w{i}"), interp, vec![Step::py(work)]);
+                procs.push(pid);
             }
-            run(&c).ok().map(|r| r.makespan.as_secs_f64())
-        }),
-        ("io_next_to_cpu", metric) => mean_over_seeds(|seed| {
-            let send_cpu = profile.loopback_send.unwrap_or(SimDuration::ZERO);
-            echo_client(profile, p, metric, seed, send_cpu)
-        }),
-        ("sleep_under_contention", "sleep_actual_ms") => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window =
-                SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
-            c.limits.until = Some(SimTime::ZERO + window);
-            for i in 0..u(p, "cpu_threads") {
-                c.add_thread(
-                    &format!("cpu{i}"),
-                    InterpId(0),
-                    vec![Step::LoopFor {
-                        dur: window,
-                        body: vec![Step::py(SimDuration::ms(10))],
-                    }],
-                );
-            }
-            let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::ms(1));
-            let glue = SimDuration::us(1);
-            c.add_thread(
-                "sleeper",
-                InterpId(0),
-                vec![Step::LoopFor {
-                    dur: window,
-                    body: vec![Step::Sleep(sleep), Step::py(glue)],
-                }],
-            );
-            let r = run(&c).ok()?;
-            let t = r.thread("sleeper")?;
-            let iterations = t.py_work.as_nanos() as f64 / glue.as_nanos() as f64;
-            (iterations >= 1.0).then(|| {
-                (t.lifetime().as_nanos() as f64 / iterations - glue.as_nanos() as f64) / 1e6
-            })
-        }),
-        ("io_threads_scaling", "ops_per_s") => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window =
-                SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
-            c.limits.until = Some(SimTime::ZERO + window);
-            let work = profile.py_iters(u(p, "work_iters"));
-            let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::ms(1));
-            for i in 0..u(p, "threads") {
-                c.add_thread(
-                    &format!("t{i}"),
-                    InterpId(0),
-                    vec![Step::LoopFor {
-                        dur: window,
-                        body: vec![Step::Sleep(sleep), Step::py(work)],
-                    }],
-                );
-            }
-            let r = run(&c).ok()?;
-            let done: u64 = r.threads.iter().map(|t| t.py_work.as_nanos()).sum();
-            Some(done as f64 / work.as_nanos().max(1) as f64 / window.as_secs_f64())
-        }),
-        ("native_in_threads", "wall_s") => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let per = u(p, "units_per_thread");
-            let bytes = u(p, "buffer_bytes");
-            let glue = SimDuration::us(5);
-            let unit = match p["kind"].as_str()? {
-                "zlib" => vec![Step::py(glue), Step::c(profile.zlib_time(bytes), true)],
-                "sha256" => vec![Step::py(glue), Step::c(profile.sha256_time(bytes), true)],
-                "py_countdown" => vec![Step::py(profile.py_iters(per))],
-                _ => return None,
-            };
-            let times = if p["kind"] == "py_countdown" { 1 } else { per };
-            let threads = u(p, "threads").max(1);
-            started_and_joined(
-                &mut c,
-                (0..threads)
-                    .map(|_| {
-                        vec![Step::Repeat {
-                            times,
-                            body: unit.clone(),
-                        }]
-                    })
-                    .collect(),
-            );
-            run(&c).ok().map(|r| r.makespan.as_secs_f64())
-        }),
-        ("pool_small_tasks", "wall_s") => {
-            let pool = p["pool"].as_str()?;
-            let n = u(p, "n_tasks");
-            let task = if p["tasks"] == "tiny" {
-                SimDuration::us(1)
-            } else {
-                profile.py_iters(u(p, "task_iters"))
-            };
-            let kind = match pool {
-                "thread" => PoolKind::Threads,
-                // Pool.map's chunking is not modelled: only chunksize 1 is comparable.
-                "process_chunksize1" => PoolKind::Processes(StartMethod::Fork),
-                "process" if p["tasks"] != "tiny" => PoolKind::Processes(StartMethod::Fork),
-                _ => return None,
-            };
-            mean_over_seeds(|seed| {
-                let mut c = base(profile, interval, seed);
-                let tasks = (0..n)
-                    .map(|_| TaskConfig {
-                        steps: vec![Step::py(task)],
-                        arg_bytes: 64,
-                        result_bytes: 64,
-                    })
-                    .collect();
-                c.pools.push(PoolConfig {
-                    name: "pool".into(),
-                    kind,
-                    workers: u(p, "workers").max(1) as u32,
-                    tasks,
-                    worker_gil: GilModel::new_gil(),
-                });
-                c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
-                run(&c).ok().map(|r| r.makespan.as_secs_f64())
-            })
+            main.extend(procs.iter().map(|&x| Step::StartProcess(x)));
+            main.extend(procs.iter().map(|&x| Step::JoinProcess(x)));
+            c.add_thread("main", InterpId(0), main);
         }
-        ("echo_rtt", metric) => mean_over_seeds(|seed| {
-            // The 16-byte send the profile measured, else the round trip's.
-            let send_cpu = profile
-                .wake
-                .map(|w| w.send)
-                .or(profile.loopback_send)
-                .unwrap_or(SimDuration::ZERO);
-            echo_client(profile, p, metric, seed, send_cpu)
-        }),
-        ("sleep_loop", metric) => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window = window_of(p);
-            let cpu = competitors(&mut c, p, window);
-            let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::us(100));
+        run(&c).ok().map(|r| r.makespan.as_secs_f64())
+    })
+}
+
+/// `io_next_to_cpu`.
+fn io_next_to_cpu(
+    &Case {
+        p, metric, profile, ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let send_cpu = profile.loopback_send.unwrap_or(SimDuration::ZERO);
+        echo_client(profile, p, metric, seed, send_cpu)
+    })
+}
+
+/// `sleep_under_contention`, metric `sleep_actual_ms`.
+fn sleep_under_contention(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let window = SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
+        c.limits.until = Some(SimTime::ZERO + window);
+        for i in 0..u(p, "cpu_threads") {
             c.add_thread(
-                "sleeper",
+                &format!("cpu{i}"),
                 InterpId(0),
                 vec![Step::LoopFor {
                     dur: window,
-                    body: vec![Step::Sleep(sleep), Step::py(CLIENT_PY)],
+                    body: vec![Step::py(SimDuration::ms(10))],
                 }],
             );
-            let r = run(&c).ok()?;
-            let ops = r.thread("sleeper")?.op_latency.of(OpKind::Sleep);
-            match metric {
-                "ops_per_s" => Some(ops.count() as f64 / window.as_secs_f64()),
-                "sleep_p50_ms" => quantile_ms(ops, 50.0),
-                "sleep_p99_ms" => quantile_ms(ops, 99.0),
-                "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
-                _ => None,
-            }
-        }),
-        ("zlib_py_cycle", metric) => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window = window_of(p);
-            let cpu = competitors(&mut c, p, window);
-            let zlib = profile.zlib_time(u(p, "zlib_bytes"));
-            let work = profile.py_iters(u(p, "work_iters"));
+        }
+        let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::ms(1));
+        let glue = SimDuration::us(1);
+        c.add_thread(
+            "sleeper",
+            InterpId(0),
+            vec![Step::LoopFor {
+                dur: window,
+                body: vec![Step::Sleep(sleep), Step::py(glue)],
+            }],
+        );
+        let r = run(&c).ok()?;
+        let t = r.thread("sleeper")?;
+        let iterations = t.py_work.as_nanos() as f64 / glue.as_nanos() as f64;
+        (iterations >= 1.0)
+            .then(|| (t.lifetime().as_nanos() as f64 / iterations - glue.as_nanos() as f64) / 1e6)
+    })
+}
+
+/// `io_threads_scaling`, metric `ops_per_s`.
+fn io_threads_scaling(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let window = SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
+        c.limits.until = Some(SimTime::ZERO + window);
+        let work = profile.py_iters(u(p, "work_iters"));
+        let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::ms(1));
+        for i in 0..u(p, "threads") {
             c.add_thread(
-                "cycler",
+                &format!("t{i}"),
                 InterpId(0),
                 vec![Step::LoopFor {
                     dur: window,
-                    body: vec![Step::c(zlib, true), Step::py(work)],
+                    body: vec![Step::Sleep(sleep), Step::py(work)],
                 }],
             );
-            let (r, trace) = run_traced(&c).ok()?;
-            let me = ThreadId(c.threads.iter().position(|t| t.name == "cycler")? as u32);
-            let cycles = cycle_durations(&trace, me);
-            match metric {
-                "cycles_per_s" => {
-                    let done = r.thread("cycler")?.py_work.as_nanos() as f64;
-                    Some(done / work.as_nanos().max(1) as f64 / window.as_secs_f64())
-                }
-                "cycle_p50_ms" => quantile_ms(&cycles, 50.0),
-                "cycle_p99_ms" => quantile_ms(&cycles, 99.0),
-                "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
-                _ => None,
+        }
+        let r = run(&c).ok()?;
+        let done: u64 = r.threads.iter().map(|t| t.py_work.as_nanos()).sum();
+        Some(done as f64 / work.as_nanos().max(1) as f64 / window.as_secs_f64())
+    })
+}
+
+/// `native_in_threads`, metric `wall_s`.
+fn native_in_threads(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let per = u(p, "units_per_thread");
+        let bytes = u(p, "buffer_bytes");
+        let glue = SimDuration::us(5);
+        let unit = match p["kind"].as_str()? {
+            "zlib" => vec![Step::py(glue), Step::c(profile.zlib_time(bytes), true)],
+            "sha256" => vec![Step::py(glue), Step::c(profile.sha256_time(bytes), true)],
+            "py_countdown" => vec![Step::py(profile.py_iters(per))],
+            _ => return None,
+        };
+        let times = if p["kind"] == "py_countdown" { 1 } else { per };
+        let threads = u(p, "threads").max(1);
+        started_and_joined(
+            &mut c,
+            (0..threads)
+                .map(|_| {
+                    vec![Step::Repeat {
+                        times,
+                        body: unit.clone(),
+                    }]
+                })
+                .collect(),
+        );
+        run(&c).ok().map(|r| r.makespan.as_secs_f64())
+    })
+}
+
+/// `pool_small_tasks`, metric `wall_s`.
+fn pool_small_tasks(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    let pool = p["pool"].as_str()?;
+    let n = u(p, "n_tasks");
+    let task = if p["tasks"] == "tiny" {
+        SimDuration::us(1)
+    } else {
+        profile.py_iters(u(p, "task_iters"))
+    };
+    let kind = match pool {
+        "thread" => PoolKind::Threads,
+        // Pool.map's chunking is not modelled: only chunksize 1 is comparable.
+        "process_chunksize1" => PoolKind::Processes(StartMethod::Fork),
+        "process" if p["tasks"] != "tiny" => PoolKind::Processes(StartMethod::Fork),
+        _ => return None,
+    };
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let tasks = (0..n)
+            .map(|_| TaskConfig {
+                steps: vec![Step::py(task)],
+                arg_bytes: 64,
+                result_bytes: 64,
+            })
+            .collect();
+        c.pools.push(PoolConfig {
+            name: "pool".into(),
+            kind,
+            workers: u(p, "workers").max(1) as u32,
+            tasks,
+            worker_gil: GilModel::new_gil(),
+        });
+        c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
+        run(&c).ok().map(|r| r.makespan.as_secs_f64())
+    })
+}
+
+/// `echo_rtt`.
+fn echo_rtt(
+    &Case {
+        p, metric, profile, ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        // The 16-byte send the profile measured, else the round trip's.
+        let send_cpu = profile
+            .wake
+            .map(|w| w.send)
+            .or(profile.loopback_send)
+            .unwrap_or(SimDuration::ZERO);
+        echo_client(profile, p, metric, seed, send_cpu)
+    })
+}
+
+/// `sleep_loop`.
+fn sleep_loop(
+    &Case {
+        p,
+        metric,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let window = window_of(p);
+        let cpu = competitors(&mut c, p, window);
+        let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::us(100));
+        c.add_thread(
+            "sleeper",
+            InterpId(0),
+            vec![Step::LoopFor {
+                dur: window,
+                body: vec![Step::Sleep(sleep), Step::py(CLIENT_PY)],
+            }],
+        );
+        let r = run(&c).ok()?;
+        let ops = r.thread("sleeper")?.op_latency.of(OpKind::Sleep);
+        match metric {
+            "ops_per_s" => Some(ops.count() as f64 / window.as_secs_f64()),
+            "sleep_p50_ms" => quantile_ms(ops, 50.0),
+            "sleep_p99_ms" => quantile_ms(ops, 99.0),
+            "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
+            _ => None,
+        }
+    })
+}
+
+/// `zlib_py_cycle`.
+fn zlib_py_cycle(
+    &Case {
+        p,
+        metric,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let window = window_of(p);
+        let cpu = competitors(&mut c, p, window);
+        let zlib = profile.zlib_time(u(p, "zlib_bytes"));
+        let work = profile.py_iters(u(p, "work_iters"));
+        c.add_thread(
+            "cycler",
+            InterpId(0),
+            vec![Step::LoopFor {
+                dur: window,
+                body: vec![Step::c(zlib, true), Step::py(work)],
+            }],
+        );
+        let (r, trace) = run_traced(&c).ok()?;
+        let me = ThreadId(c.threads.iter().position(|t| t.name == "cycler")? as u32);
+        let cycles = cycle_durations(&trace, me);
+        match metric {
+            "cycles_per_s" => {
+                let done = r.thread("cycler")?.py_work.as_nanos() as f64;
+                Some(done / work.as_nanos().max(1) as f64 / window.as_secs_f64())
             }
-        }),
-        _ => None,
-    }
+            "cycle_p50_ms" => quantile_ms(&cycles, 50.0),
+            "cycle_p99_ms" => quantile_ms(&cycles, 99.0),
+            "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
+            _ => None,
+        }
+    })
 }
 
 /// The row's measuring window.
