@@ -181,11 +181,7 @@ const Z90: f64 = 1.281_551_565_544_600_4;
 /// The wake-path measurements, if the profile has them (all of the required
 /// ones, or none).
 fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
-    let m = |k: &[&str]| {
-        let mut p = vec!["measurements"];
-        p.extend_from_slice(k);
-        optional_median(v, &p)
-    };
+    let m = |k: &[&str]| optional_median(v, &measurement(k));
     let (Some(hop), Some(syscalls), Some(recv_ready), Some(send)) = (
         m(&["wake_latency_us"])?,
         m(&["pipe_write_read_us"])?,
@@ -203,12 +199,8 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
         }
         _ => None,
     };
-    let key = |k: &str| format!("measurements.{k}.median");
-    let hop_spread = |k: &[&str], name: &str| {
-        let mut p = vec!["measurements"];
-        p.extend_from_slice(k);
-        wake_spread(at(v, &p), syscalls, name)
-    };
+    let key = |k: &str| key(&[k]);
+    let hop_spread = |k: &[&str], name: &str| wake_spread(at(v, &measurement(k)), syscalls, name);
     let shallow_spread = hop_spread(&["wake_latency_us"], "wake_latency_us")?;
     let spread = hop_spread(
         &["wake_latency_after_idle_us", "5ms"],
@@ -297,85 +289,117 @@ fn dur(x: f64, unit_ns: f64) -> SimDuration {
     SimDuration::from_secs_f64(x * unit_ns / 1e9).unwrap_or(SimDuration::ZERO)
 }
 
-impl Profile {
-    /// Parses a profile made by `calibration/measure_profile.py`.
-    pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
-        let v: Value = serde_json::from_str(text).map_err(|e| ProfileError::Json(e.to_string()))?;
-        let schema = v["schema"].as_str().unwrap_or("(none)");
-        if schema != "gilsim-profile/1" {
-            return Err(ProfileError::Schema {
-                found: schema.to_string(),
-            });
+/// A profile's JSON, checked to be of the schema gilsim reads.
+fn parse(text: &str) -> Result<Value, ProfileError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| ProfileError::Json(e.to_string()))?;
+    let schema = v["schema"].as_str().unwrap_or("(none)");
+    if schema != "gilsim-profile/1" {
+        return Err(ProfileError::Schema {
+            found: schema.to_string(),
+        });
+    }
+    Ok(v)
+}
+
+/// `measurements.<k>.median`, the key errors name.
+fn key(k: &[&str]) -> String {
+    format!("measurements.{}.median", k.join("."))
+}
+
+/// `measurements` + `k`, the path of a measurement.
+fn measurement<'k>(k: &[&'k str]) -> Vec<&'k str> {
+    let mut p = vec!["measurements"];
+    p.extend_from_slice(k);
+    p
+}
+
+/// The median of the measurement `k` (required).
+fn required(v: &Value, k: &[&str]) -> Result<f64, ProfileError> {
+    median(v, &measurement(k))
+}
+
+/// The loopback round trip and its relative spread ((p90 − p10) / 2.56 / median).
+fn loopback_rtt(v: &Value) -> Result<(f64, f64), ProfileError> {
+    let rtt = required(v, &["loopback_rtt_us"])?;
+    let rtt_path = measurement(&["loopback_rtt_us"]);
+    let spread = match (quantile(v, &rtt_path, "p10"), quantile(v, &rtt_path, "p90")) {
+        (Some(lo), Some(hi)) if hi >= lo => (hi - lo) / 2.56 / rtt,
+        _ => 0.0,
+    };
+    Ok((rtt, spread))
+}
+
+/// A thread pool's bookkeeping per task (submit, run, collect), rescaled to
+/// the loop's speed; `None` unless all three were measured.
+fn executor(v: &Value, py_loop_ns: f64) -> Result<Option<[SimDuration; 3]>, ProfileError> {
+    let part = |part: &str| {
+        cpu_us(v, &measurement(&["executor_task_us", part]), py_loop_ns)?
+            .map(|us| cost(&key(&["executor_task_us", part]), us, 1e3))
+            .transpose()
+    };
+    Ok(match (part("submit")?, part("run")?, part("collect")?) {
+        (Some(s), Some(r), Some(c)) => Some([s, r, c]),
+        _ => None,
+    })
+}
+
+/// One end of a queue message: half a measured put + get, rescaled.
+fn ipc_message(v: &Value, py_loop_ns: f64) -> Result<Option<SimDuration>, ProfileError> {
+    cpu_us(v, &measurement(&["ipc_message_us"]), py_loop_ns)?
+        .map(|put_get| cost(&key(&["ipc_message_us"]), put_get / 2.0, 1e3))
+        .transpose()
+}
+
+/// The `sendall` of the round trip: a system call's wall time, like the
+/// round trip it is part of, so not rescaled (only Python work is).
+fn loopback_send(v: &Value) -> Result<Option<SimDuration>, ProfileError> {
+    optional_median(v, &measurement(&["loopback_send_us"]))?
+        .map(|us| cost(&key(&["loopback_send_us"]), us, 1e3))
+        .transpose()
+}
+
+/// The measured machine's cores, a whole number from 1 to [`MAX_CPU_COUNT`].
+fn cpu_count(v: &Value) -> Result<u32, ProfileError> {
+    match &v["cpu_count"] {
+        Value::Number(n) if n.as_u64().is_some_and(|c| (1..=MAX_CPU_COUNT).contains(&c)) => {
+            Ok(n.as_u64().unwrap_or(1) as u32)
         }
-        let m = |k: &[&str]| {
-            let mut p = vec!["measurements"];
-            p.extend_from_slice(k);
-            median(&v, &p)
-        };
-        let key = |k: &[&str]| format!("measurements.{}.median", k.join("."));
-        let rtt = m(&["loopback_rtt_us"])?;
-        let rtt_path = ["measurements", "loopback_rtt_us"];
-        let spread = match (
-            quantile(&v, &rtt_path, "p10"),
-            quantile(&v, &rtt_path, "p90"),
-        ) {
-            (Some(lo), Some(hi)) if hi >= lo => (hi - lo) / 2.56 / rtt,
-            _ => 0.0,
-        };
+        other => Err(ProfileError::Range {
+            key: "cpu_count".into(),
+            value: other.to_string(),
+            allowed: format!("a whole number from 1 to {MAX_CPU_COUNT}"),
+        }),
+    }
+}
+
+impl Profile {
+    /// Parses a profile made by `calibration/measure_profile.py`: each
+    /// field is read by one step above, in this order, and the first value
+    /// that is missing or out of range is the error.
+    pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
+        let v = parse(text)?;
+        let (rtt, loopback_rtt_cv) = loopback_rtt(&v)?;
         let py_loop_ns_per_iter = within(
             &key(&["py_loop_ns_per_iter"]),
-            m(&["py_loop_ns_per_iter"])?,
+            required(&v, &["py_loop_ns_per_iter"])?,
             LOOP_NS,
             "ns",
         )?;
-        let executor_part = |part: &str| {
-            cpu_us(
-                &v,
-                &["measurements", "executor_task_us", part],
-                py_loop_ns_per_iter,
-            )?
-            .map(|us| cost(&key(&["executor_task_us", part]), us, 1e3))
-            .transpose()
-        };
-        let executor = match (
-            executor_part("submit")?,
-            executor_part("run")?,
-            executor_part("collect")?,
-        ) {
-            (Some(s), Some(r), Some(c)) => Some([s, r, c]),
-            _ => None,
-        };
-        let ipc_message = cpu_us(&v, &["measurements", "ipc_message_us"], py_loop_ns_per_iter)?
-            .map(|put_get| cost(&key(&["ipc_message_us"]), put_get / 2.0, 1e3))
-            .transpose()?;
-        // A system call's wall time, like the round trip it is part of: not
-        // rescaled (only Python work is).
-        let loopback_send = optional_median(&v, &["measurements", "loopback_send_us"])?
-            .map(|us| cost(&key(&["loopback_send_us"]), us, 1e3))
-            .transpose()?;
+        let executor = executor(&v, py_loop_ns_per_iter)?;
+        let ipc_message = ipc_message(&v, py_loop_ns_per_iter)?;
+        let loopback_send = loopback_send(&v)?;
         let wake = wake_path(&v)?;
-        let rate = |k: &[&str]| within(&key(k), m(k)?, RATES, "bytes per second");
-        let us = |k: &[&str]| cost(&key(k), m(k)?, 1e3);
-        let ms = |k: &[&str]| cost(&key(k), m(k)?, 1e6);
-        let cpu_count = match &v["cpu_count"] {
-            Value::Number(n) if n.as_u64().is_some_and(|c| (1..=MAX_CPU_COUNT).contains(&c)) => {
-                n.as_u64().unwrap_or(1) as u32
-            }
-            other => {
-                return Err(ProfileError::Range {
-                    key: "cpu_count".into(),
-                    value: other.to_string(),
-                    allowed: format!("a whole number from 1 to {MAX_CPU_COUNT}"),
-                })
-            }
-        };
+        let cpu_count = cpu_count(&v)?;
+        let rate = |k: &[&str]| within(&key(k), required(&v, k)?, RATES, "bytes per second");
+        let us = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e3);
+        let ms = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e6);
         Ok(Profile {
             name: v["name"].as_str().unwrap_or("unnamed").to_string(),
             cpu_count,
             py_loop_ns_per_iter,
             sleep_overshoot: us(&["sleep_overshoot_us", "1ms"])?,
             loopback_rtt: cost(&key(&["loopback_rtt_us"]), rtt, 1e3)?,
-            loopback_rtt_cv: spread,
+            loopback_rtt_cv,
             loopback_send,
             zlib_bytes_per_sec: rate(&["zlib_bytes_per_sec"])?,
             sha256_bytes_per_sec: rate(&["sha256_bytes_per_sec"])?,
