@@ -22,15 +22,26 @@
 //! core, usually finds it taken again (a failed wake-up, Beazley's "GIL battle").
 //! The GIL is free only during the signal system call (or `release_gap`).
 
+//! **The door.** A [`Gil`] owns its state and its threads' side of it (a
+//! [`Seat`] each: holding, the ticket and saved `switch_number` of a wait,
+//! the old GIL's tick count). The kernel asks it [`Gil::request`],
+//! [`Gil::drop`], [`Gil::release`], [`Gil::handshake`], [`Gil::timed_out`]
+//! and [`Gil::at_check`]; it answers with [`Effect`]s, in the order the kernel
+//! must apply them (wake this thread, block that one with a timeout, pay a
+//! futex wake, schedule the holder's eval-breaker check). It never sees
+//! threads, cores, the clock or the event queue, so its rules are tested
+//! alone (`gil/tests.rs`).
+
 use crate::config::{GilModel, WaiterChoice};
 use crate::ids::{ProcessId, ThreadId};
 use crate::report::GilReport;
 use crate::rng::StreamRng;
-use crate::sim::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::time::SimDuration;
-use crate::trace::TraceSink;
 use rand_distr::Distribution;
 use std::collections::VecDeque;
+
+#[cfg(test)]
+mod tests;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Kind {
@@ -47,31 +58,116 @@ pub(crate) enum Kind {
     },
 }
 
+/// What the kernel must do after the GIL answered, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// The thread goes on running with the GIL it needs (held, or none to
+    /// take): a GIL wait after an I/O return ends here.
+    BackOnCore(ThreadId),
+    /// The holder's next eval-breaker check now matters (a drop request, or
+    /// an old-GIL waiter arrived): schedule it within its Python burst.
+    ScheduleCheck(ThreadId),
+    /// The GIL changed hands (for the trace).
+    Handoff {
+        from: Option<ThreadId>,
+        to: ThreadId,
+    },
+    /// The thread pays one futex wake in system time before its next
+    /// operation; `even_if_free`: also a zero-length one when the signal
+    /// costs nothing (the handshake's wake).
+    PaySignal {
+        thread: ThreadId,
+        even_if_free: bool,
+    },
+    /// Wake a thread blocked on one of the GIL's conditions.
+    Wake(ThreadId),
+    /// A timed wait expired: the waiter needs a core to act on it.
+    WakeByTimer(ThreadId),
+    /// Block the thread on `gil->cond`, to take the GIL again when woken;
+    /// the new GIL's wait times out after `timeout`.
+    WaitOnCond {
+        thread: ThreadId,
+        timeout: Option<SimDuration>,
+    },
+    /// FORCE_SWITCHING: block the thread on `switch_cond`.
+    WaitForSwitch(ThreadId),
+    /// After the release: the forced-switch handshake comes next (new GIL).
+    Handshake(ThreadId),
+    /// Old GIL: the periodic release keeps the GIL free for `gap` of system time.
+    ReleaseGap { thread: ThreadId, gap: SimDuration },
+}
+
+/// Per-thread counts kept by the GIL, for the thread's report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SeatCounts {
+    pub acquisitions: u64,
+    pub forced_drops: u64,
+    pub drop_requests: u64,
+    pub failed_wakeups: u64,
+}
+
+/// One thread's side of a GIL: what CPython keeps in the thread state and on
+/// the waiter's stack in `take_gil`.
+#[derive(Clone, Debug)]
+struct Seat {
+    holds: bool,
+    /// `switch_number` when the current wait began.
+    saved_switch: u64,
+    /// Ticket of the current wait on the condition (0: none).
+    ticket: u64,
+    /// The last wait ended by its timeout.
+    timed_out: bool,
+    /// Woken by a release and not yet back to try.
+    woken: bool,
+    /// Old GIL: Python work left until the next periodic check.
+    ticks_left: u64,
+    /// Old GIL: Python work between periodic checks.
+    tick_period: u64,
+    counts: SeatCounts,
+}
+
+impl Seat {
+    fn new(ticks: u64) -> Self {
+        Seat {
+            holds: false,
+            saved_switch: 0,
+            ticket: 0,
+            timed_out: false,
+            woken: false,
+            ticks_left: ticks,
+            tick_period: ticks,
+            counts: SeatCounts::default(),
+        }
+    }
+}
+
 /// One interpreter's GIL.
 pub(crate) struct Gil {
     /// Its interpreter's name and process, for the report.
     name: String,
     process: ProcessId,
     model: &'static str,
-    pub kind: Kind,
+    kind: Kind,
     choice: WaiterChoice,
-    pub locked: bool,
-    pub holder: Option<ThreadId>,
-    pub last_holder: Option<ThreadId>,
-    pub switch_number: u64,
-    pub drop_request: bool,
+    locked: bool,
+    holder: Option<ThreadId>,
+    last_holder: Option<ThreadId>,
+    switch_number: u64,
+    drop_request: bool,
     /// Threads blocked on `gil->cond`, longest first, with the ticket of
     /// their wait; an entry whose ticket is no longer the thread's current one
     /// is stale (that wait ended by its timeout) and is skipped.
-    pub waiters: VecDeque<(ThreadId, u64)>,
+    waiters: VecDeque<(ThreadId, u64)>,
     /// Tickets handed out to waits.
-    pub tickets: u64,
+    tickets: u64,
     /// Entries of `waiters` whose wait is still current.
-    pub live_waiters: usize,
+    live_waiters: usize,
     /// The forced dropper waiting on `switch_cond`.
-    pub switch_waiters: Vec<ThreadId>,
+    switch_waiters: Vec<ThreadId>,
     /// Woken waiters on their way back to try.
-    pub inflight: u32,
+    inflight: u32,
+    /// Indexed by thread; created when a thread first meets this GIL.
+    seats: Vec<Seat>,
     rng: StreamRng,
     acquisitions: u64,
     drop_requests: u64,
@@ -124,6 +220,7 @@ impl Gil {
             live_waiters: 0,
             switch_waiters: Vec::new(),
             inflight: 0,
+            seats: Vec::new(),
             rng,
             acquisitions: 0,
             drop_requests: 0,
@@ -133,6 +230,8 @@ impl Gil {
         }
     }
 
+    // ----- questions --------------------------------------------------------
+
     /// Factor on Python work (free-threaded overhead).
     pub fn py_slowdown(&self) -> f64 {
         match self.kind {
@@ -141,16 +240,21 @@ impl Gil {
         }
     }
 
-    /// Old GIL: Python work between periodic checks (0 otherwise).
-    pub fn old_check_work(&self) -> u64 {
-        match self.kind {
-            Kind::Old { check_work, .. } => check_work,
-            _ => 0,
-        }
-    }
-
     fn exists(&self) -> bool {
         !matches!(self.kind, Kind::None { .. })
+    }
+
+    /// True if `t` holds this GIL.
+    pub fn holds(&self, t: ThreadId) -> bool {
+        self.seats.get(t.index()).is_some_and(|s| s.holds)
+    }
+
+    /// What this GIL counted for thread `t`.
+    pub fn counts(&self, t: ThreadId) -> SeatCounts {
+        self.seats
+            .get(t.index())
+            .map(|s| s.counts)
+            .unwrap_or_default()
     }
 
     pub fn report(&self) -> GilReport {
@@ -167,190 +271,176 @@ impl Gil {
         }
     }
 
-    /// Removes the waiter a release wakes: the OS's choice among the live
-    /// entries (`live` tells whether an entry's wait is still current).
-    fn pick_waiter(&mut self, live: impl Fn(ThreadId, u64) -> bool) -> Option<ThreadId> {
-        loop {
-            let entry = match self.choice {
-                WaiterChoice::Fifo => self.waiters.pop_front()?,
-                WaiterChoice::Random => {
-                    if self.waiters.is_empty() {
-                        return None;
-                    }
-                    let u: f64 = rand_distr::StandardUniform.sample(&mut self.rng);
-                    let i = ((u * self.waiters.len() as f64) as usize).min(self.waiters.len() - 1);
-                    self.waiters.remove(i)?
-                }
-            };
-            if live(entry.0, entry.1) {
-                self.live_waiters -= 1;
-                return Some(entry.0);
-            }
+    fn old_check_work(&self) -> u64 {
+        match self.kind {
+            Kind::Old { check_work, .. } => check_work,
+            _ => 0,
         }
     }
 
-    /// True if a thread waits on the condition.
-    pub fn has_waiters(&self) -> bool {
-        self.live_waiters > 0
+    fn seat(&mut self, t: ThreadId) -> &mut Seat {
+        let i = t.index();
+        if i >= self.seats.len() {
+            let ticks = self.old_check_work();
+            self.seats.resize_with(i + 1, || Seat::new(ticks));
+        }
+        &mut self.seats[i]
     }
-}
 
-impl<S: TraceSink> Sim<'_, S> {
-    fn gil_of(&self, t: ThreadId) -> usize {
-        self.threads[t.index()].interp.index()
+    /// `t` joins this interpreter afresh (a thread-pool worker when mapped):
+    /// its old-GIL tick count starts a new period.
+    pub fn seat_thread(&mut self, t: ThreadId) {
+        let ticks = self.old_check_work();
+        let s = self.seat(t);
+        s.ticks_left = ticks;
+        s.tick_period = ticks;
     }
+
+    /// `t` ran `work` of Python: the old GIL's tick count advances (the
+    /// ticker wraps around while nobody waits: checks happen unobserved).
+    pub fn python_ran(&mut self, t: ThreadId, work: u64) {
+        let s = self.seat(t);
+        let cw = s.tick_period.max(1);
+        s.ticks_left = if work < s.ticks_left {
+            s.ticks_left - work
+        } else {
+            cw - (work - s.ticks_left) % cw
+        };
+    }
+
+    // ----- take_gil ---------------------------------------------------------
 
     /// `take_gil`: take the GIL if free, otherwise wait on its condition.
-    pub(crate) fn take_gil(&mut self, t: ThreadId) {
-        let g = self.gil_of(t);
-        if !self.gils[g].exists() || self.threads[t.index()].holds_gil {
-            self.note_back_on_core(t);
+    pub fn request(&mut self, t: ThreadId, fx: &mut Vec<Effect>) {
+        if !self.exists() || self.seat(t).holds {
+            fx.push(Effect::BackOnCore(t));
             return;
         }
-        if self.threads[t.index()].timed_out {
-            self.threads[t.index()].timed_out = false;
-            self.drop_request_if_no_switch(t);
+        if std::mem::take(&mut self.seat(t).timed_out) {
+            self.drop_request_if_no_switch(t, fx);
         }
-        if !self.gils[g].locked {
-            self.acquire_gil(t);
+        if !self.locked {
+            self.acquire(t, fx);
             return;
         }
-        if self.threads[t.index()].gil_woken {
+        if std::mem::take(&mut self.seat(t).woken) {
             // Signalled, but someone else took the GIL first.
-            self.threads[t.index()].gil_woken = false;
-            let gil = &mut self.gils[g];
-            gil.inflight -= 1;
-            gil.failed_wakeups += 1;
-            self.threads[t.index()].report.failed_wakeups += 1;
+            self.inflight -= 1;
+            self.failed_wakeups += 1;
+            self.seat(t).counts.failed_wakeups += 1;
         }
-        self.wait_for_gil(t);
-    }
-
-    /// Blocks `t` on the GIL's condition, with a fresh interval under the new GIL.
-    fn wait_for_gil(&mut self, t: ThreadId) {
-        let g = self.gil_of(t);
-        let gil = &mut self.gils[g];
-        gil.tickets += 1;
-        let ticket = gil.tickets;
-        gil.waiters.push_back((t, ticket));
-        gil.live_waiters += 1;
-        let sw = gil.switch_number;
-        let kind = gil.kind;
-        let th = &mut self.threads[t.index()];
-        th.gil_ticket = ticket;
-        th.saved_switch = sw;
-        th.micro.push_front(Micro::TakeGil);
-        self.block(t, Wait::Gil);
-        if let Kind::New { interval, .. } = kind {
-            let gen = self.threads[t.index()].wait_gen;
-            let at = self.now + interval + self.timer_lateness(t);
-            self.queue.push(at, Event::Timer(t, gen));
-        }
-        let gil = &self.gils[g];
-        if gil.waiters.len() > 2 * gil.live_waiters + 16 {
-            self.drop_stale_waiters(g);
-        }
-        self.old_gil_waiter_arrived(g);
+        self.wait_on_cond(t, fx);
     }
 
     /// Rule 1.2 step 4.4: the interval elapsed with no switch, so ask the holder to drop.
-    fn drop_request_if_no_switch(&mut self, t: ThreadId) {
-        let g = self.gil_of(t);
-        let saved = self.threads[t.index()].saved_switch;
-        let gil = &mut self.gils[g];
-        if gil.locked && gil.switch_number == saved && !gil.drop_request {
-            gil.drop_request = true;
-            gil.drop_requests += 1;
-            self.threads[t.index()].report.drop_requests += 1;
-            if let Some(h) = self.gils[g].holder {
-                self.schedule_eval_breaker_check(h);
+    fn drop_request_if_no_switch(&mut self, t: ThreadId, fx: &mut Vec<Effect>) {
+        let saved = self.seat(t).saved_switch;
+        if self.locked && self.switch_number == saved && !self.drop_request {
+            self.drop_request = true;
+            self.drop_requests += 1;
+            self.seat(t).counts.drop_requests += 1;
+            if let Some(h) = self.holder {
+                fx.push(Effect::ScheduleCheck(h));
             }
         }
     }
 
-    /// The GIL is free: `t` takes it.
-    fn acquire_gil(&mut self, t: ThreadId) {
-        let g = self.gil_of(t);
-        let now = self.now;
-        let gil = &mut self.gils[g];
-        gil.locked = true;
-        gil.holder = Some(t);
-        gil.acquisitions += 1;
-        gil.drop_request = false;
-        let switched = gil.last_holder != Some(t);
-        let from = gil.last_holder;
+    /// The GIL is free: `t` takes it. Taking it from another thread bumps
+    /// `switch_number` and wakes the forced dropper waiting for exactly this.
+    fn acquire(&mut self, t: ThreadId, fx: &mut Vec<Effect>) {
+        self.locked = true;
+        self.holder = Some(t);
+        self.acquisitions += 1;
+        self.drop_request = false;
+        let from = self.last_holder;
+        let switched = from != Some(t);
         if switched {
-            gil.last_holder = Some(t);
-            gil.switch_number += 1;
+            self.last_holder = Some(t);
+            self.switch_number += 1;
         }
-        let th = &mut self.threads[t.index()];
-        if th.gil_woken {
-            th.gil_woken = false;
-            gil.inflight -= 1;
+        if std::mem::take(&mut self.seat(t).woken) {
+            self.inflight -= 1;
         }
-        th.holds_gil = true;
-        th.report.gil_acquisitions += 1;
+        let s = self.seat(t);
+        s.holds = true;
+        s.counts.acquisitions += 1;
         if switched {
-            self.sink
-                .handoff(self.threads[t.index()].interp, now, from, t);
+            fx.push(Effect::Handoff { from, to: t });
         }
-        // Wake the forced dropper(s) waiting for exactly this.
-        let waiting = std::mem::take(&mut self.gils[g].switch_waiters);
-        if !waiting.is_empty() {
-            let cost = self.cfg.machine.os.signal_cost.0;
-            self.threads[t.index()]
-                .micro
-                .push_front(Micro::Run(BurstKind::Sys, cost));
-            for w in waiting {
-                self.wake(w);
-            }
+        if !self.switch_waiters.is_empty() {
+            fx.push(Effect::PaySignal {
+                thread: t,
+                even_if_free: true,
+            });
+            fx.extend(self.switch_waiters.drain(..).map(Effect::Wake));
         }
-        self.note_back_on_core(t);
+        fx.push(Effect::BackOnCore(t));
     }
 
-    /// The thread is back on a core able to run Python: an I/O return's latency ends.
-    fn note_back_on_core(&mut self, t: ThreadId) {
-        let now = self.now;
-        let th = &mut self.threads[t.index()];
-        if let Some(ret) = th.io_return.take() {
-            th.report.gil_wait_after_io.record(now - ret);
+    /// Blocks `t` on the condition, with a fresh interval under the new GIL.
+    fn wait_on_cond(&mut self, t: ThreadId, fx: &mut Vec<Effect>) {
+        self.tickets += 1;
+        let ticket = self.tickets;
+        self.waiters.push_back((t, ticket));
+        self.live_waiters += 1;
+        let sw = self.switch_number;
+        let s = self.seat(t);
+        s.ticket = ticket;
+        s.saved_switch = sw;
+        let timeout = match self.kind {
+            Kind::New { interval, .. } => Some(interval),
+            _ => None,
+        };
+        fx.push(Effect::WaitOnCond { thread: t, timeout });
+        if self.waiters.len() > 2 * self.live_waiters + 16 {
+            self.drop_stale_waiters();
+        }
+        // Old GIL: a new waiter makes the holder's periodic checks matter.
+        if let (Kind::Old { .. }, Some(h)) = (self.kind, self.holder) {
+            fx.push(Effect::ScheduleCheck(h));
         }
     }
 
     /// Timed-out waits leave stale entries; drop them when they outnumber the
     /// live ones, so the list stays as long as the waiters are many.
-    fn drop_stale_waiters(&mut self, g: usize) {
-        let threads = &self.threads;
-        self.gils[g].waiters.retain(|&(w, ticket)| {
-            let th = &threads[w.index()];
-            th.gil_ticket == ticket && th.run == Run::Blocked(Wait::Gil)
-        });
+    fn drop_stale_waiters(&mut self) {
+        let seats = &self.seats;
+        self.waiters
+            .retain(|&(w, ticket)| seats[w.index()].ticket == ticket);
     }
 
-    /// `drop_gil`, as a micro-operation of the running thread.
-    pub(crate) fn drop_gil(&mut self, t: ThreadId, forced: bool, check: bool) {
-        let g = self.gil_of(t);
-        if !self.threads[t.index()].holds_gil || !self.gils[g].exists() {
+    /// A timed wait on the condition expired: the waiter needs a core to act on it.
+    pub fn timed_out(&mut self, t: ThreadId, fx: &mut Vec<Effect>) {
+        // Its entry in the waiters goes stale: this wait is over.
+        let s = self.seat(t);
+        s.ticket = 0;
+        s.timed_out = true;
+        self.live_waiters -= 1;
+        fx.push(Effect::WakeByTimer(t));
+    }
+
+    // ----- drop_gil ---------------------------------------------------------
+
+    /// `drop_gil`, as a micro-operation of the running holder `t`: `forced`
+    /// when honouring a drop request, `check` for the old GIL's periodic release.
+    pub fn drop(&mut self, t: ThreadId, forced: bool, check: bool, fx: &mut Vec<Effect>) {
+        if !self.exists() || !self.holds(t) {
             return;
         }
         if forced {
-            self.gils[g].forced_drops += 1;
-            self.threads[t.index()].report.forced_drops += 1;
+            self.forced_drops += 1;
+            self.seat(t).counts.forced_drops += 1;
         }
         if check {
-            self.gils[g].checks += 1;
+            self.checks += 1;
         }
-        if matches!(self.gils[g].kind, Kind::New { .. }) {
-            self.threads[t.index()].micro.push_front(Micro::Handshake);
+        if matches!(self.kind, Kind::New { .. }) {
+            fx.push(Effect::Handshake(t));
         }
-        let woke = self.release_gil(t);
-        if !woke {
-            if let Kind::Old { gap, .. } = self.gils[g].kind {
-                if check && gap.0 > 0 {
-                    self.threads[t.index()]
-                        .micro
-                        .push_front(Micro::Run(BurstKind::Sys, gap.0));
-                }
+        let woke = self.release(t, fx);
+        if let Kind::Old { gap, .. } = self.kind {
+            if !woke && check && gap.0 > 0 {
+                fx.push(Effect::ReleaseGap { thread: t, gap });
             }
         }
     }
@@ -362,130 +452,96 @@ impl<S: TraceSink> Sim<'_, S> {
     /// signaller's system call: the measured hop (`wake_latency_us`) is timed
     /// from before the waker's system call, so its wake part already holds the
     /// waker's share of the wake (the IPI to the idle CPU).
-    pub(crate) fn release_gil(&mut self, t: ThreadId) -> bool {
-        let g = self.gil_of(t);
-        let gil = &mut self.gils[g];
-        gil.locked = false;
-        gil.holder = None;
-        self.threads[t.index()].holds_gil = false;
-        let threads = &self.threads;
-        let live = |w: ThreadId, ticket: u64| {
-            let th = &threads[w.index()];
-            th.gil_ticket == ticket && th.run == Run::Blocked(Wait::Gil)
-        };
-        match self.gils[g].pick_waiter(live) {
+    pub fn release(&mut self, t: ThreadId, fx: &mut Vec<Effect>) -> bool {
+        self.locked = false;
+        self.holder = None;
+        self.seat(t).holds = false;
+        match self.pick_waiter() {
             Some(w) => {
-                self.gils[g].inflight += 1;
-                self.threads[w.index()].gil_woken = true;
-                self.wake(w);
-                let cost = self.cfg.machine.os.signal_cost.0;
-                if cost > 0 {
-                    self.threads[t.index()]
-                        .micro
-                        .push_front(Micro::Run(BurstKind::Sys, cost));
-                }
+                self.inflight += 1;
+                self.seat(w).woken = true;
+                fx.push(Effect::Wake(w));
+                fx.push(Effect::PaySignal {
+                    thread: t,
+                    even_if_free: false,
+                });
                 true
             }
             None => false,
         }
     }
 
+    /// Removes the waiter a release wakes: the OS's choice among the live entries.
+    fn pick_waiter(&mut self) -> Option<ThreadId> {
+        loop {
+            let (w, ticket) = match self.choice {
+                WaiterChoice::Fifo => self.waiters.pop_front()?,
+                WaiterChoice::Random => {
+                    if self.waiters.is_empty() {
+                        return None;
+                    }
+                    let u: f64 = rand_distr::StandardUniform.sample(&mut self.rng);
+                    let i = ((u * self.waiters.len() as f64) as usize).min(self.waiters.len() - 1);
+                    self.waiters.remove(i)?
+                }
+            };
+            if self.seats[w.index()].ticket == ticket {
+                self.live_waiters -= 1;
+                return Some(w);
+            }
+        }
+    }
+
     /// FORCE_SWITCHING: after a drop with a request pending, wait until
     /// another thread has taken the GIL.
-    pub(crate) fn handshake(&mut self, t: ThreadId) {
-        let g = self.gil_of(t);
-        let gil = &mut self.gils[g];
-        if gil.drop_request && gil.last_holder == Some(t) {
-            gil.drop_request = false;
-            gil.switch_waiters.push(t);
-            self.block(t, Wait::GilSwitch);
+    pub fn handshake(&mut self, t: ThreadId, fx: &mut Vec<Effect>) {
+        if self.drop_request && self.last_holder == Some(t) {
+            self.drop_request = false;
+            self.switch_waiters.push(t);
+            fx.push(Effect::WaitForSwitch(t));
         }
     }
 
-    /// A timed wait on the GIL expired: the waiter needs a core to act on it.
-    pub(crate) fn gil_wait_timed_out(&mut self, t: ThreadId) {
-        let g = self.gil_of(t);
-        // Its entry in the waiters goes stale: this wait is over.
-        self.threads[t.index()].gil_ticket = 0;
-        self.gils[g].live_waiters -= 1;
-        self.threads[t.index()].timed_out = true;
-        self.wake_by_timer(t);
-    }
+    // ----- the eval breaker -------------------------------------------------
 
-    /// At the start of a Python burst or when a request appears: when will the
-    /// holder `h` next reach an eval-breaker check that matters?
-    pub(crate) fn schedule_eval_breaker_check(&mut self, h: ThreadId) {
-        let g = self.gil_of(h);
-        let th = &self.threads[h.index()];
-        let Some(b) = th.burst else { return };
-        if b.kind != BurstKind::Py
-            || th.check_scheduled
-            || !th.holds_gil
-            || !matches!(th.run, Run::Running(_))
-        {
-            return;
-        }
-        let done = crate::os::work_done(&b, self.now);
-        let offset = match self.gils[g].kind {
-            Kind::New { check_period, .. } => {
-                if !self.gils[g].drop_request {
-                    return;
-                }
+    /// The holder `t` has done `done` work of its current Python burst: how
+    /// far into the burst is its next eval-breaker check that matters
+    /// (`None`: none does)?
+    pub fn next_check(&self, t: ThreadId, done: u64) -> Option<u64> {
+        match self.kind {
+            Kind::New { check_period, .. } => self.drop_request.then(|| {
                 done.div_ceil(check_period)
                     .max(1)
                     .saturating_mul(check_period)
-            }
+            }),
             Kind::Old { .. } => {
-                let gil = &self.gils[g];
-                if !gil.has_waiters() && gil.inflight == 0 {
-                    return;
+                if self.live_waiters == 0 && self.inflight == 0 {
+                    return None;
                 }
-                let (left, cw) = (th.ticks_left, th.tick_period.max(1));
-                if done < left {
+                let s = &self.seats[t.index()];
+                let (left, cw) = (s.ticks_left, s.tick_period.max(1));
+                Some(if done < left {
                     left
                 } else {
                     // The ticker wrapped while nobody waited: checks happened unobserved.
                     left + ((done - left) / cw + 1) * cw
-                }
+                })
             }
-            Kind::None { .. } => return,
-        };
-        if offset >= b.work {
-            return; // the check falls at or after the burst's end: the next burst handles it
-        }
-        let at = b.started + crate::os::time_for(offset, b.speed);
-        let gen = th.cpu_gen;
-        self.threads[h.index()].check_scheduled = true;
-        self.queue.push(at.max(self.now), Event::Check(h, gen));
-    }
-
-    /// Old GIL: a new waiter makes the holder's periodic checks matter.
-    fn old_gil_waiter_arrived(&mut self, g: usize) {
-        if let (Kind::Old { .. }, Some(h)) = (self.gils[g].kind, self.gils[g].holder) {
-            self.schedule_eval_breaker_check(h);
+            Kind::None { .. } => None,
         }
     }
 
-    /// The holder reached the check: honour the drop request (new GIL) or do
-    /// the periodic release and re-acquire (old GIL).
-    pub(crate) fn eval_breaker_check(&mut self, t: ThreadId) {
-        let g = self.gil_of(t);
-        self.pause_burst(t);
-        let (forced, check) = match self.gils[g].kind {
-            Kind::New { .. } => {
-                if !self.gils[g].drop_request {
-                    return;
-                }
-                (true, false)
-            }
+    /// The holder reached the check: `Some((forced, check))` when it must
+    /// drop the GIL and take it again — honouring a drop request (new GIL) or
+    /// the periodic release (old GIL, which starts a new tick period).
+    pub fn at_check(&mut self, t: ThreadId) -> Option<(bool, bool)> {
+        match self.kind {
+            Kind::New { .. } => self.drop_request.then_some((true, false)),
             Kind::Old { check_work, .. } => {
-                self.threads[t.index()].ticks_left = check_work;
-                (false, true)
+                self.seat(t).ticks_left = check_work;
+                Some((false, true))
             }
-            Kind::None { .. } => return,
-        };
-        let m = &mut self.threads[t.index()].micro;
-        m.push_front(Micro::TakeGil);
-        m.push_front(Micro::DropGil { forced, check });
+            Kind::None { .. } => None,
+        }
     }
 }

@@ -22,20 +22,19 @@
 #![warn(missing_docs)]
 
 mod config;
+mod device;
 mod dist;
 mod error;
 mod event_queue;
 mod gil;
 mod histogram;
 mod ids;
-mod io;
-mod os;
-mod overflow;
-mod process;
+mod kernel;
+mod pool;
 mod report;
 mod rng;
 pub mod scenarios;
-mod sim;
+mod sched;
 mod sync;
 mod time;
 mod trace;
@@ -47,10 +46,10 @@ pub use error::{BlockedThread, ConfigError, EngineError};
 pub use event_queue::EventQueue;
 pub use histogram::Histogram;
 pub use ids::*;
-pub use io::MAX_PENDING_REPLIES;
+pub use kernel::MAX_PENDING_REPLIES;
+pub use kernel::{event_queue_hold, run_cancellable, run_with_sink, CANCEL_CHECK_EVERY};
 pub use report::*;
 pub use rng::{stream, stream_seed, StreamRng};
-pub use sim::{event_queue_hold, run_cancellable, run_with_sink, CANCEL_CHECK_EVERY};
 pub use time::{SimDuration, SimTime};
 pub use trace::{
     CoreInterval, Handoff, Interval, NoTrace, Tee, ThreadState, TraceSink, VecTrace, WindowTrace,

@@ -1,4 +1,4 @@
-//! Blocking calls: latency distributions, devices, sleeps (engine `io.rs`, `dist.rs`).
+//! Blocking calls: latency distributions, devices, sleeps (engine `kernel/io.rs`, `dist.rs`).
 mod common;
 use common::*;
 

@@ -1,4 +1,4 @@
-//! Processes, start methods, IPC and pools (engine `process.rs`), and native
+//! Processes, start methods, IPC and pools (engine `kernel/process.rs`), and native
 //! code that releases the GIL.
 mod common;
 use common::*;

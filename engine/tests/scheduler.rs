@@ -1,4 +1,4 @@
-//! Cores and the OS scheduler (engine `os.rs`).
+//! Cores and the OS scheduler (engine `kernel/cpu.rs`).
 mod common;
 use common::*;
 

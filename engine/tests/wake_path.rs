@@ -1,5 +1,5 @@
-//! Who gets the GIL next: the wake path rule by rule (engine `gil.rs`, `io.rs`,
-//! `os.rs`; `research/wake-path.md` §1–§4). Each test controls the timings
+//! Who gets the GIL next: the wake path rule by rule (engine `gil.rs`, `kernel/io.rs`,
+//! `kernel/cpu.rs`; `research/wake-path.md` §1–§4). Each test controls the timings
 //! (no wake-up jitter) so the mechanism, not luck, decides the outcome.
 mod common;
 use common::*;

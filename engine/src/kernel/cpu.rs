@@ -1,103 +1,15 @@
-//! The OS scheduler's run queue: which runnable thread gets the next free core.
+//! Cores, dispatch and preemption: the kernel's CPU side.
 //!
-//! `fair` approximates Linux CFS/EEVDF (`kernel/sched/fair.c`): the runnable
-//! thread with the least virtual runtime runs next, a running thread keeps its
-//! core for a slice, and a woken sleeper is placed at most one slice behind the
-//! least runtime so it can preempt a CPU hog (wake-up preemption). `rr` is a
-//! FIFO queue with a fixed quantum. Time slices, dispatch and preemption are
-//! driven by the kernel in `sim.rs`; this module only orders threads.
+//! A woken thread takes an idle core (paying the wake-up latency of a core
+//! leaving idle, shallow or deep, spread as measured) or waits in the run
+//! queue (`sched.rs`), preempting a thread far ahead in virtual runtime under
+//! the fair policy; a running thread keeps its core for a slice while others
+//! wait (`kernel/sched/fair.c`, `research/wake-path.md` §1–§3).
 
-use crate::config::{Policy, WakeSpread};
+use crate::config::WakeSpread;
+use crate::ids::CoreId;
 use crate::ids::ThreadId;
 use crate::time::SimDuration;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
-
-pub(crate) enum RunQueue {
-    /// Least (virtual runtime, arrival) first.
-    Fair(BinaryHeap<Reverse<(u64, u64, ThreadId)>>),
-    /// Arrival order.
-    Fifo(VecDeque<ThreadId>),
-}
-
-pub(crate) struct Scheduler {
-    pub policy: Policy,
-    queue: RunQueue,
-    arrivals: u64,
-    /// Monotone lower bound of virtual runtimes (CFS `min_vruntime`).
-    pub min_vruntime: u64,
-}
-
-impl Scheduler {
-    pub fn new(policy: Policy) -> Self {
-        let queue = match policy {
-            Policy::Fair { .. } => RunQueue::Fair(BinaryHeap::new()),
-            Policy::RoundRobin { .. } => RunQueue::Fifo(VecDeque::new()),
-        };
-        Scheduler {
-            policy,
-            queue,
-            arrivals: 0,
-            min_vruntime: 0,
-        }
-    }
-
-    /// How long a thread keeps a core before it may be preempted.
-    pub fn slice(&self) -> SimDuration {
-        match self.policy {
-            Policy::Fair { slice, .. } => slice,
-            Policy::RoundRobin { quantum } => quantum,
-        }
-    }
-
-    /// Wake-up preemption threshold, if the policy preempts on wake-up.
-    pub fn wakeup_granularity(&self) -> Option<SimDuration> {
-        match self.policy {
-            Policy::Fair {
-                wakeup_granularity, ..
-            } => Some(wakeup_granularity),
-            Policy::RoundRobin { .. } => None,
-        }
-    }
-
-    pub fn is_fair(&self) -> bool {
-        matches!(self.queue, RunQueue::Fair(_))
-    }
-
-    pub fn enqueue(&mut self, t: ThreadId, vruntime: u64) {
-        self.arrivals += 1;
-        match &mut self.queue {
-            RunQueue::Fair(heap) => heap.push(Reverse((vruntime, self.arrivals, t))),
-            RunQueue::Fifo(q) => q.push_back(t),
-        }
-    }
-
-    pub fn pop_next(&mut self) -> Option<ThreadId> {
-        match &mut self.queue {
-            RunQueue::Fair(heap) => heap.pop().map(|Reverse((_, _, t))| t),
-            RunQueue::Fifo(q) => q.pop_front(),
-        }
-    }
-
-    /// Virtual runtime of the next thread to run (fair only).
-    pub fn leftmost_vruntime(&self) -> Option<u64> {
-        match &self.queue {
-            RunQueue::Fair(heap) => heap.peek().map(|Reverse(e)| e.0),
-            RunQueue::Fifo(_) => None,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        match &self.queue {
-            RunQueue::Fair(heap) => heap.is_empty(),
-            RunQueue::Fifo(q) => q.is_empty(),
-        }
-    }
-}
-
-// ----- cores, dispatch and preemption -------------------------------------------
-
-use crate::ids::CoreId;
 
 /// What made a blocked thread runnable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +19,7 @@ pub(crate) enum Wake {
     /// Its timed wait expired (the timer fires on the core it blocked on).
     Timer,
 }
-use crate::sim::{Burst, BurstKind, Event, Run, Sim};
+use super::{Burst, BurstKind, Event, Run, Sim};
 use crate::time::SimTime;
 use crate::trace::{ThreadState, TraceSink};
 use rand_distr::Distribution;
@@ -396,11 +308,11 @@ impl<S: TraceSink> Sim<'_, S> {
         th.check_scheduled = false;
         if let Some(b) = th.burst.take() {
             let done = work_done(&b, now);
-            account_work(th, &b, done);
             let left = b.work.saturating_sub(done);
             if left > 0 {
-                th.micro.push_front(crate::sim::Micro::Run(b.kind, left));
+                th.micro.push_front(super::Micro::Run(b.kind, left));
             }
+            self.account_work(t, &b, done);
         }
     }
 
@@ -451,7 +363,7 @@ impl<S: TraceSink> Sim<'_, S> {
         let Run::Running(c) = self.threads[t.index()].run else {
             return;
         };
-        let holds = self.threads[t.index()].holds_gil;
+        let holds = self.holds_gil(t);
         let state = match kind {
             BurstKind::Py => ThreadState::Python,
             BurstKind::CHold => ThreadState::NativeHoldingGil,
@@ -483,7 +395,17 @@ impl<S: TraceSink> Sim<'_, S> {
         let th = &mut self.threads[t.index()];
         th.check_scheduled = false;
         if let Some(b) = th.burst.take() {
-            account_work(th, &b, b.work);
+            self.account_work(t, &b, b.work);
+        }
+    }
+
+    /// `done` work of burst `b` counts: Python work advances the old GIL's ticker.
+    fn account_work(&mut self, t: ThreadId, b: &Burst, done: u64) {
+        if b.kind == BurstKind::Py {
+            let th = &mut self.threads[t.index()];
+            th.report.py_work += SimDuration(done);
+            let g = th.interp.index();
+            self.gils[g].python_ran(t, done);
         }
     }
 }
@@ -506,16 +428,4 @@ pub(crate) fn work_done(b: &Burst, now: SimTime) -> u64 {
         (el as f64 * b.speed).floor() as u64
     };
     w.min(b.work)
-}
-
-fn account_work(th: &mut crate::sim::Thread<'_>, b: &Burst, done: u64) {
-    if b.kind == BurstKind::Py {
-        th.report.py_work += SimDuration(done);
-        let cw = th.tick_period.max(1);
-        th.ticks_left = if done < th.ticks_left {
-            th.ticks_left - done
-        } else {
-            cw - (done - th.ticks_left) % cw
-        };
-    }
 }

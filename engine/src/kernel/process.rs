@@ -17,11 +17,11 @@
 //! (`executor_submit`, `executor_collect`) and the worker (`executor_run`):
 //! for tiny tasks these, not the task, set the pace.
 
+use super::{BurstKind, Event, Frame, FrameKind, Micro, Run, Sim, Wait};
 use crate::config::{PoolKind, ProcessConfig, StartMethod};
 use crate::ids::{InterpId, PoolId, ProcessId, ThreadId};
-use crate::sim::{BurstKind, Event, Frame, FrameKind, Micro, Run, Sim, Wait};
+use crate::pool::{NextTask, Pool};
 use crate::trace::TraceSink;
-use std::collections::VecDeque;
 
 /// Runtime state of a process.
 pub(crate) struct Process {
@@ -47,48 +47,13 @@ impl Process {
     }
 }
 
-/// Runtime state of a pool.
-pub(crate) struct Pool {
-    pub name: String,
-    pub kind: PoolKind,
-    pub workers: Vec<ThreadId>,
-    /// Worker processes (process pools).
-    pub procs: Vec<ProcessId>,
-    /// Tasks delivered to the workers and not yet taken.
-    pub available: VecDeque<u32>,
-    /// Tasks not yet delivered to the workers.
-    pub undelivered: u32,
-    /// Results delivered to the caller and not yet collected (their pickled sizes).
-    pub results: VecDeque<u64>,
-    pub done: u32,
-    pub total: u32,
-    pub collected: u32,
-    pub caller: Option<ThreadId>,
-    pub idle: VecDeque<ThreadId>,
-    pub mapped: bool,
-}
-
 impl<'a, S: TraceSink> Sim<'a, S> {
     /// Creates the pools' workers (and worker processes): not started until mapped.
     pub(crate) fn create_pools(&mut self) {
         let cfg = self.cfg;
         for (i, pc) in cfg.pools.iter().enumerate() {
             let pid = PoolId(i as u32);
-            let mut pool = Pool {
-                name: pc.name.clone(),
-                kind: pc.kind,
-                workers: Vec::new(),
-                procs: Vec::new(),
-                available: VecDeque::new(),
-                undelivered: pc.tasks.len() as u32,
-                results: VecDeque::new(),
-                done: 0,
-                total: pc.tasks.len() as u32,
-                collected: 0,
-                caller: None,
-                idle: VecDeque::new(),
-                mapped: false,
-            };
+            let mut pool = Pool::new(pc.name.clone(), pc.kind, pc.tasks.len() as u32);
             for w in 0..pc.workers {
                 let name = format!("{}-worker{}", pc.name, w);
                 let (interp, process) = match pc.kind {
@@ -104,7 +69,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                         let rng = crate::rng::stream(cfg.limits.seed, "gil-waiter", g as u64);
                         self.gils
                             .push(crate::gil::Gil::new(&pc.worker_gil, rng, name.clone(), p));
-                        pool.procs.push(p);
                         (InterpId(g as u32), p)
                     }
                 };
@@ -114,7 +78,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 self.threads[t.index()]
                     .micro
                     .push_back(Micro::PoolNext(pid));
-                pool.workers.push(t);
+                let own_process = matches!(pc.kind, PoolKind::Processes(_)).then_some(process);
+                pool.add_worker(t, own_process);
             }
             self.pools.push(pool);
         }
@@ -178,23 +143,19 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     /// `pool.map`: start the workers and submit every task.
     pub(crate) fn map_pool(&mut self, t: ThreadId, p: PoolId) {
         let pool = &mut self.pools[p.index()];
-        if pool.mapped {
-            // A pool is shut down after its map; mapping it again does nothing.
+        if !pool.map(t) {
             return;
         }
-        pool.mapped = true;
-        pool.caller = Some(t);
-        let kind = pool.kind;
-        let workers = pool.workers.clone();
-        let procs = pool.procs.clone();
-        let total = pool.total;
+        let kind = pool.kind();
+        let workers = pool.workers().to_vec();
+        let procs = pool.worker_processes().to_vec();
+        let total = pool.tasks();
         let costs = &self.cfg.costs;
         let interp = self.threads[t.index()].interp;
         let process = self.threads[t.index()].process;
         let mut plan: Vec<Micro<'a>> = Vec::new();
         match kind {
             PoolKind::Threads => {
-                let ticks = self.gils[interp.index()].old_check_work();
                 for &w in &workers {
                     let th = &mut self.threads[w.index()];
                     let old_process = th.process;
@@ -202,14 +163,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     th.process = process;
                     th.report.interp = interp;
                     th.report.process = process;
-                    th.ticks_left = ticks;
-                    th.tick_period = ticks;
                     if old_process != process {
                         self.processes[old_process.index()]
                             .threads
                             .retain(|&x| x != w);
                         self.processes[process.index()].threads.push(w);
                     }
+                    self.gils[interp.index()].seat_thread(w);
                     plan.push(Micro::Run(BurstKind::CHold, costs.thread_start.0));
                     plan.push(Micro::StartThread(w));
                 }
@@ -251,7 +211,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
 
     /// Task `k` leaves the caller: available now (threads) or after the pipe (processes).
     pub(crate) fn pool_submit(&mut self, p: PoolId, k: u32) {
-        match self.pools[p.index()].kind {
+        match self.pools[p.index()].kind() {
             PoolKind::Threads => self.task_deliver(p, k),
             PoolKind::Processes(_) => {
                 let bytes = self.cfg.pools[p.index()].tasks[k as usize].arg_bytes;
@@ -262,55 +222,50 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     }
 
     pub(crate) fn task_deliver(&mut self, p: PoolId, k: u32) {
-        let pool = &mut self.pools[p.index()];
-        pool.available.push_back(k);
-        pool.undelivered = pool.undelivered.saturating_sub(1);
-        self.wake_idle_worker(p);
-    }
-
-    fn wake_idle_worker(&mut self, p: PoolId) {
-        while let Some(w) = self.pools[p.index()].idle.pop_front() {
-            if self.threads[w.index()].run == Run::Blocked(Wait::PoolTask(p)) {
-                self.wake(w);
-                return;
-            }
+        let threads = &self.threads;
+        let idle_here = |w: ThreadId| threads[w.index()].run == Run::Blocked(Wait::PoolTask(p));
+        if let Some(w) = self.pools[p.index()].deliver(k, idle_here) {
+            self.wake(w);
         }
     }
 
     pub(crate) fn pool_task_ready(&self, p: PoolId) -> bool {
-        let pool = &self.pools[p.index()];
-        !pool.available.is_empty() || (pool.undelivered == 0 && pool.mapped)
+        self.pools[p.index()].task_ready()
     }
 
     /// Worker: take the next task, exit when all are taken, or wait for one.
     pub(crate) fn pool_next(&mut self, t: ThreadId, p: PoolId) {
         let pool = &mut self.pools[p.index()];
-        if let Some(k) = pool.available.pop_front() {
-            let task = &self.cfg.pools[p.index()].tasks[k as usize];
-            let th = &mut self.threads[t.index()];
-            th.task_start = self.now;
-            th.frames.push(Frame {
-                steps: &task.steps,
-                pc: 0,
-                kind: FrameKind::Task(p, k),
-            });
-            if matches!(pool.kind, PoolKind::Processes(_)) {
-                let costs = &self.cfg.costs;
-                th.micro.push_front(Micro::Run(
-                    BurstKind::Py,
-                    costs.message_time(task.arg_bytes).0,
-                ));
-                th.micro.push_front(Micro::TakeGil);
+        let kind = pool.kind();
+        match pool.next_task() {
+            NextTask::Task(k) => {
+                let task = &self.cfg.pools[p.index()].tasks[k as usize];
+                let th = &mut self.threads[t.index()];
+                th.task_start = self.now;
+                th.frames.push(Frame {
+                    steps: &task.steps,
+                    pc: 0,
+                    kind: FrameKind::Task(p, k),
+                });
+                if matches!(kind, PoolKind::Processes(_)) {
+                    let costs = &self.cfg.costs;
+                    th.micro.push_front(Micro::Run(
+                        BurstKind::Py,
+                        costs.message_time(task.arg_bytes).0,
+                    ));
+                    th.micro.push_front(Micro::TakeGil);
+                }
             }
-        } else if pool.undelivered == 0 {
-            // Shutdown: nothing left for this worker; wake the others to exit too.
-            let idle: Vec<ThreadId> = pool.idle.drain(..).collect();
-            for w in idle {
-                self.wake(w);
+            NextTask::Shutdown(idle) => {
+                // Nothing left for this worker; wake the others to exit too.
+                for w in idle {
+                    self.wake(w);
+                }
+                self.threads[t.index()].micro.push_front(Micro::Finish);
             }
-            self.threads[t.index()].micro.push_front(Micro::Finish);
-        } else {
-            self.wait_then_retry(t, Wait::PoolTask(p), Micro::PoolNext(p));
+            NextTask::Wait => {
+                self.wait_then_retry(t, Wait::PoolTask(p), Micro::PoolNext(p));
+            }
         }
     }
 
@@ -320,7 +275,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         self.threads[t.index()].replies.clear();
         let m = &mut self.threads[t.index()].micro;
         let costs = &self.cfg.costs;
-        let overhead = match self.pools[p.index()].kind {
+        let overhead = match self.pools[p.index()].kind() {
             PoolKind::Processes(_) => {
                 let bytes = self.cfg.pools[p.index()].tasks[k as usize].result_bytes;
                 costs.message_time(bytes).0
@@ -343,21 +298,19 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         th.report
             .op_latency
             .record(crate::report::OpKind::PoolTask, took);
-        match self.pools[p.index()].kind {
+        match self.pools[p.index()].kind() {
             PoolKind::Threads => self.result_deliver(p),
             PoolKind::Processes(_) => {
                 let bytes = self.cfg.pools[p.index()].tasks[k as usize].result_bytes;
                 let at = self.now + self.cfg.costs.pipe_time(bytes);
-                self.pools[p.index()].results.push_back(bytes);
+                self.pools[p.index()].result_sent(bytes);
                 self.queue.push(at, Event::ResultDeliver(p));
             }
         }
     }
 
     pub(crate) fn result_deliver(&mut self, p: PoolId) {
-        let pool = &mut self.pools[p.index()];
-        pool.done += 1;
-        if let Some(c) = pool.caller {
+        if let Some(c) = self.pools[p.index()].result_delivered() {
             if self.threads[c.index()].run == Run::Blocked(Wait::PoolResults(p)) {
                 self.wake(c);
             }
@@ -365,11 +318,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     }
 
     pub(crate) fn pool_results_ready(&self, p: PoolId) -> bool {
-        let pool = &self.pools[p.index()];
-        match pool.kind {
-            PoolKind::Threads => pool.done >= pool.total,
-            PoolKind::Processes(_) => pool.done > pool.collected,
-        }
+        self.pools[p.index()].results_ready()
     }
 
     /// Caller: wait for all results (threads) or collect and unpickle one (processes).
@@ -378,10 +327,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             self.wait_then_retry(t, Wait::PoolResults(p), Micro::PoolCollect(p));
             return;
         }
-        let pool = &mut self.pools[p.index()];
-        if let PoolKind::Processes(_) = pool.kind {
-            pool.collected += 1;
-            let bytes = pool.results.pop_front().unwrap_or(0);
+        if let Some(bytes) = self.pools[p.index()].collect() {
             let w = self.cfg.costs.message_time(bytes).0;
             self.threads[t.index()]
                 .micro

@@ -20,45 +20,23 @@
 //! (after waiting for the GIL) finds it there and returns after its system
 //! call; only a `recv` made early blocks.
 
-use crate::config::DeviceConfig;
+use super::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::dist::Dist;
 use crate::ids::{DeviceId, ThreadId};
-use crate::sim::{BurstKind, Event, Micro, Run, Sim, Wait};
 use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use rand_distr::Distribution;
-use std::collections::VecDeque;
 
 /// Most replies a thread may have pending: bounds the memory of a run whose
 /// program sends without receiving.
 pub const MAX_PENDING_REPLIES: usize = 1 << 16;
-
-/// Runtime state of a device.
-pub(crate) struct Device {
-    limit: Option<u32>,
-    busy: u32,
-    queue: VecDeque<(ThreadId, SimDuration)>,
-}
-
-impl Device {
-    pub fn new(c: &DeviceConfig) -> Self {
-        Device {
-            limit: c.concurrency,
-            busy: 0,
-            queue: VecDeque::new(),
-        }
-    }
-}
 
 impl<S: TraceSink> Sim<'_, S> {
     /// `t` issues a blocking call; its latency is drawn now from `t`'s own
     /// stream, so the n-th call of a thread has the same latency in every variant.
     pub(crate) fn start_io(&mut self, t: ThreadId, dev: Option<DeviceId>, dist: &Dist) {
         let lat = dist.sample(&mut self.threads[t.index()].rng_io);
-        let device_free = dev.is_none_or(|d| {
-            let device = &self.devices[d.index()];
-            device.limit.is_none_or(|l| device.busy < l)
-        });
+        let device_free = dev.is_none_or(|d| self.devices[d.index()].has_room());
         if lat.0 == 0 && device_free {
             self.returns_at_once(t);
             return;
@@ -66,11 +44,7 @@ impl<S: TraceSink> Sim<'_, S> {
         self.block(t, Wait::Io);
         match dev {
             Some(d) => {
-                let device = &mut self.devices[d.index()];
-                if device.limit.is_some_and(|l| device.busy >= l) {
-                    device.queue.push_back((t, lat));
-                } else {
-                    device.busy += 1;
+                if self.devices[d.index()].submit(t, lat) {
                     self.queue.push(self.now + lat, Event::IoDone(t, Some(d)));
                 }
             }
@@ -136,10 +110,7 @@ impl<S: TraceSink> Sim<'_, S> {
     /// A call returned: the device serves its next request, the thread wakes.
     pub(crate) fn io_done(&mut self, t: ThreadId, dev: Option<DeviceId>) {
         if let Some(d) = dev {
-            let device = &mut self.devices[d.index()];
-            device.busy -= 1;
-            if let Some((next, lat)) = device.queue.pop_front() {
-                device.busy += 1;
+            if let Some((next, lat)) = self.devices[d.index()].finished() {
                 self.queue
                     .push(self.now + lat, Event::IoDone(next, Some(d)));
             }

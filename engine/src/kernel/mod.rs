@@ -1,99 +1,45 @@
-//! The simulation kernel: the world state, the event loop and each thread's
-//! interpreter of workload steps.
+//! The simulation kernel: the world's threads and cores, the event loop, and
+//! the application of what the mechanisms answer.
 //!
-//! A thread's program (its [`Step`]s, nested in frames for loops) is expanded
-//! step by step into *micro-operations*: bursts of CPU work and the zero-time
-//! actions of the models (take or drop the GIL, block on I/O, take a lock…).
-//! A thread executes micro-operations only while it has a core. The models
-//! live in their own modules and extend [`Sim`]: `os.rs`/`cpu.rs` (cores and the
-//! scheduler), `gil.rs` (the GIL models), `io.rs` (devices), `sync.rs` (locks,
-//! queues, joins), `process.rs` (processes and pools).
+//! The mechanisms own their state behind narrow doors and never see the
+//! kernel: the GIL (`gil.rs`), the run queue (`sched.rs`), locks and queues
+//! (`sync.rs`), devices (`device.rs`) and pools (`pool.rs`). The kernel asks
+//! them and applies their answers — blocking and waking threads, scheduling
+//! events, charging CPU time — in its own files, one per mechanism:
+//! `kernel/gil.rs`, `kernel/cpu.rs` (cores, dispatch, preemption, wake-up
+//! latency), `kernel/sync.rs`, `kernel/io.rs` (blocking calls, sleeps,
+//! request/reply), `kernel/process.rs` (processes, start-up, pool maps).
+//! `kernel/program.rs` expands each thread's [`Step`]s into micro-operations,
+//! executed only while the thread has a core.
 
 use crate::config::*;
-use crate::dist::Dist;
+use crate::device::Device;
 use crate::error::{BlockedThread, EngineError};
 use crate::event_queue::EventQueue;
 use crate::gil::Gil;
 use crate::ids::*;
-use crate::io::Device;
-use crate::os::{Scheduler, Wake};
-use crate::process::{Pool, Process};
+use crate::pool::Pool;
 use crate::report::*;
 use crate::rng::{stream, StreamRng};
+use crate::sched::Scheduler;
 use crate::sync::{Lock, Queue};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{ThreadState, TraceSink};
+use cpu::Wake;
+use process::Process;
 use std::collections::VecDeque;
 
-/// What a CPU burst is doing (decides the accounting state).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BurstKind {
-    /// Python bytecode.
-    Py,
-    /// Native code holding the GIL (no eval-breaker checks inside).
-    CHold,
-    /// Native code with the GIL released.
-    CFree,
-    /// A system call (futex wake, lock handover); held or not, as it happens.
-    Sys,
-}
+pub(crate) mod cpu;
+mod gil;
+pub(crate) mod io;
+mod overflow;
+pub(crate) mod process;
+mod program;
 
-/// A zero-time action or a burst, executed in order while the thread has a core.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Micro<'a> {
-    /// Burn CPU for `work` reference nanoseconds.
-    Run(BurstKind, u64),
-    /// Take the GIL (if the model has one and the thread does not hold it).
-    TakeGil,
-    /// Release the GIL; `forced` when honouring a drop request, `check` for the old GIL's periodic release.
-    DropGil { forced: bool, check: bool },
-    /// FORCE_SWITCHING: wait until another thread has taken the GIL.
-    Handshake,
-    /// Block on I/O.
-    Io(Option<DeviceId>, &'a Dist),
-    /// A request goes out: its reply is due after a latency drawn now.
-    Request(&'a Dist),
-    /// Wait for the oldest pending reply.
-    AwaitReply,
-    /// A blocking call returned (counted as an op; its GIL wait starts).
-    IoReturned,
-    /// An operation of this kind, begun at the thread's `op_start`, is complete.
-    OpDone(OpKind),
-    /// `time.sleep`.
-    Sleep(SimDuration),
-    /// Try to take a lock; on failure release the GIL and wait.
-    LockAcquire(LockId),
-    /// Release a lock.
-    LockRelease(LockId),
-    /// Put an item of `bytes` into a queue.
-    QueuePut(QueueId, u64),
-    /// Take an item from a queue or wait.
-    QueueGet(QueueId),
-    /// Start a thread.
-    StartThread(ThreadId),
-    /// Wait for a thread to finish.
-    Join(ThreadId),
-    /// Start a process (after the parent paid its share of the start cost).
-    StartProcess(ProcessId),
-    /// Start the other autostart threads of a process, after its start-up.
-    StartSiblings(ProcessId),
-    /// Wait for every thread of a process to finish.
-    JoinProcess(ProcessId),
-    /// Begin `pool.map`.
-    MapPool(PoolId),
-    /// Make task `k` available to the workers (after its pipe delay for process pools).
-    PoolSubmit(PoolId, u32),
-    /// Caller: wait for all results (thread pools) or take one result (process pools).
-    PoolCollect(PoolId),
-    /// Worker: take the next task, or exit when there is none left.
-    PoolNext(PoolId),
-    /// Worker: task done; hand back its result.
-    PoolTaskDone(PoolId, u32),
-    /// Block until `reason` holds (re-checked first).
-    Block(Wait),
-    /// End the thread.
-    Finish,
-}
+pub(crate) use program::{BurstKind, Frame, FrameKind, Micro};
+mod sync;
+
+pub use io::MAX_PENDING_REPLIES;
 
 /// Why a blocked thread is blocked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,110 +91,70 @@ pub(crate) struct Burst {
     pub speed: f64,
 }
 
-/// Where a frame's steps come from and how it repeats.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum FrameKind {
-    Once,
-    Repeat {
-        left: u64,
-    },
-    Until(SimTime),
-    /// A pool task: when it ends, report it done.
-    Task(PoolId, u32),
-}
-
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Frame<'a> {
-    pub steps: &'a [Step],
-    pub pc: usize,
-    pub kind: FrameKind,
-}
-
-/// What comes next in a thread's program.
-enum Next<'a> {
-    Step(&'a Step),
-    /// The end of a frame queued micro-operations.
-    Micros,
-    End,
-}
-
 /// Runtime state of one thread.
 pub(crate) struct Thread<'a> {
-    pub name: String,
-    pub interp: InterpId,
-    pub process: ProcessId,
-    pub autostart: bool,
-    pub program: &'a [Step],
-    pub frames: Vec<Frame<'a>>,
-    pub micro: VecDeque<Micro<'a>>,
-    pub run: Run,
+    name: String,
+    interp: InterpId,
+    process: ProcessId,
+    autostart: bool,
+    program: &'a [Step],
+    frames: Vec<Frame<'a>>,
+    micro: VecDeque<Micro<'a>>,
+    run: Run,
     /// Current accounting state and since when (`None`: not alive).
-    pub acct: Option<(ThreadState, SimTime)>,
-    pub holds_gil: bool,
-    pub burst: Option<Burst>,
+    acct: Option<(ThreadState, SimTime)>,
+    burst: Option<Burst>,
     /// Bumped to cancel a scheduled burst end or eval-breaker check.
-    pub cpu_gen: u32,
+    cpu_gen: u32,
     /// Bumped to cancel a scheduled timer.
-    pub wait_gen: u32,
+    wait_gen: u32,
     /// An eval-breaker check is scheduled in the current burst.
-    pub check_scheduled: bool,
-    pub vruntime: u64,
-    pub run_start: SimTime,
-    pub last_core: Option<CoreId>,
-    /// `switch_number` when the current GIL wait began.
-    pub saved_switch: u64,
-    /// Ticket of the current GIL wait (0: none).
-    pub gil_ticket: u64,
-    /// The last GIL wait ended by its timeout.
-    pub timed_out: bool,
-    /// Woken by a GIL release and not yet back to try.
-    pub gil_woken: bool,
-    /// Old GIL: Python work left until the next periodic check.
-    pub ticks_left: u64,
-    /// Old GIL: Python work between periodic checks.
-    pub tick_period: u64,
+    check_scheduled: bool,
+    vruntime: u64,
+    run_start: SimTime,
+    last_core: Option<CoreId>,
     /// When the last I/O call returned, until the thread holds the GIL again.
-    pub io_return: Option<SimTime>,
+    io_return: Option<SimTime>,
     /// Pending requests, oldest first: when each reply arrives and when its
     /// request was sent.
-    pub replies: VecDeque<(SimTime, SimTime)>,
+    replies: VecDeque<(SimTime, SimTime)>,
     /// When the operation in progress began.
-    pub op_start: SimTime,
+    op_start: SimTime,
     /// When the pool task in progress began.
-    pub task_start: SimTime,
-    pub joiners: Vec<ThreadId>,
-    pub rng_io: StreamRng,
-    pub rng_wake: StreamRng,
-    pub rng_timer: StreamRng,
-    pub report: ThreadReport,
+    task_start: SimTime,
+    joiners: Vec<ThreadId>,
+    rng_io: StreamRng,
+    rng_wake: StreamRng,
+    rng_timer: StreamRng,
+    report: ThreadReport,
 }
 
 /// Runtime state of one core.
 pub(crate) struct Core {
-    pub thread: Option<ThreadId>,
-    pub running: bool,
-    pub last_thread: Option<ThreadId>,
-    pub gen: u32,
+    thread: Option<ThreadId>,
+    running: bool,
+    last_thread: Option<ThreadId>,
+    gen: u32,
     /// The current thread's slice end matters (the run queue is non-empty):
     /// it is due at `slice_due`.
-    pub slice_armed: bool,
-    pub slice_due: SimTime,
+    slice_armed: bool,
+    slice_due: SimTime,
     /// The time of the one `SliceEnd` event kept in the queue for this core,
     /// and its generation. It survives re-dispatch: a slice end due later
     /// re-schedules it when it fires, so cores do not leave a trail of
     /// cancelled events each time their thread changes.
-    pub slice_event: Option<SimTime>,
-    pub slice_gen: u32,
-    pub speed: f64,
-    pub busy: SimDuration,
-    pub busy_since: Option<SimTime>,
+    slice_event: Option<SimTime>,
+    slice_gen: u32,
+    speed: f64,
+    busy: SimDuration,
+    busy_since: Option<SimTime>,
     /// When the core last went idle.
-    pub idle_since: SimTime,
+    idle_since: SimTime,
     /// The core is leaving idle for a timer that fired on it: until its
     /// thread runs, other wakers still see it idle (Linux `idle_cpu()`: the
     /// woken thread is enqueued only once the core handles the interrupt).
-    pub timer_wake_pending: bool,
-    pub context_switches: u64,
+    timer_wake_pending: bool,
+    context_switches: u64,
 }
 
 /// Kernel events. Cancellable ones carry the generation they were scheduled under.
@@ -276,29 +182,31 @@ pub(crate) enum Event {
 
 /// The whole simulated world during a run.
 pub(crate) struct Sim<'a, S: TraceSink> {
-    pub cfg: &'a SimConfig,
-    pub now: SimTime,
-    pub queue: EventQueue<Event>,
-    pub threads: Vec<Thread<'a>>,
-    pub cores: Vec<Core>,
-    pub sched: Scheduler,
-    pub gils: Vec<Gil>,
-    pub processes: Vec<Process>,
-    pub devices: Vec<Device>,
-    pub locks: Vec<Lock>,
-    pub queues: Vec<Queue>,
-    pub pools: Vec<Pool>,
-    pub sink: &'a mut S,
+    cfg: &'a SimConfig,
+    now: SimTime,
+    queue: EventQueue<Event>,
+    threads: Vec<Thread<'a>>,
+    cores: Vec<Core>,
+    sched: Scheduler,
+    gils: Vec<Gil>,
+    /// The GIL door's answers, reused between questions.
+    gil_effects: Vec<crate::gil::Effect>,
+    processes: Vec<Process>,
+    devices: Vec<Device>,
+    locks: Vec<Lock>,
+    queues: Vec<Queue>,
+    pools: Vec<Pool>,
+    sink: &'a mut S,
     /// Events processed plus micro-operations executed: bounded by `max_events`.
-    pub budget_used: u64,
+    budget_used: u64,
     /// Asked every [`CANCEL_CHECK_EVERY`] units of budget whether to stop.
     cancelled: &'a dyn Fn() -> bool,
     next_cancel_check: u64,
-    pub events: u64,
-    pub peak_pending: usize,
+    events: u64,
+    peak_pending: usize,
     /// Queue length that triggers dropping stale events.
-    pub compact_at: usize,
-    pub error: Option<EngineError>,
+    compact_at: usize,
+    error: Option<EngineError>,
 }
 
 /// Runs `cfg` and returns its report; trace records go to `sink`.
@@ -354,6 +262,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             cores,
             sched: Scheduler::new(cfg.machine.os.policy.clone()),
             gils: Vec::new(),
+            gil_effects: Vec::new(),
             processes: cfg.processes.iter().map(Process::new).collect(),
             devices: cfg.devices.iter().map(Device::new).collect(),
             locks: cfg.locks.iter().map(|_| Lock::default()).collect(),
@@ -396,7 +305,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     ) -> ThreadId {
         let id = ThreadId(self.threads.len() as u32);
         let seed = self.cfg.limits.seed;
-        let ticks = self.gils[interp.index()].old_check_work();
         self.threads.push(Thread {
             report: ThreadReport {
                 name: name.clone(),
@@ -424,7 +332,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             micro: VecDeque::new(),
             run: Run::NotStarted,
             acct: None,
-            holds_gil: false,
             burst: None,
             cpu_gen: 0,
             wait_gen: 0,
@@ -432,12 +339,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             vruntime: 0,
             run_start: SimTime::ZERO,
             last_core: None,
-            saved_switch: 0,
-            gil_ticket: 0,
-            timed_out: false,
-            gil_woken: false,
-            ticks_left: ticks,
-            tick_period: ticks,
             io_return: None,
             replies: VecDeque::new(),
             op_start: SimTime::ZERO,
@@ -579,8 +480,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 "process \"{}\" to finish",
                 self.cfg.processes[p.index()].name
             ),
-            Wait::PoolResults(p) => format!("results of pool \"{}\"", self.pools[p.index()].name),
-            Wait::PoolTask(p) => format!("a task of pool \"{}\"", self.pools[p.index()].name),
+            Wait::PoolResults(p) => format!("results of pool \"{}\"", self.pools[p.index()].name()),
+            Wait::PoolTask(p) => format!("a task of pool \"{}\"", self.pools[p.index()].name()),
         }
     }
 
@@ -677,282 +578,6 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         Ok(())
     }
 
-    // ----- executing a thread ----------------------------------------------
-
-    /// Executes micro-operations of the running thread `t` until it starts a
-    /// burst, blocks, loses its core or finishes.
-    pub(crate) fn run_thread(&mut self, t: ThreadId) {
-        loop {
-            let th = &self.threads[t.index()];
-            if th.burst.is_some() || !matches!(th.run, Run::Running(_)) {
-                return;
-            }
-            if let Err(e) = self.spend_budget() {
-                self.error = Some(e);
-                return;
-            }
-            let m = match self.threads[t.index()].micro.pop_front() {
-                Some(m) => m,
-                None => match self.next_step(t) {
-                    Next::Step(step) => {
-                        self.expand(t, step);
-                        continue;
-                    }
-                    Next::Micros => continue,
-                    Next::End => Micro::Finish,
-                },
-            };
-            self.execute(t, m);
-        }
-    }
-
-    /// The next step of `t`'s program, advancing loops.
-    fn next_step(&mut self, t: ThreadId) -> Next<'a> {
-        let now = self.now;
-        loop {
-            let th = &mut self.threads[t.index()];
-            let Some(f) = th.frames.last_mut() else {
-                return Next::End;
-            };
-            if f.pc < f.steps.len() {
-                f.pc += 1;
-                return Next::Step(&f.steps[f.pc - 1]);
-            }
-            match &mut f.kind {
-                FrameKind::Repeat { left } if *left > 1 => {
-                    *left -= 1;
-                    f.pc = 0;
-                }
-                FrameKind::Until(deadline) if now < *deadline => f.pc = 0,
-                FrameKind::Task(p, k) => {
-                    let (p, k) = (*p, *k);
-                    th.frames.pop();
-                    self.task_finished_micros(t, p, k);
-                    return Next::Micros;
-                }
-                _ => {
-                    th.frames.pop();
-                }
-            }
-        }
-    }
-
-    /// Turns one step into micro-operations (or a frame, for loops).
-    fn expand(&mut self, t: ThreadId, step: &'a Step) {
-        use Micro::*;
-        let costs = &self.cfg.costs;
-        let slow = self.gils[self.threads[t.index()].interp.index()].py_slowdown();
-        let now = self.now;
-        let th = &mut self.threads[t.index()];
-        th.op_start = now;
-        let m = &mut th.micro;
-        match step {
-            Step::Py(d) => {
-                m.push_back(TakeGil);
-                let w = if slow == 1.0 { d.0 } else { d.mul_f64(slow).0 };
-                if w > 0 {
-                    m.push_back(Run(BurstKind::Py, w));
-                }
-            }
-            Step::C {
-                dur,
-                releases_gil: false,
-            } => {
-                m.push_back(TakeGil);
-                m.push_back(Run(BurstKind::CHold, dur.0));
-            }
-            Step::C {
-                dur,
-                releases_gil: true,
-            } => {
-                m.extend([
-                    TakeGil,
-                    DropGil {
-                        forced: false,
-                        check: false,
-                    },
-                    Run(BurstKind::CFree, dur.0),
-                    TakeGil,
-                ]);
-            }
-            Step::Io { device, latency } => {
-                m.extend([
-                    TakeGil,
-                    DropGil {
-                        forced: false,
-                        check: false,
-                    },
-                    Io(*device, latency),
-                    TakeGil,
-                    OpDone(OpKind::Io),
-                ]);
-            }
-            Step::Send { cpu, latency } => {
-                m.extend([
-                    TakeGil,
-                    DropGil {
-                        forced: false,
-                        check: false,
-                    },
-                ]);
-                if cpu.0 > 0 {
-                    m.push_back(Run(BurstKind::CFree, cpu.0));
-                }
-                m.extend([Request(latency), TakeGil]);
-            }
-            Step::Recv => {
-                m.extend([
-                    TakeGil,
-                    DropGil {
-                        forced: false,
-                        check: false,
-                    },
-                    AwaitReply,
-                    TakeGil,
-                    OpDone(OpKind::RoundTrip),
-                ]);
-            }
-            Step::Sleep(d) => {
-                m.extend([
-                    TakeGil,
-                    DropGil {
-                        forced: false,
-                        check: false,
-                    },
-                    Sleep(*d),
-                    TakeGil,
-                    OpDone(OpKind::Sleep),
-                ]);
-            }
-            Step::Repeat { times, body } => {
-                if *times > 0 && !body.is_empty() {
-                    th.frames.push(Frame {
-                        steps: body,
-                        pc: 0,
-                        kind: FrameKind::Repeat { left: *times },
-                    });
-                }
-            }
-            Step::LoopFor { dur, body } => {
-                if dur.0 > 0 && !body.is_empty() {
-                    th.frames.push(Frame {
-                        steps: body,
-                        pc: 0,
-                        kind: FrameKind::Until(now + *dur),
-                    });
-                }
-            }
-            Step::Acquire(l) => m.extend([TakeGil, LockAcquire(*l), OpDone(OpKind::LockAcquire)]),
-            Step::Release(l) => m.extend([TakeGil, LockRelease(*l)]),
-            Step::Put { queue, bytes } => {
-                m.push_back(TakeGil);
-                if self.cfg.queues[queue.index()].ipc {
-                    m.push_back(Run(BurstKind::Py, costs.pickle_time(*bytes).0));
-                }
-                m.push_back(QueuePut(*queue, *bytes));
-            }
-            Step::Get(q) => m.extend([TakeGil, QueueGet(*q), OpDone(OpKind::QueueGet)]),
-            Step::StartThread(x) => {
-                m.extend([
-                    TakeGil,
-                    Run(BurstKind::CHold, costs.thread_start.0),
-                    StartThread(*x),
-                ]);
-            }
-            Step::Join(x) => m.extend([TakeGil, Join(*x)]),
-            Step::StartProcess(p) => {
-                let method = self.cfg.processes[p.index()]
-                    .start_method
-                    .unwrap_or(StartMethod::Fork);
-                let cost = costs.start_cost(method).parent;
-                m.extend([TakeGil, Run(BurstKind::CHold, cost.0), StartProcess(*p)]);
-            }
-            Step::JoinProcess(p) => m.extend([TakeGil, JoinProcess(*p)]),
-            Step::MapPool(p) => m.extend([TakeGil, MapPool(*p)]),
-        }
-    }
-
-    fn execute(&mut self, t: ThreadId, m: Micro<'a>) {
-        match m {
-            Micro::Run(kind, work) => self.start_burst(t, kind, work),
-            Micro::TakeGil => self.take_gil(t),
-            Micro::DropGil { forced, check } => self.drop_gil(t, forced, check),
-            Micro::Handshake => self.handshake(t),
-            Micro::Io(dev, dist) => self.start_io(t, dev, dist),
-            Micro::Request(dist) => self.send_request(t, dist),
-            Micro::AwaitReply => self.await_reply(t),
-            Micro::IoReturned => self.io_returned(t),
-            Micro::OpDone(kind) => self.op_done(t, kind),
-            Micro::Sleep(d) => self.sleep(t, d),
-            Micro::LockAcquire(l) => self.lock_acquire(t, l),
-            Micro::LockRelease(l) => self.lock_release(t, l),
-            Micro::QueuePut(q, b) => self.queue_put(t, q, b),
-            Micro::QueueGet(q) => self.queue_get(t, q),
-            Micro::StartThread(x) => self.start_thread(x),
-            Micro::Join(x) => self.join_thread(t, x),
-            Micro::StartProcess(p) => self.start_process(p),
-            Micro::StartSiblings(p) => self.start_siblings(p),
-            Micro::JoinProcess(p) => self.join_process(t, p),
-            Micro::MapPool(p) => self.map_pool(t, p),
-            Micro::PoolSubmit(p, k) => self.pool_submit(p, k),
-            Micro::PoolCollect(p) => self.pool_collect(t, p),
-            Micro::PoolNext(p) => self.pool_next(t, p),
-            Micro::PoolTaskDone(p, k) => self.pool_task_done(t, p, k),
-            Micro::Block(w) => self.block_unless_ready(t, w),
-            Micro::Finish => self.finish_thread(t),
-        }
-    }
-
-    /// Waits for `w` the way CPython does it: release the GIL, block, take it
-    /// again, then retry `retry` (the condition may have been taken by a barging thread).
-    pub(crate) fn wait_then_retry(&mut self, t: ThreadId, w: Wait, retry: Micro<'a>) {
-        let m = &mut self.threads[t.index()].micro;
-        m.push_front(retry);
-        m.push_front(Micro::TakeGil);
-        m.push_front(Micro::Block(w));
-        m.push_front(Micro::DropGil {
-            forced: false,
-            check: false,
-        });
-    }
-
-    /// Blocks `t` on `w` unless it already holds. The thread registers as a
-    /// waiter only now, as it really blocks, so no wake-up can be lost.
-    fn block_unless_ready(&mut self, t: ThreadId, w: Wait) {
-        if self.wait_satisfied(t, w) {
-            return;
-        }
-        match w {
-            Wait::Lock(l) => self.locks[l.index()].waiters.push_back(t),
-            Wait::Queue(q) => self.queues[q.index()].getters.push_back(t),
-            Wait::Join(x) => self.threads[x.index()].joiners.push(t),
-            Wait::Process(p) => self.processes[p.index()].joiners.push(t),
-            Wait::PoolTask(p) => self.pools[p.index()].idle.push_back(t),
-            Wait::PoolResults(_)
-            | Wait::Gil
-            | Wait::GilSwitch
-            | Wait::Io
-            | Wait::NoRequest
-            | Wait::Sleep => {}
-        }
-        self.block(t, w);
-    }
-
-    fn wait_satisfied(&self, t: ThreadId, w: Wait) -> bool {
-        match w {
-            Wait::Lock(l) => self.locks[l.index()].owner.is_none(),
-            Wait::Queue(q) => !self.queues[q.index()].items.is_empty(),
-            Wait::Join(x) => self.threads[x.index()].run == Run::Done,
-            Wait::Process(p) => self.process_finished(p),
-            Wait::PoolResults(p) => self.pool_results_ready(p),
-            Wait::PoolTask(p) => self.pool_task_ready(p),
-            Wait::Gil | Wait::GilSwitch | Wait::Io | Wait::NoRequest | Wait::Sleep => {
-                let _ = t;
-                false
-            }
-        }
-    }
-
     /// `t` leaves its core and blocks on `w`.
     pub(crate) fn block(&mut self, t: ThreadId, w: Wait) {
         let state = match w {
@@ -989,7 +614,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     }
 
     fn finish_thread(&mut self, t: ThreadId) {
-        if self.threads[t.index()].holds_gil {
+        if self.holds_gil(t) {
             // Final release: wakes a waiter, no forced-switch handshake.
             let m = &mut self.threads[t.index()].micro;
             m.push_front(Micro::Finish);
@@ -1049,6 +674,16 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 context_switches: c.context_switches,
             })
             .collect();
+        for (i, th) in self.threads.iter_mut().enumerate() {
+            let t = ThreadId(i as u32);
+            for c in self.gils.iter().map(|g| g.counts(t)) {
+                let r = &mut th.report;
+                r.gil_acquisitions += c.acquisitions;
+                r.forced_drops += c.forced_drops;
+                r.drop_requests += c.drop_requests;
+                r.failed_wakeups += c.failed_wakeups;
+            }
+        }
         let gils: Vec<GilReport> = self.gils.iter().map(Gil::report).collect();
         let processes: Vec<ProcessReport> = self
             .processes

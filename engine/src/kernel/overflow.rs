@@ -7,9 +7,9 @@
 //! loop instead fails with [`EngineError::TimeOverflow`], naming the thread
 //! and the step that was running (or the queue, pool or core).
 
+use super::{Event, Sim};
 use crate::config::Step;
 use crate::error::EngineError;
-use crate::sim::{Event, Sim};
 use crate::time::SimTime;
 use crate::trace::TraceSink;
 
@@ -47,7 +47,7 @@ impl<S: TraceSink> Sim<'_, S> {
                 self.cfg.queues[q.index()].name
             ),
             Event::TaskDeliver(p, _) | Event::ResultDeliver(p) => {
-                format!("pool \"{}\"", self.pools[p.index()].name)
+                format!("pool \"{}\"", self.pools[p.index()].name())
             }
         };
         Some(EngineError::TimeOverflow {
