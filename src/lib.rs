@@ -6,36 +6,34 @@
 //! files, figures (SVG and PNG), Chrome traces and a manifest into its output
 //! folder, and only if it succeeds.
 //!
-//! - [`run()`] and [`check()`]: what `gilsim run` and `gilsim check` do.
-//! - [`script`]: the Rhai API (one module per area) and error rendering.
-//! - [`table`], [`sweep`], [`manifest`], [`output`], [`params`],
-//!   [`chrome_trace`], [`trace_files`]: the pieces behind it, usable without Rhai.
-//! - [`interrupt`] and [`journal`]: Ctrl-C and SIGTERM stop a run cleanly,
-//!   and finished sweep runs survive it (`--resume`).
-//! - [`shard`]: a sweep split over processes or machines (`--shard I/N`)
-//!   and merged back (`gilsim merge`), byte for byte.
+//! The modules are layers, top-down; each uses only those below it (the
+//! test in `src/layers.rs` checks it, ARCHITECTURE.md explains it):
+//!
+//! 1. [`commands`]: what `gilsim run`, `check`, `merge`, `report`, `validate`
+//!    and `bench` do ([`run()`] and [`check()`] are re-exported here).
+//! 2. [`script`]: the Rhai API (one module per area) and error rendering.
+//! 3. [`sweep`]: parameter sweeps, their journal (`--resume`), shards
+//!    (`--shard I/N`) and `--set` parameters.
+//! 4. [`output`]: tables, staged output files, the output folder's lock, the
+//!    manifest and Chrome traces.
+//! 5. [`calibration`]: calibration profiles and the validation against real
+//!    CPython.
+//! 6. [`support`]: Ctrl-C and SIGTERM, the memory-counting allocator, the
+//!    limits' names and hints.
 //!
 //! The scripting API is documented for script authors in `docs/scripting.md`.
 
 #![warn(missing_docs)]
 
-pub mod bench;
-pub mod chrome_trace;
-pub mod folder;
-pub mod interrupt;
-pub mod journal;
-pub mod manifest;
-pub mod memory;
+pub mod calibration;
+pub mod commands;
 pub mod output;
-pub mod params;
-pub mod profile;
-pub mod report;
-mod run;
 pub mod script;
-pub mod shard;
+pub mod support;
 pub mod sweep;
-pub mod table;
-pub mod trace_files;
-pub mod validation;
 
-pub use run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, DEFAULT_MAX_OPS, GRACE};
+#[cfg(test)]
+mod layers;
+
+pub use commands::run::{check, default_out_dir, run, Error, RunOptions, RunOutcome, GRACE};
+pub use script::context::DEFAULT_MAX_OPS;

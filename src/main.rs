@@ -18,8 +18,8 @@ macro_rules! errln {
         let _ = writeln!(std::io::stderr().lock(), $($t)*);
     }};
 }
-use gilsim::interrupt::Interrupt;
 use gilsim::script::Limits;
+use gilsim::support::interrupt::Interrupt;
 use gilsim::RunOptions;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -292,13 +292,13 @@ struct RunArgs {
     /// Run only shard I of N (I from 0 to N-1) of the script's first sweep, journaled in
     /// the output folder [default: out/<script name>.shard-I-of-N]; `gilsim merge` assembles them.
     #[arg(long, value_name = "I/N", conflicts_with = "trace", allow_hyphen_values = true, value_parser = shard_arg)]
-    shard: Option<gilsim::shard::Shard>,
+    shard: Option<gilsim::sweep::shard::Shard>,
 }
 
 /// Parses `--shard I/N`.
-fn shard_arg(s: &str) -> Result<gilsim::shard::Shard, String> {
+fn shard_arg(s: &str) -> Result<gilsim::sweep::shard::Shard, String> {
     s.parse()
-        .map_err(|e: gilsim::shard::ShardArgError| e.reason)
+        .map_err(|e: gilsim::sweep::shard::ShardArgError| e.reason)
 }
 
 #[derive(Args)]
@@ -393,7 +393,7 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     opts.profile = args
         .profile
         .as_deref()
-        .map(gilsim::profile::Profile::load)
+        .map(gilsim::calibration::profile::Profile::load)
         .transpose()?;
     opts.progress = std::io::stderr().is_terminal();
     let outcome = gilsim::run(&opts)?;
@@ -443,17 +443,17 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
 }
 
 fn merge(args: MergeArgs, interrupt: Interrupt) -> anyhow::Result<()> {
-    let opts = gilsim::shard::MergeOptions {
+    let opts = gilsim::commands::merge::MergeOptions {
         dirs: args.dirs,
         out: args.out,
         jobs: args.jobs.map(|j| j as usize),
         progress: std::io::stderr().is_terminal(),
         interrupt,
     };
-    let m = match gilsim::shard::merge(&opts) {
+    let m = match gilsim::commands::merge::merge(&opts) {
         Ok(m) => m,
         // A failed run keeps its own error type (exit status after a signal).
-        Err(gilsim::shard::MergeError::Run(e)) => return Err(e.into()),
+        Err(gilsim::commands::merge::MergeError::Run(e)) => return Err(e.into()),
         Err(e) => return Err(e.into()),
     };
     let names: Vec<String> = m
@@ -490,9 +490,9 @@ fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     let profile = args
         .profile
         .as_deref()
-        .map(gilsim::profile::Profile::load)
+        .map(gilsim::calibration::profile::Profile::load)
         .transpose()?;
-    let opts = gilsim::report::ReportOptions {
+    let opts = gilsim::commands::report::ReportOptions {
         experiments: args.experiments,
         out: args.out,
         seed: args.seed,
@@ -504,7 +504,7 @@ fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
         interrupt: interrupt.clone(),
     };
     let t0 = std::time::Instant::now();
-    let results = gilsim::report::report(&opts);
+    let results = gilsim::commands::report::report(&opts);
     if let Some(signal) = interrupt.signal() {
         // Each experiment stopped like an interrupted run: no temporary file left.
         return Err(gilsim::Error::Interrupted {
@@ -527,8 +527,8 @@ fn report(args: ReportArgs, interrupt: Interrupt) -> anyhow::Result<()> {
 
 fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let profile = match &args.profile {
-        Some(p) => gilsim::profile::Profile::load(p)?,
-        None => gilsim::profile::Profile::reference(),
+        Some(p) => gilsim::calibration::profile::Profile::load(p)?,
+        None => gilsim::calibration::profile::Profile::reference(),
     };
     let replicate = args.replicate.clone().or_else(|| {
         let stem = args.measured.file_stem()?.to_string_lossy().into_owned();
@@ -536,14 +536,16 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         earlier.is_file().then_some(earlier)
     });
     let wake_profile = if args.wake_measured.is_file() {
-        Some(gilsim::profile::Profile::load(&args.wake_profile)?)
+        Some(gilsim::calibration::profile::Profile::load(
+            &args.wake_profile,
+        )?)
     } else {
         None
     };
     let wake = wake_profile
         .as_ref()
         .map(|p| (p, args.wake_measured.as_path()));
-    let summary = gilsim::validation::write_validation(
+    let summary = gilsim::commands::validate::write_validation(
         &profile,
         &args.measured,
         replicate.as_deref(),
@@ -572,7 +574,7 @@ fn main() -> ExitCode {
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
         },
         Command::Validate(a) => validate(a),
-        Command::Bench(a) => gilsim::bench::bench(&a.scenario, a.seconds, a.repeat),
+        Command::Bench(a) => gilsim::commands::bench::bench(&a.scenario, a.seconds, a.repeat),
         Command::Merge(a) => match Interrupt::install() {
             Ok(i) => merge(a, i),
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
@@ -584,7 +586,7 @@ fn main() -> ExitCode {
             errln!("error: {e:#}");
             match e.downcast_ref::<gilsim::Error>() {
                 Some(gilsim::Error::Interrupted { signal, .. }) => {
-                    ExitCode::from(gilsim::interrupt::exit_status(*signal))
+                    ExitCode::from(gilsim::support::interrupt::exit_status(*signal))
                 }
                 Some(gilsim::Error::Set(_)) => ExitCode::from(2),
                 _ if e.downcast_ref::<UsageError>().is_some() => ExitCode::from(2),

@@ -7,11 +7,12 @@
 //! thread-local set by the sweep instead (see `script/sweep.rs`).
 
 use super::resolver::Sources;
-use crate::interrupt::Interrupt;
-use crate::journal::Journal;
-use crate::output::{check_relative, OutputError, Outputs};
-use crate::params::Params;
-use crate::trace_files::TraceOutputs;
+use crate::output::staging::{check_relative, OutputError, Outputs};
+use crate::output::trace_files::TraceOutputs;
+use crate::support::interrupt::Interrupt;
+use crate::support::limits::LIMITS;
+use crate::sweep::journal::Journal;
+use crate::sweep::params::Params;
 use rhai::Shared;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 ///
 /// Every limit has a name ([`LIMITS`]) and is set on the command line with
 /// `--limit NAME=VALUE`; every error that reports a limit names it and that
-/// flag ([`raise_hint`]).
+/// flag ([`raise_hint`](crate::support::limits::raise_hint)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limits {
     /// Rhai operations (a runaway loop stops here). `ops`.
@@ -55,14 +56,14 @@ pub struct Limits {
     /// counted (see `script/guard.rs`). `script-time`.
     pub max_script_time_s: u64,
     /// Bytes the run holds in memory: tables, strings, arrays, maps,
-    /// printed lines, modules, models (see `memory.rs`). `memory`.
+    /// printed lines, modules, models (see `support/memory.rs`). `memory`.
     pub max_memory: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_ops: crate::DEFAULT_MAX_OPS,
+            max_ops: DEFAULT_MAX_OPS,
             max_call_levels: 64,
             max_expr_depth: (64, 64),
             max_string_size: 1 << 20,
@@ -72,13 +73,19 @@ impl Default for Limits {
             max_threads: 100_000,
             max_processes: 10_000,
             max_events: 100_000_000,
-            max_trace_events: crate::trace_files::DEFAULT_MAX_TRACE_EVENTS,
-            max_sweep_runs: crate::sweep::MAX_TASKS as u64,
+            max_trace_events: crate::output::trace_files::DEFAULT_MAX_TRACE_EVENTS,
+            max_sweep_runs: crate::sweep::grid::MAX_TASKS as u64,
             max_script_time_s: DEFAULT_SCRIPT_TIME_S,
             max_memory: DEFAULT_MEMORY,
         }
     }
 }
+
+/// Default operations limit: far above what an experiment script does
+/// (building a model and a table takes thousands of operations; each sweep
+/// point has its own budget), low enough that an endless loop stops within
+/// seconds (about 20 million operations per second in a debug build).
+pub const DEFAULT_MAX_OPS: u64 = 100_000_000;
 
 /// Default `script-time`: far above what the operations limit lets a script
 /// compute (seconds), low enough to stop a script whose operations are slow
@@ -88,111 +95,6 @@ pub const DEFAULT_SCRIPT_TIME_S: u64 = 600;
 /// Default `memory`: 2 GiB, far above what an experiment holds (tens of
 /// MiB), below the memory of a small machine.
 pub const DEFAULT_MEMORY: u64 = 2 << 30;
-
-/// One limit as the command line names it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LimitInfo {
-    /// Its name in `--limit NAME=VALUE`.
-    pub name: &'static str,
-    /// What it bounds.
-    pub what: &'static str,
-    /// The largest value accepted.
-    pub max: u64,
-}
-
-/// Largest `call-depth` and `expr-depth`: Rhai recurses on the native stack
-/// (64 MiB on sweep workers), and deeper nesting could overflow it.
-pub const MAX_NESTING_LIMIT: u64 = 1_000;
-
-/// Every limit, in the order `--help` lists them.
-pub const LIMITS: &[LimitInfo] = &[
-    LimitInfo {
-        name: "ops",
-        what: "script operations (each sweep point gets what is left when the sweep starts)",
-        max: u64::MAX,
-    },
-    LimitInfo {
-        name: "call-depth",
-        what: "nested function calls",
-        max: MAX_NESTING_LIMIT,
-    },
-    LimitInfo {
-        name: "expr-depth",
-        what: "nesting of expressions and blocks",
-        max: MAX_NESTING_LIMIT,
-    },
-    LimitInfo {
-        name: "string",
-        what: "bytes in one string",
-        max: 1 << 32,
-    },
-    LimitInfo {
-        name: "array",
-        what: "items in one array, nested arrays counted in",
-        max: 1 << 32,
-    },
-    LimitInfo {
-        name: "map",
-        what: "properties in one map, nested maps counted in",
-        max: 1 << 32,
-    },
-    LimitInfo {
-        name: "modules",
-        what: "modules imported",
-        max: 1 << 20,
-    },
-    LimitInfo {
-        name: "threads",
-        what: "threads in one program, pool workers included",
-        max: 100_000_000,
-    },
-    LimitInfo {
-        name: "processes",
-        what: "processes and interpreters in one program, process-pool workers included",
-        max: 100_000_000,
-    },
-    LimitInfo {
-        name: "events",
-        what: "events of one machine.run (its default max_events, and the most it may ask for)",
-        max: i64::MAX as u64,
-    },
-    LimitInfo {
-        name: "trace-events",
-        what: "events in one trace (a Chrome trace file, or a trace kept in memory)",
-        max: u64::MAX,
-    },
-    LimitInfo {
-        name: "sweep-runs",
-        what: "runs of one sweep (points × replicates)",
-        max: 1 << 32,
-    },
-    LimitInfo {
-        name: "script-time",
-        what: "seconds the script computes by itself (summed over sweep workers; machine.run not counted)",
-        max: 1 << 32,
-    },
-    LimitInfo {
-        name: "memory",
-        what: "bytes the run holds in memory (tables, strings, arrays, maps, printed lines, modules, models)",
-        max: 1 << 50,
-    },
-];
-
-/// "raise the `NAME` limit (N) with --limit NAME=VALUE", suggesting `want`
-/// (or ten times the current value, when what is needed is not known).
-pub fn raise_hint(name: &str, current: u64, want: Option<u64>) -> String {
-    let max = LIMITS
-        .iter()
-        .find(|l| l.name == name)
-        .map_or(u64::MAX, |l| l.max);
-    if current >= max {
-        return format!("the `{name}` limit ({current}) is at its largest");
-    }
-    let suggest = want
-        .unwrap_or_else(|| current.saturating_mul(10))
-        .clamp(current + 1, max);
-    format!("raise the `{name}` limit ({current}) with --limit {name}={suggest}")
-}
 
 /// A `--limit` value: digits (with optional `_` separators), optionally
 /// followed by `k`, `M` or `G` (thousand, million, billion).
@@ -322,15 +224,15 @@ pub struct RunContext {
     /// The figures drawn, in the order the script drew them.
     pub figures: Mutex<Vec<FigureNote>>,
     /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
-    pub profile: Option<Arc<crate::profile::Profile>>,
+    pub profile: Option<Arc<crate::calibration::profile::Profile>>,
     /// Set by Ctrl-C or SIGTERM: the script and sweeps stop.
     pub interrupt: Interrupt,
     /// The sweep journal (runs with an output folder only).
     pub journal: Option<Journal>,
     /// `--shard I/N`: run only this shard's share of the first sweep, then stop.
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::sweep::shard::Shard>,
     /// The shard's record and progress (`--shard` runs only).
-    pub shard_state: crate::shard::ShardState,
+    pub shard_state: crate::sweep::shard::ShardState,
     /// Every source read by the run (set by the `Host`).
     sources: Mutex<Option<Shared<Sources>>>,
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
@@ -368,7 +270,7 @@ impl RunContext {
             interrupt: Interrupt::new(),
             journal: None,
             shard: None,
-            shard_state: crate::shard::ShardState::default(),
+            shard_state: crate::sweep::shard::ShardState::default(),
             sources: Mutex::new(None),
             pool: Mutex::new(None),
         }
@@ -396,7 +298,11 @@ impl RunContext {
 
     /// The same context running shard `shard` (if any) of its first sweep,
     /// recording it in the shard folder `out_dir`.
-    pub fn with_shard(mut self, shard: Option<crate::shard::Shard>, out_dir: PathBuf) -> Self {
+    pub fn with_shard(
+        mut self,
+        shard: Option<crate::sweep::shard::Shard>,
+        out_dir: PathBuf,
+    ) -> Self {
         self.shard = shard;
         self.shard_state.dir = out_dir;
         self
@@ -426,7 +332,7 @@ impl RunContext {
         let mut texts: Vec<String> = self
             .sources()
             .values()
-            .map(|f| crate::manifest::sha256_hex(f.text.as_bytes()))
+            .map(|f| crate::output::manifest::sha256_hex(f.text.as_bytes()))
             .collect();
         texts.sort();
         let overrides: Vec<String> = self
@@ -435,7 +341,7 @@ impl RunContext {
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        crate::journal::hash_parts(&[
+        crate::sweep::journal::hash_parts(&[
             env!("CARGO_PKG_VERSION").to_string(),
             texts.join(","),
             overrides.join("\n"),
@@ -445,7 +351,7 @@ impl RunContext {
     }
 
     /// The same context with `profile` as the defaults of `machine()` and `python()`.
-    pub fn with_profile(mut self, profile: Option<crate::profile::Profile>) -> Self {
+    pub fn with_profile(mut self, profile: Option<crate::calibration::profile::Profile>) -> Self {
         self.profile = profile.map(Arc::new);
         self
     }

@@ -10,9 +10,9 @@
 //! rewritten to say what to do (which `--limit` to raise, which argument types a
 //! function takes).
 
-use super::context::raise_hint;
 use super::resolver::Sources;
 use super::Signature;
+use crate::support::limits::raise_hint;
 use rhai::{EvalAltResult, ParseErrorType, Position};
 use std::fmt;
 

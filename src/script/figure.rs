@@ -11,8 +11,8 @@ use super::context::RunContext;
 use super::options::{closest, Opts};
 use super::result::RunReport;
 use super::{Api, RhaiResult};
-use crate::output::check_relative;
-use crate::table::{Cell, Table};
+use crate::output::staging::check_relative;
+use crate::output::table::{Cell, Table};
 use gilsim_engine::{SimDuration, SimTime, ThreadState};
 use gilsim_plots::{
     okabe_ito, render_png, render_svg, BarChart, BarSeries, CdfChart, CdfSeries, Chart, Color,

@@ -149,8 +149,8 @@ mod tests {
     /// hours within the operations limit.
     #[test]
     fn deeply_nested_arrays_stop_at_the_script_time_limit() {
-        use crate::params::Params;
         use crate::script::{Host, Limits, RunContext};
+        use crate::sweep::params::Params;
         // On a large stack, like a real run: dropping the nested array recurses.
         let message = std::thread::Builder::new()
             .stack_size(256 << 20)

@@ -7,7 +7,8 @@
 //! | `duration.rs` | `Duration`: `ns` `us` `ms` `s`, arithmetic, conversions |
 //! | `dist.rs` | `Dist`: `fixed` `uniform` `exp` `lognormal` `normal` `empirical` |
 //! | `workload.rs` | `Step`, `Task`: `py` `c` `io` `sleep` `repeat` `loop_for` `acquire` ... |
-//! | `model.rs` | `Machine`, `Program` and handles: `machine()`, `python()`, `app.thread()` ... |
+//! | `handles.rs` | `Thread`, `Process`, `Interpreter`, `Lock`, `Queue`, `Device`, `Pool` |
+//! | `model.rs` | `Machine`, `Program`: `machine()`, `python()`, `app.add_thread()` ... |
 //! | `result.rs` | `Machine.run`, `Report`, `ThreadReport`, `CoreReport`, `GilReport` |
 //! | `table.rs` | `Table`: `table()`, `add`, `save` |
 //! | `figure.rs` | `Table.plot`, `Report.timeline`: SVG and PNG figures |
@@ -27,6 +28,7 @@ pub mod errors;
 mod figure;
 mod findings;
 pub mod guard;
+mod handles;
 pub mod lint;
 mod model;
 mod options;
@@ -206,7 +208,7 @@ impl Host {
             .on_progress(move |ops| {
                 if interrupt.is_set() {
                     Some(Dynamic::UNIT)
-                } else if crate::memory::live_bytes() > max_memory {
+                } else if crate::support::memory::live_bytes() > max_memory {
                     Some(guard::MEMORY_TOKEN.into())
                 } else if clock.tick(ops) {
                     Some(guard::TOKEN.into())
@@ -336,7 +338,7 @@ fn register_api(engine: &mut Engine, ctx: Arc<RunContext>) -> Vec<Signature> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::Params;
+    use crate::sweep::params::Params;
 
     fn host() -> Host {
         let ctx = Arc::new(RunContext::new(

@@ -11,56 +11,15 @@
 //! [`build`] turns a machine and a program into the engine's `SimConfig`.
 
 use super::add;
+use super::handles::{DeviceRef, InterpRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
 use super::options::Opts;
 use super::workload::{self, Ids, Task};
 use super::{describe, Api, RhaiResult};
-use crate::profile::Profile;
+use crate::calibration::profile::Profile;
 use gilsim_engine::*;
 use rhai::{Array, Map, INT};
 use std::fmt;
 use std::sync::Arc;
-
-macro_rules! handle {
-    ($(#[$doc:meta])* $name:ident, $script:literal, $kind:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq)]
-        pub struct $name {
-            /// The name it was declared with.
-            pub name: String,
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!($kind, "(\"{}\")"), self.name)
-            }
-        }
-        impl $name {
-            fn register(api: &mut Api) {
-                api.engine()
-                    .register_type_with_name::<$name>($script)
-                    .register_fn("to_string", |h: &mut $name| h.to_string())
-                    .register_fn("to_debug", |h: &mut $name| h.to_string())
-                    .register_fn("name", |h: &mut $name| h.name.clone())
-                    .register_fn("==", |a: $name, b: $name| a == b)
-                    .register_fn("!=", |a: $name, b: $name| a != b);
-            }
-        }
-    };
-}
-
-handle!(/// A declared thread.
-    ThreadRef, "Thread", "thread");
-handle!(/// A declared child process.
-    ProcessRef, "Process", "process");
-handle!(/// A declared interpreter.
-    InterpRef, "Interpreter", "interpreter");
-handle!(/// A declared lock.
-    LockRef, "Lock", "lock");
-handle!(/// A declared queue.
-    QueueRef, "Queue", "queue");
-handle!(/// A declared I/O device.
-    DeviceRef, "Device", "device");
-handle!(/// A declared pool.
-    PoolRef, "Pool", "pool");
 
 /// Options of `machine()`.
 pub(crate) const MACHINE_OPTIONS: &[&str] = &[
@@ -536,7 +495,7 @@ impl Program {
             if add > 0 && want > max {
                 return Err(format!(
                     "{what}: the program would have {want} {unit}, more than {max}; {}",
-                    super::context::raise_hint(name, max as u64, Some(want as u64))
+                    crate::support::limits::raise_hint(name, max as u64, Some(want as u64))
                 )
                 .into());
             }
@@ -900,13 +859,7 @@ pub fn register(api: &mut Api, limits: &super::Limits, profile: Option<Arc<Profi
             format!("machine({} cores)", m.cores)
         })
         .register_fn("to_debug", |m: &mut MachineConfig| format!("{m:?}"));
-    ThreadRef::register(api);
-    ProcessRef::register(api);
-    InterpRef::register(api);
-    LockRef::register(api);
-    QueueRef::register(api);
-    DeviceRef::register(api);
-    PoolRef::register(api);
+    super::handles::register(api);
 
     let (p1, p2, p3, p4) = (profile.clone(), profile.clone(), profile.clone(), profile);
     add!(api, "machine() -> Machine", move || machine(

@@ -10,7 +10,7 @@
 use super::add;
 use super::context::RunContext;
 use super::{describe, Api, RhaiResult};
-use crate::params::{ParamValue, Source};
+use crate::sweep::params::{ParamValue, Source};
 use gilsim_engine::SimDuration;
 use rhai::Dynamic;
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 
 use super::add;
 use super::{Api, RhaiResult};
-use crate::profile::Profile;
+use crate::calibration::profile::Profile;
 use gilsim_engine::SimDuration;
 use rhai::{Dynamic, Map, FLOAT, INT};
 use std::sync::Arc;

@@ -208,7 +208,7 @@ impl Resolver {
                 format!(
                     "importing {name} would load more than {} modules (imports of imports counted in); {}",
                     self.max_modules,
-                    super::context::raise_hint("modules", self.max_modules as u64, None)
+                    crate::support::limits::raise_hint("modules", self.max_modules as u64, None)
                 ),
                 pos,
             ));

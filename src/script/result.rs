@@ -10,7 +10,7 @@
 //! with `trace_window: [from, to]` only that part of it (a `WindowTrace`, so
 //! memory does not grow with the run); `chrome_trace: "name"` and the command
 //! line's `--trace FILE` stream the trace to disk as it is made
-//! (`crate::trace_files`). Every sink a run needs is fed at once.
+//! (`crate::output::trace_files`). Every sink a run needs is fed at once.
 //!
 //! A report is shared, not copied, between the values that point into it
 //! (`ThreadReport`, `CoreReport`, `GilReport`), so reading metrics is cheap.
@@ -21,9 +21,9 @@ use super::describe;
 use super::model::{build, Program};
 use super::options::Opts;
 use super::{sweep, Api, RhaiResult};
-use crate::manifest::FILE_NAME as MANIFEST;
-use crate::output::check_relative;
-use crate::trace_files::{FileTraceWriter, StreamingTrace};
+use crate::output::manifest::FILE_NAME as MANIFEST;
+use crate::output::staging::check_relative;
+use crate::output::trace_files::{FileTraceWriter, StreamingTrace};
 use gilsim_engine::{
     run_cancellable, CoreId, EngineError, Histogram, InterpId, MachineConfig, OpKind, ProcessId,
     Report, RunLimits, SimDuration, SimTime, StopReason, ThreadId, ThreadState, TraceSink,
@@ -161,7 +161,7 @@ impl Sinks {
             format!(
                 "the trace kept in memory ({option}) has more than {} events; {}, or keep a shorter window (trace_window) or run (stop_at)",
                 self.kept_limit,
-                super::context::raise_hint("trace-events", self.kept_limit, None)
+                crate::support::limits::raise_hint("trace-events", self.kept_limit, None)
             )
         })
     }
@@ -317,7 +317,7 @@ fn run(
             "max_events",
             format!(
                 "{n} is more than the events limit allows; {}",
-                super::context::raise_hint("events", cap, Some(n))
+                crate::support::limits::raise_hint("events", cap, Some(n))
             ),
         ));
     }
@@ -426,7 +426,7 @@ fn run(
         };
         return Err(format!(
             "run: the trace kept in memory ({option}) has more than {limit} events; {}, or keep a shorter window (trace_window) or run (stop_at)",
-            super::context::raise_hint("trace-events", limit, None)
+            crate::support::limits::raise_hint("trace-events", limit, None)
         )
         .into());
     }
@@ -461,7 +461,7 @@ fn engine_error(e: &EngineError, option: bool) -> String {
         ),
         EngineError::EventLimit { limit, time } => format!(
             "run: stopped after {limit} events at {time} without finishing; {}, or end the run earlier with stop_at",
-            super::context::raise_hint("events", *limit, None)
+            crate::support::limits::raise_hint("events", *limit, None)
         ),
         EngineError::UnansweredRequests { .. } | EngineError::TimeOverflow { .. } => {
             format!("run: {e}")
@@ -641,7 +641,7 @@ impl RunReport {
 fn too_long(what: &str, n: usize, limit: usize) -> Box<rhai::EvalAltResult> {
     format!(
         "the trace has {n} {what}, more than an array may hold; record a shorter run (stop_at) or a window of it (trace_window), or {}",
-        super::context::raise_hint("array", limit as u64, Some(n as u64))
+        crate::support::limits::raise_hint("array", limit as u64, Some(n as u64))
     )
     .into()
 }

@@ -21,8 +21,8 @@ use super::add;
 use super::context::RunContext;
 use super::table::{cell_from, cell_to_dynamic, check_table_name, save};
 use super::{describe, Api, RhaiResult};
-use crate::sweep::{evaluate, Grid, Plan, Task};
-use crate::table::{Cell, Table};
+use crate::output::table::{Cell, Table};
+use crate::sweep::grid::{evaluate, Grid, Plan, Task};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rhai::{Dynamic, EvalAltResult, FnPtr, Map, NativeCallContext, Position};
 use std::cell::RefCell;
@@ -164,7 +164,7 @@ fn metrics_from(value: Dynamic) -> RhaiResult<Vec<(String, Cell)>> {
 }
 
 /// A task's metrics and the lines it printed.
-type TaskOutput = crate::journal::RunOutput;
+type TaskOutput = crate::sweep::journal::RunOutput;
 
 /// Runs one task on this thread, with its seed, capturing its prints.
 fn run_task(ctx: &NativeCallContext, f: &FnPtr, task: &Task) -> RhaiResult<TaskOutput> {
@@ -269,8 +269,16 @@ fn sweep(
     let total = ctx.shard.map_or(plan.len(), |s| s.share(plan.len()));
     let shard_progress = match (ctx.shard, &journal) {
         (Some(shard), Some(j)) => Some(
-            crate::shard::start_sweep(ctx, shard, name, j.key(), &plan, todo.len())
-                .map_err(|e| e.to_string())?,
+            crate::sweep::shard::start_sweep(
+                &ctx.shard_state,
+                ctx.progress,
+                shard,
+                name,
+                j.key(),
+                &plan,
+                todo.len(),
+            )
+            .map_err(|e| e.to_string())?,
         ),
         (Some(_), None) => return Err("--shard needs the sweep journal of an output folder".into()),
         (None, _) => None,
@@ -325,9 +333,11 @@ fn sweep(
         ctx.shard_state
             .done
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        return Err(
-            EvalAltResult::ErrorTerminated(crate::shard::DONE.into(), Position::NONE).into(),
-        );
+        return Err(EvalAltResult::ErrorTerminated(
+            crate::sweep::shard::DONE.into(),
+            Position::NONE,
+        )
+        .into());
     }
     let results: Vec<TaskOutput> = done.into_iter().flatten().collect();
     let mut metrics = Vec::with_capacity(results.len());

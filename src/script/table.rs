@@ -9,8 +9,8 @@
 use super::add;
 use super::context::RunContext;
 use super::{describe, Api, RhaiResult};
-use crate::output::check_relative;
-use crate::table::{Cell, Table};
+use crate::output::staging::check_relative;
+use crate::output::table::{Cell, Table};
 use gilsim_engine::SimDuration;
 use rhai::{Array, Dynamic, Map};
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 
 use super::add;
 use super::dist;
-use super::model::{DeviceRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
+use super::handles::{DeviceRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
 use super::options::Opts;
 use super::{describe, Api, RhaiResult};
 use gilsim_engine::{Dist, SimDuration, MAX_NESTING};

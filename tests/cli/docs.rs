@@ -2,9 +2,9 @@
 //! of the API is documented there.
 
 use crate::util::Dir;
-use gilsim::params::Params;
 use gilsim::script::resolver::BUILTIN;
 use gilsim::script::{Host, Limits, RunContext};
+use gilsim::sweep::params::Params;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -4,8 +4,8 @@
 //! script pass.
 
 use crate::util::Dir;
-use gilsim::script::context::LIMITS;
 use gilsim::script::Limits;
+use gilsim::support::limits::LIMITS;
 
 struct Case {
     /// The limit (`--limit NAME=...`).

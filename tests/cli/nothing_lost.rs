@@ -23,7 +23,7 @@ fn manifest_matches_folder(d: &Dir, out: &str) {
         let path = f["path"].as_str().unwrap();
         let bytes = std::fs::read(d.path().join(out).join(path)).unwrap();
         assert_eq!(
-            gilsim::manifest::sha256_hex(&bytes),
+            gilsim::output::manifest::sha256_hex(&bytes),
             f["sha256"].as_str().unwrap(),
             "{path} does not match the manifest"
         );
@@ -153,7 +153,7 @@ fn a_trace_file_may_not_overwrite_an_output_or_an_input() {
 fn a_second_run_into_a_busy_folder_fails_naming_the_holder() {
     let d = Dir::new();
     d.write("s.rhai", GOOD);
-    let held = gilsim::folder::FolderLock::acquire(&d.path().join("out")).unwrap();
+    let held = gilsim::output::folder::FolderLock::acquire(&d.path().join("out")).unwrap();
     let r = d.gilsim(&["run", "s.rhai", "--out", "out"]);
     assert_eq!(r.code(), 1, "{}", r.stderr());
     let pid = std::process::id();

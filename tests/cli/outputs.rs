@@ -2,7 +2,7 @@
 //! inside the output folder.
 
 use crate::util::Dir;
-use gilsim::manifest::sha256_hex;
+use gilsim::output::manifest::sha256_hex;
 use serde_json::Value;
 
 const CONVOY: &str = r#"

@@ -177,7 +177,7 @@ fn trace_flag_and_chrome_trace_write_valid_trace_event_json() {
     assert_eq!(m["trace_file"]["path"], "run.json");
     assert_eq!(
         m["trace_file"]["sha256"],
-        gilsim::manifest::sha256_hex(&std::fs::read(d.path().join("run.json")).unwrap())
+        gilsim::output::manifest::sha256_hex(&std::fs::read(d.path().join("run.json")).unwrap())
     );
     let entry = m["files"]
         .as_array()

@@ -128,8 +128,8 @@ pub fn check_relative(name: &str) -> Result<PathBuf, OutputError> {
 
 /// Files of the output folder that belong to the run itself.
 pub const RESERVED: &[&str] = &[
-    crate::manifest::FILE_NAME,
-    crate::manifest::INTERRUPTED_FILE_NAME,
+    crate::output::manifest::FILE_NAME,
+    crate::output::manifest::INTERRUPTED_FILE_NAME,
 ];
 
 /// The first two of `paths` (sorted) that clash: one is the other's folder.
@@ -228,8 +228,12 @@ impl Outputs {
     }
 }
 
-fn slashed(p: &Path) -> String {
-    crate::trace_files::slashed(p)
+/// A relative path with `/` separators on every platform.
+pub fn slashed(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Renames temporary files into place, all or none: each file replaced is

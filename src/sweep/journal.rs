@@ -33,9 +33,10 @@
 //! were there before (the runs of an earlier interrupted run, and the ones
 //! this run added to them).
 
-use crate::output::{prepare_destination, OutputError};
-use crate::sweep::{Plan, Task};
-use crate::table::Cell;
+use crate::output::manifest::JournalEntry;
+use crate::output::staging::{prepare_destination, OutputError};
+use crate::output::table::Cell;
+use crate::sweep::grid::{Plan, Task};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -151,15 +152,6 @@ impl std::fmt::Debug for Journal {
             .field("resume", &self.resume)
             .finish_non_exhaustive()
     }
-}
-
-/// A journal file and how many runs it holds (for the manifest).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct JournalEntry {
-    /// Relative to the output folder.
-    pub path: String,
-    /// Complete lines (finished runs) in it.
-    pub runs: u64,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> String {
@@ -360,7 +352,7 @@ impl Journal {
                 .unwrap_or(0);
             let rel = path.strip_prefix(&self.root).unwrap_or(&path);
             out.push(JournalEntry {
-                path: crate::trace_files::slashed(rel),
+                path: crate::output::staging::slashed(rel),
                 runs,
             });
         }
@@ -399,7 +391,7 @@ impl Journal {
             if kept.is_empty() {
                 let _ = std::fs::remove_file(&f.path);
             } else if kept.len() != text.len() {
-                let _ = crate::output::write_atomically(&f.path, &kept);
+                let _ = crate::output::staging::write_atomically(&f.path, &kept);
             }
         }
         remove_empty_dirs(&self.root.join(DIR));
@@ -541,7 +533,7 @@ impl SweepJournal<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::Grid;
+    use crate::sweep::grid::Grid;
 
     #[test]
     fn cells_round_trip_bit_for_bit() {

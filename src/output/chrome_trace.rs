@@ -86,7 +86,7 @@ impl<W: Write> ChromeTraceWriter<W> {
             self.error = Some(io::Error::other(format!(
                 "the trace reached its limit of {} events; {}, or trace a shorter run",
                 self.limit,
-                crate::script::context::raise_hint("trace-events", self.limit, None)
+                crate::support::limits::raise_hint("trace-events", self.limit, None)
             )));
             return;
         }

@@ -13,9 +13,9 @@
 //! (`<out>/name.json`, inside the output folder, under its path guard) and
 //! the command line's `--trace FILE` (the first `machine.run` outside a sweep).
 
-use crate::chrome_trace::ChromeTraceWriter;
-use crate::manifest::FileEntry;
-use crate::output::{prepare_destination, temp_file_in, OutputError};
+use crate::output::chrome_trace::ChromeTraceWriter;
+use crate::output::manifest::FileEntry;
+use crate::output::staging::{prepare_destination, slashed, temp_file_in, OutputError};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -321,7 +321,7 @@ impl TraceOutputs {
         (named, cli)
     }
 
-    /// The finished traces and their destinations, for a [`crate::output::Replacer`]
+    /// The finished traces and their destinations, for a [`crate::output::staging::Replacer`]
     /// to rename into place (the folders of `chrome_trace` files checked
     /// again: nothing may have become a symlink).
     pub fn take_ready(&mut self) -> Result<Vec<(PathBuf, TempPath)>, OutputError> {
@@ -376,12 +376,4 @@ impl Drop for TraceOutputs {
             }
         }
     }
-}
-
-/// A relative path with `/` separators on every platform.
-pub fn slashed(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }

@@ -6,9 +6,10 @@
 //! Each measured row (schema `gilsim-measured/1`) names its scenario and its
 //! exact work sizes; [`predict`] builds the same workload as an engine config
 //! and returns the predicted value of the row's metric. Nothing is fitted to the
-//! multi-thread measurements. `gilsim validate` writes docs/validation.md.
+//! multi-thread measurements. `gilsim validate` writes docs/validation.md
+//! (`commands/validate.rs` writes the files; this module computes and renders them).
 
-use crate::profile::Profile;
+use crate::calibration::profile::Profile;
 use gilsim_engine::*;
 use serde_json::Value;
 
@@ -121,213 +122,339 @@ fn mean_over_seeds(mut one: impl FnMut(u64) -> Option<f64>) -> Option<f64> {
     (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
 }
 
+/// What a predictor reads of a measured row: its parameters and metric, the
+/// profile, and the row's switch interval in seconds (0 when not given).
+struct Case<'a> {
+    p: &'a Value,
+    metric: &'a str,
+    profile: &'a Profile,
+    interval: f64,
+}
+
+/// Builds a row's scenario in the model, runs it (over [`SEEDS`]) and returns
+/// the predicted value, or `None` for a metric or variant it does not cover.
+type Predictor = fn(&Case) -> Option<f64>;
+
+/// Every scenario the model covers: its name, the metric predicted (`*`: the
+/// predictor decides) and the predictor. Scenario names are unique.
+const PREDICTORS: [(&str, &str, Predictor); 9] = [
+    ("cpu_split", "wall_s", cpu_split),
+    ("io_next_to_cpu", "*", io_next_to_cpu),
+    (
+        "sleep_under_contention",
+        "sleep_actual_ms",
+        sleep_under_contention,
+    ),
+    ("io_threads_scaling", "ops_per_s", io_threads_scaling),
+    ("native_in_threads", "wall_s", native_in_threads),
+    ("pool_small_tasks", "wall_s", pool_small_tasks),
+    ("echo_rtt", "*", echo_rtt),
+    ("sleep_loop", "*", sleep_loop),
+    ("zlib_py_cycle", "*", zlib_py_cycle),
+];
+
 /// The model's prediction for one measured row, or `None` for a scenario or
 /// metric the model does not cover.
 pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
-    let p = &row.params;
-    let interval = f(p, "switch_interval_s");
-    match (row.scenario.as_str(), row.metric.as_str()) {
-        ("cpu_split", "wall_s") => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let work = profile.py_iters(u(p, "n_per_worker"));
-            let workers = u(p, "workers").max(1);
-            if p["mode"] == "threads" {
-                started_and_joined(&mut c, (0..workers).map(|_| vec![Step::py(work)]).collect());
-            } else {
-                let mut main = Vec::new();
-                let mut procs = Vec::new();
-                for i in 0..workers {
-                    let (pid, interp) =
-                        c.add_process(&format!("p{i}"), StartMethod::Fork, GilModel::new_gil());
-                    c.add_thread(&format!("w{i}"), interp, vec![Step::py(work)]);
-                    procs.push(pid);
-                }
-                main.extend(procs.iter().map(|&x| Step::StartProcess(x)));
-                main.extend(procs.iter().map(|&x| Step::JoinProcess(x)));
-                c.add_thread("main", InterpId(0), main);
+    let case = Case {
+        p: &row.params,
+        metric: &row.metric,
+        profile,
+        interval: f(&row.params, "switch_interval_s"),
+    };
+    let (_, _, predictor) = PREDICTORS
+        .iter()
+        .find(|(s, m, _)| *s == row.scenario && (*m == "*" || *m == row.metric))?;
+    predictor(&case)
+}
+
+/// `cpu_split`, metric `wall_s`.
+fn cpu_split(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let work = profile.py_iters(u(p, "n_per_worker"));
+        let workers = u(p, "workers").max(1);
+        if p["mode"] == "threads" {
+            started_and_joined(&mut c, (0..workers).map(|_| vec![Step::py(work)]).collect());
+        } else {
+            let mut main = Vec::new();
+            let mut procs = Vec::new();
+            for i in 0..workers {
+                let (pid, interp) =
+                    c.add_process(&format!("p{i}"), StartMethod::Fork, GilModel::new_gil());
+                c.add_thread(&format!("w{i}"), interp, vec![Step::py(work)]);
+                procs.push(pid);
             }
-            run(&c).ok().map(|r| r.makespan.as_secs_f64())
-        }),
-        ("io_next_to_cpu", metric) => mean_over_seeds(|seed| {
-            let send_cpu = profile.loopback_send.unwrap_or(SimDuration::ZERO);
-            echo_client(profile, p, metric, seed, send_cpu)
-        }),
-        ("sleep_under_contention", "sleep_actual_ms") => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window =
-                SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
-            c.limits.until = Some(SimTime::ZERO + window);
-            for i in 0..u(p, "cpu_threads") {
-                c.add_thread(
-                    &format!("cpu{i}"),
-                    InterpId(0),
-                    vec![Step::LoopFor {
-                        dur: window,
-                        body: vec![Step::py(SimDuration::ms(10))],
-                    }],
-                );
-            }
-            let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::ms(1));
-            let glue = SimDuration::us(1);
-            c.add_thread(
-                "sleeper",
-                InterpId(0),
-                vec![Step::LoopFor {
-                    dur: window,
-                    body: vec![Step::Sleep(sleep), Step::py(glue)],
-                }],
-            );
-            let r = run(&c).ok()?;
-            let t = r.thread("sleeper")?;
-            let iterations = t.py_work.as_nanos() as f64 / glue.as_nanos() as f64;
-            (iterations >= 1.0).then(|| {
-                (t.lifetime().as_nanos() as f64 / iterations - glue.as_nanos() as f64) / 1e6
-            })
-        }),
-        ("io_threads_scaling", "ops_per_s") => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window =
-                SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
-            c.limits.until = Some(SimTime::ZERO + window);
-            let work = profile.py_iters(u(p, "work_iters"));
-            let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::ms(1));
-            for i in 0..u(p, "threads") {
-                c.add_thread(
-                    &format!("t{i}"),
-                    InterpId(0),
-                    vec![Step::LoopFor {
-                        dur: window,
-                        body: vec![Step::Sleep(sleep), Step::py(work)],
-                    }],
-                );
-            }
-            let r = run(&c).ok()?;
-            let done: u64 = r.threads.iter().map(|t| t.py_work.as_nanos()).sum();
-            Some(done as f64 / work.as_nanos().max(1) as f64 / window.as_secs_f64())
-        }),
-        ("native_in_threads", "wall_s") => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let per = u(p, "units_per_thread");
-            let bytes = u(p, "buffer_bytes");
-            let glue = SimDuration::us(5);
-            let unit = match p["kind"].as_str()? {
-                "zlib" => vec![Step::py(glue), Step::c(profile.zlib_time(bytes), true)],
-                "sha256" => vec![Step::py(glue), Step::c(profile.sha256_time(bytes), true)],
-                "py_countdown" => vec![Step::py(profile.py_iters(per))],
-                _ => return None,
-            };
-            let times = if p["kind"] == "py_countdown" { 1 } else { per };
-            let threads = u(p, "threads").max(1);
-            started_and_joined(
-                &mut c,
-                (0..threads)
-                    .map(|_| {
-                        vec![Step::Repeat {
-                            times,
-                            body: unit.clone(),
-                        }]
-                    })
-                    .collect(),
-            );
-            run(&c).ok().map(|r| r.makespan.as_secs_f64())
-        }),
-        ("pool_small_tasks", "wall_s") => {
-            let pool = p["pool"].as_str()?;
-            let n = u(p, "n_tasks");
-            let task = if p["tasks"] == "tiny" {
-                SimDuration::us(1)
-            } else {
-                profile.py_iters(u(p, "task_iters"))
-            };
-            let kind = match pool {
-                "thread" => PoolKind::Threads,
-                // Pool.map's chunking is not modelled: only chunksize 1 is comparable.
-                "process_chunksize1" => PoolKind::Processes(StartMethod::Fork),
-                "process" if p["tasks"] != "tiny" => PoolKind::Processes(StartMethod::Fork),
-                _ => return None,
-            };
-            mean_over_seeds(|seed| {
-                let mut c = base(profile, interval, seed);
-                let tasks = (0..n)
-                    .map(|_| TaskConfig {
-                        steps: vec![Step::py(task)],
-                        arg_bytes: 64,
-                        result_bytes: 64,
-                    })
-                    .collect();
-                c.pools.push(PoolConfig {
-                    name: "pool".into(),
-                    kind,
-                    workers: u(p, "workers").max(1) as u32,
-                    tasks,
-                    worker_gil: GilModel::new_gil(),
-                });
-                c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
-                run(&c).ok().map(|r| r.makespan.as_secs_f64())
-            })
+            main.extend(procs.iter().map(|&x| Step::StartProcess(x)));
+            main.extend(procs.iter().map(|&x| Step::JoinProcess(x)));
+            c.add_thread("main", InterpId(0), main);
         }
-        ("echo_rtt", metric) => mean_over_seeds(|seed| {
-            // The 16-byte send the profile measured, else the round trip's.
-            let send_cpu = profile
-                .wake
-                .map(|w| w.send)
-                .or(profile.loopback_send)
-                .unwrap_or(SimDuration::ZERO);
-            echo_client(profile, p, metric, seed, send_cpu)
-        }),
-        ("sleep_loop", metric) => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window = window_of(p);
-            let cpu = competitors(&mut c, p, window);
-            let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::us(100));
+        run(&c).ok().map(|r| r.makespan.as_secs_f64())
+    })
+}
+
+/// `io_next_to_cpu`.
+fn io_next_to_cpu(
+    &Case {
+        p, metric, profile, ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let send_cpu = profile.loopback_send.unwrap_or(SimDuration::ZERO);
+        echo_client(profile, p, metric, seed, send_cpu)
+    })
+}
+
+/// `sleep_under_contention`, metric `sleep_actual_ms`.
+fn sleep_under_contention(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let window = SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
+        c.limits.until = Some(SimTime::ZERO + window);
+        for i in 0..u(p, "cpu_threads") {
             c.add_thread(
-                "sleeper",
+                &format!("cpu{i}"),
                 InterpId(0),
                 vec![Step::LoopFor {
                     dur: window,
-                    body: vec![Step::Sleep(sleep), Step::py(CLIENT_PY)],
+                    body: vec![Step::py(SimDuration::ms(10))],
                 }],
             );
-            let r = run(&c).ok()?;
-            let ops = r.thread("sleeper")?.op_latency.of(OpKind::Sleep);
-            match metric {
-                "ops_per_s" => Some(ops.count() as f64 / window.as_secs_f64()),
-                "sleep_p50_ms" => quantile_ms(ops, 50.0),
-                "sleep_p99_ms" => quantile_ms(ops, 99.0),
-                "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
-                _ => None,
-            }
-        }),
-        ("zlib_py_cycle", metric) => mean_over_seeds(|seed| {
-            let mut c = base(profile, interval, seed);
-            let window = window_of(p);
-            let cpu = competitors(&mut c, p, window);
-            let zlib = profile.zlib_time(u(p, "zlib_bytes"));
-            let work = profile.py_iters(u(p, "work_iters"));
+        }
+        let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::ms(1));
+        let glue = SimDuration::us(1);
+        c.add_thread(
+            "sleeper",
+            InterpId(0),
+            vec![Step::LoopFor {
+                dur: window,
+                body: vec![Step::Sleep(sleep), Step::py(glue)],
+            }],
+        );
+        let r = run(&c).ok()?;
+        let t = r.thread("sleeper")?;
+        let iterations = t.py_work.as_nanos() as f64 / glue.as_nanos() as f64;
+        (iterations >= 1.0)
+            .then(|| (t.lifetime().as_nanos() as f64 / iterations - glue.as_nanos() as f64) / 1e6)
+    })
+}
+
+/// `io_threads_scaling`, metric `ops_per_s`.
+fn io_threads_scaling(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let window = SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
+        c.limits.until = Some(SimTime::ZERO + window);
+        let work = profile.py_iters(u(p, "work_iters"));
+        let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::ms(1));
+        for i in 0..u(p, "threads") {
             c.add_thread(
-                "cycler",
+                &format!("t{i}"),
                 InterpId(0),
                 vec![Step::LoopFor {
                     dur: window,
-                    body: vec![Step::c(zlib, true), Step::py(work)],
+                    body: vec![Step::Sleep(sleep), Step::py(work)],
                 }],
             );
-            let (r, trace) = run_traced(&c).ok()?;
-            let me = ThreadId(c.threads.iter().position(|t| t.name == "cycler")? as u32);
-            let cycles = cycle_durations(&trace, me);
-            match metric {
-                "cycles_per_s" => {
-                    let done = r.thread("cycler")?.py_work.as_nanos() as f64;
-                    Some(done / work.as_nanos().max(1) as f64 / window.as_secs_f64())
-                }
-                "cycle_p50_ms" => quantile_ms(&cycles, 50.0),
-                "cycle_p99_ms" => quantile_ms(&cycles, 99.0),
-                "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
-                _ => None,
+        }
+        let r = run(&c).ok()?;
+        let done: u64 = r.threads.iter().map(|t| t.py_work.as_nanos()).sum();
+        Some(done as f64 / work.as_nanos().max(1) as f64 / window.as_secs_f64())
+    })
+}
+
+/// `native_in_threads`, metric `wall_s`.
+fn native_in_threads(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let per = u(p, "units_per_thread");
+        let bytes = u(p, "buffer_bytes");
+        let glue = SimDuration::us(5);
+        let unit = match p["kind"].as_str()? {
+            "zlib" => vec![Step::py(glue), Step::c(profile.zlib_time(bytes), true)],
+            "sha256" => vec![Step::py(glue), Step::c(profile.sha256_time(bytes), true)],
+            "py_countdown" => vec![Step::py(profile.py_iters(per))],
+            _ => return None,
+        };
+        let times = if p["kind"] == "py_countdown" { 1 } else { per };
+        let threads = u(p, "threads").max(1);
+        started_and_joined(
+            &mut c,
+            (0..threads)
+                .map(|_| {
+                    vec![Step::Repeat {
+                        times,
+                        body: unit.clone(),
+                    }]
+                })
+                .collect(),
+        );
+        run(&c).ok().map(|r| r.makespan.as_secs_f64())
+    })
+}
+
+/// `pool_small_tasks`, metric `wall_s`.
+fn pool_small_tasks(
+    &Case {
+        p,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    let pool = p["pool"].as_str()?;
+    let n = u(p, "n_tasks");
+    let task = if p["tasks"] == "tiny" {
+        SimDuration::us(1)
+    } else {
+        profile.py_iters(u(p, "task_iters"))
+    };
+    let kind = match pool {
+        "thread" => PoolKind::Threads,
+        // Pool.map's chunking is not modelled: only chunksize 1 is comparable.
+        "process_chunksize1" => PoolKind::Processes(StartMethod::Fork),
+        "process" if p["tasks"] != "tiny" => PoolKind::Processes(StartMethod::Fork),
+        _ => return None,
+    };
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let tasks = (0..n)
+            .map(|_| TaskConfig {
+                steps: vec![Step::py(task)],
+                arg_bytes: 64,
+                result_bytes: 64,
+            })
+            .collect();
+        c.pools.push(PoolConfig {
+            name: "pool".into(),
+            kind,
+            workers: u(p, "workers").max(1) as u32,
+            tasks,
+            worker_gil: GilModel::new_gil(),
+        });
+        c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
+        run(&c).ok().map(|r| r.makespan.as_secs_f64())
+    })
+}
+
+/// `echo_rtt`.
+fn echo_rtt(
+    &Case {
+        p, metric, profile, ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        // The 16-byte send the profile measured, else the round trip's.
+        let send_cpu = profile
+            .wake
+            .map(|w| w.send)
+            .or(profile.loopback_send)
+            .unwrap_or(SimDuration::ZERO);
+        echo_client(profile, p, metric, seed, send_cpu)
+    })
+}
+
+/// `sleep_loop`.
+fn sleep_loop(
+    &Case {
+        p,
+        metric,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let window = window_of(p);
+        let cpu = competitors(&mut c, p, window);
+        let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::us(100));
+        c.add_thread(
+            "sleeper",
+            InterpId(0),
+            vec![Step::LoopFor {
+                dur: window,
+                body: vec![Step::Sleep(sleep), Step::py(CLIENT_PY)],
+            }],
+        );
+        let r = run(&c).ok()?;
+        let ops = r.thread("sleeper")?.op_latency.of(OpKind::Sleep);
+        match metric {
+            "ops_per_s" => Some(ops.count() as f64 / window.as_secs_f64()),
+            "sleep_p50_ms" => quantile_ms(ops, 50.0),
+            "sleep_p99_ms" => quantile_ms(ops, 99.0),
+            "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
+            _ => None,
+        }
+    })
+}
+
+/// `zlib_py_cycle`.
+fn zlib_py_cycle(
+    &Case {
+        p,
+        metric,
+        profile,
+        interval,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, interval, seed);
+        let window = window_of(p);
+        let cpu = competitors(&mut c, p, window);
+        let zlib = profile.zlib_time(u(p, "zlib_bytes"));
+        let work = profile.py_iters(u(p, "work_iters"));
+        c.add_thread(
+            "cycler",
+            InterpId(0),
+            vec![Step::LoopFor {
+                dur: window,
+                body: vec![Step::c(zlib, true), Step::py(work)],
+            }],
+        );
+        let (r, trace) = run_traced(&c).ok()?;
+        let me = ThreadId(c.threads.iter().position(|t| t.name == "cycler")? as u32);
+        let cycles = cycle_durations(&trace, me);
+        match metric {
+            "cycles_per_s" => {
+                let done = r.thread("cycler")?.py_work.as_nanos() as f64;
+                Some(done / work.as_nanos().max(1) as f64 / window.as_secs_f64())
             }
-        }),
-        _ => None,
-    }
+            "cycle_p50_ms" => quantile_ms(&cycles, 50.0),
+            "cycle_p99_ms" => quantile_ms(&cycles, 99.0),
+            "cpu_iter_per_s" if cpu > 0 => Some(cpu_rate(&r, profile, window)),
+            _ => None,
+        }
+    })
 }
 
 /// The row's measuring window.
@@ -1186,122 +1313,6 @@ zone, {} \"same\" in both runs); the model predicts {right} of the {} directions
     }
 }
 
-/// Compares `profile`'s predictions with the measurements in `measured` and
-/// writes the Markdown page and its figures, each atomically: predicted
-/// against measured (`figure`.svg and .png), the relative errors
-/// (`figure`_residuals) and, with `wake`, those of the wake-path set
-/// (`figure`_wake_residuals). Returns a one-line summary.
-pub fn write_validation(
-    profile: &Profile,
-    measured: &std::path::Path,
-    replicate: Option<&std::path::Path>,
-    wake: Option<(&Profile, &std::path::Path)>,
-    out: &std::path::Path,
-    figure_base: &std::path::Path,
-) -> anyhow::Result<String> {
-    use anyhow::Context;
-    let load = |path: &std::path::Path| -> anyhow::Result<(Vec<MeasuredRow>, String)> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let rows = parse_measured(&text)
-            .with_context(|| format!("{} is not a gilsim-measured/1 file", path.display()))?;
-        let date = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v["host"]["date_utc"].as_str().map(str::to_string))
-            .unwrap_or_default();
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        Ok((rows, format!("`{name}` ({date})")))
-    };
-    let (rows, _) = load(measured)?;
-    let other = replicate.map(load).transpose()?;
-    let cmp = compare(&rows, profile);
-    anyhow::ensure!(
-        !cmp.is_empty(),
-        "{} holds no scenario the model covers",
-        measured.display()
-    );
-    let mut dirs = directions(&cmp);
-    bracket_wake_path(&mut dirs, &rows, profile);
-    // The page links its figures relative to itself.
-    let page_dir = out.parent().unwrap_or(std::path::Path::new("."));
-    let residuals_base = suffixed(figure_base, "_residuals");
-    let link = |base: &std::path::Path| relative_to(&base.with_extension("png"), page_dir);
-    let mut md = render_markdown(
-        &cmp,
-        &dirs,
-        profile,
-        &FigurePaths {
-            scatter: &link(figure_base),
-            residuals: &link(&residuals_base),
-        },
-        other
-            .as_ref()
-            .map(|(rows, name)| (name.as_str(), rows.as_slice())),
-    );
-    let mut figures = vec![
-        (figure_base.to_path_buf(), figure(&cmp)),
-        (
-            residuals_base,
-            residual_figure(
-                &cmp,
-                "Error of gilsim's predictions against real CPython",
-                &main_bands(),
-            ),
-        ),
-    ];
-    let mut wake_summary = String::new();
-    if let Some((wake_profile, path)) = wake {
-        let (rows, name) = load(path)?;
-        let wcmp = compare(&rows, wake_profile);
-        let wdirs = directions(&wcmp);
-        let base = suffixed(figure_base, "_wake_residuals");
-        md.push_str(&render_wake_set(
-            &wcmp,
-            &wdirs,
-            wake_profile,
-            &name,
-            &link(&base),
-        ));
-        figures.push((
-            base,
-            residual_figure(
-                &wcmp,
-                "Error of the predictions of the wake-path set",
-                &wake_bands(),
-            ),
-        ));
-        wake_summary = format!(
-            "; wake-path set: {} rows, median absolute error {:.1}%",
-            wcmp.len(),
-            median_abs_error(&wcmp) * 100.0
-        );
-    }
-    let mut files = Vec::new();
-    for (base, fig) in &figures {
-        files.push((
-            base.with_extension("svg"),
-            gilsim_plots::render_svg(fig)?.into_bytes(),
-        ));
-        files.push((base.with_extension("png"), gilsim_plots::render_png(fig)?));
-    }
-    files.push((out.to_path_buf(), md.into_bytes()));
-    for (path, bytes) in files {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        crate::output::write_atomically(&path, &bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    let ok = dirs.iter().filter(|d| d.ok()).count();
-    Ok(format!(
-        "{} rows, median absolute error {:.1}%, {ok} of {} directions right{wake_summary}",
-        cmp.len(),
-        median_abs_error(&cmp) * 100.0,
-        dirs.len()
-    ))
-}
-
 /// The table of measured against predicted values, one row per comparison.
 fn push_comparison_table(s: &mut String, cmp: &[Comparison]) {
     s.push_str("| scenario | parameters | metric | measured | predicted | relative error | quiet |\n|---|---|---|---:|---:|---:|---|\n");
@@ -1322,7 +1333,7 @@ fn push_comparison_table(s: &mut String, cmp: &[Comparison]) {
 
 /// The wake-path set's section: its own profile (same host, same session),
 /// its summary against issue 12's targets, its rows and directions.
-fn render_wake_set(
+pub fn render_wake_set(
     cmp: &[Comparison],
     dirs: &[DirectionCheck],
     profile: &Profile,
@@ -1428,25 +1439,12 @@ fn sigma(s: Option<f64>) -> String {
     s.map_or("(not measured)".to_string(), |s| format!("{s:.2}"))
 }
 
-/// `base` with `suffix` added to its file name (`figures/validation` →
-/// `figures/validation_residuals`).
-fn suffixed(base: &std::path::Path, suffix: &str) -> std::path::PathBuf {
-    let name = base.file_name().unwrap_or_default().to_string_lossy();
-    base.with_file_name(format!("{name}{suffix}"))
-}
-
-/// `path` relative to `base` when it lies under it (else as given), with `/`.
-fn relative_to(path: &std::path::Path, base: &std::path::Path) -> String {
-    let p = path.strip_prefix(base).unwrap_or(path);
-    p.to_string_lossy().replace('\\', "/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn reference() -> (Vec<Comparison>, Vec<DirectionCheck>) {
-        let text = include_str!("../calibration/measured/reference.json");
+        let text = include_str!("../../calibration/measured/reference.json");
         let rows = parse_measured(text).unwrap();
         let profile = Profile::reference();
         let cmp = compare(&rows, &profile);
@@ -1464,7 +1462,7 @@ mod tests {
     fn predicted_directions_match_the_repeated_measured_ones() {
         let (cmp, dirs) = reference();
         let earlier = parse_measured(include_str!(
-            "../calibration/measured/reference-earlier.json"
+            "../../calibration/measured/reference-earlier.json"
         ))
         .unwrap();
         assert!(

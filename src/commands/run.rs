@@ -7,31 +7,25 @@
 //!
 //! While it runs, sweeps append each finished run to the sweep journal
 //! (`crate::journal`). A run interrupted by Ctrl-C or SIGTERM
-//! ([`crate::interrupt`]) stops the script, writes no output, keeps the
+//! ([`crate::support::interrupt`]) stops the script, writes no output, keeps the
 //! journal and writes a manifest with `"status": "interrupted"`; a simulation
 //! in progress stops at its next cancellation check. If the script still does
 //! not stop within [`GRACE`], or a second signal comes, the run is abandoned:
 //! its temporary files are deleted, the manifest written, and the caller exits.
 
-use crate::folder::FolderLock;
-use crate::interrupt::{signal_name, Interrupt};
-use crate::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME, INTERRUPTED_FILE_NAME};
-use crate::output::{
+use crate::output::folder::FolderLock;
+use crate::output::manifest::{FileEntry, Manifest, ParamEntry, FILE_NAME, INTERRUPTED_FILE_NAME};
+use crate::output::staging::slashed;
+use crate::output::staging::{
     clash, prepare_destination, write_atomically, write_temp, OutputError, Replacer,
 };
-use crate::params::{Params, SetError, Source};
 use crate::script::{Host, Limits, RunContext, ScriptError};
-use crate::trace_files::slashed;
+use crate::support::interrupt::{signal_name, Interrupt};
+use crate::sweep::params::{Params, SetError, Source};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
-
-/// Default operations limit: far above what an experiment script does
-/// (building a model and a table takes thousands of operations; each sweep
-/// point has its own budget), low enough that an endless loop stops within
-/// seconds (about 20 million operations per second in a debug build).
-pub const DEFAULT_MAX_OPS: u64 = 100_000_000;
 
 /// Largest script file read.
 const MAX_SCRIPT_BYTES: u64 = 4 << 20;
@@ -65,7 +59,7 @@ pub enum Error {
     Output(#[from] OutputError),
     /// The output folder cannot be used (checked before the script runs).
     #[error(transparent)]
-    Folder(#[from] crate::folder::FolderError),
+    Folder(#[from] crate::output::folder::FolderError),
     /// `--trace` could not be honoured.
     #[error("{0}")]
     Trace(String),
@@ -74,7 +68,7 @@ pub enum Error {
     Shard(String),
     /// A shard's record could not be written.
     #[error(transparent)]
-    ShardRecord(#[from] crate::shard::RecordError),
+    ShardRecord(#[from] crate::sweep::shard::RecordError),
     /// The evaluation thread could not start or crashed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -144,7 +138,7 @@ pub struct RunOptions {
     /// sweep to this file (written only if the script succeeds).
     pub trace: Option<PathBuf>,
     /// `--profile FILE`: calibrated defaults for `machine()` and `python()`.
-    pub profile: Option<crate::profile::Profile>,
+    pub profile: Option<crate::calibration::profile::Profile>,
     /// `--resume`: reuse the sweep runs journaled by an earlier run of the
     /// same script, seed and overrides.
     pub resume: bool,
@@ -154,7 +148,7 @@ pub struct RunOptions {
     pub profile_file: Option<PathBuf>,
     /// `--shard I/N`: run only this shard's share of the first sweep and stop
     /// (`crate::shard`).
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::sweep::shard::Shard>,
     /// `gilsim merge`: shard folders whose journals `resume` also reads.
     pub merge_from: Vec<PathBuf>,
 }
@@ -208,7 +202,7 @@ pub struct RunOutcome {
     pub figures: Vec<crate::script::FigureNote>,
     /// A `--shard` run: the share of the sweep it ran (then `manifest` is
     /// the shard's record and `files` is empty).
-    pub shard: Option<crate::shard::SweepShare>,
+    pub shard: Option<crate::sweep::shard::SweepShare>,
 }
 
 /// `out/<script stem>`.
@@ -358,8 +352,8 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     // and no other run writes into it until this one ends.
     let mut folder = FolderLock::acquire(&out_dir)?;
     if let Some(shard) = opts.shard {
-        let record = crate::shard::start_record(opts, shard, &text, ctx.params.overrides());
-        crate::shard::write_record(&out_dir, &record)?;
+        let record = start_record(opts, shard, &text, ctx.params.overrides());
+        crate::sweep::shard::write_record(&out_dir, &record)?;
         *lock(&ctx.shard_state.record)? = Some(record);
     }
     if let Some(file) = &opts.trace {
@@ -397,7 +391,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     };
     if opts.shard.is_some() {
         let result = sources.map(|_| ());
-        return crate::shard::finish(&ctx, &out_dir, result, &mut folder, st.started);
+        return finish_shard(&ctx, &out_dir, result, &mut folder, st.started);
     }
     let sources = match sources {
         Ok(s) => s,
@@ -586,7 +580,10 @@ fn interrupted(
     st: &Started,
     abandoned: bool,
 ) -> Error {
-    let signal = opts.interrupt.signal().unwrap_or(crate::interrupt::SIGINT);
+    let signal = opts
+        .interrupt
+        .signal()
+        .unwrap_or(crate::support::interrupt::SIGINT);
     let _ = ctx.shard_state.update("interrupted", None, None);
     if let Ok(mut t) = ctx.traces.lock() {
         t.remove_temp_files();
@@ -614,6 +611,95 @@ fn interrupted(
         manifest: written.ok(),
         journal_runs,
         abandoned,
+    }
+}
+
+/// The record of a shard run with `opts`, before its sweep starts.
+fn start_record(
+    opts: &RunOptions,
+    shard: crate::sweep::shard::Shard,
+    text: &str,
+    overrides: std::collections::BTreeMap<String, String>,
+) -> crate::sweep::shard::ShardRecord {
+    use crate::sweep::shard::{FileRef, ShardRecord};
+    let profile = opts.profile_file.as_ref().map(|p| {
+        let bytes = std::fs::read(p).unwrap_or_default();
+        FileRef::of(p, &bytes)
+    });
+    ShardRecord::running(
+        shard,
+        FileRef::of(&opts.script, text.as_bytes()),
+        opts.seed,
+        overrides,
+        opts.limits.to_map(),
+        profile,
+    )
+}
+
+/// Ends a `--shard` run after the script stopped: `result` is the script's.
+/// A shard whose share is done keeps its journal and records `complete`; a
+/// failed one cleans up like a failed run and records `failed`.
+fn finish_shard(
+    ctx: &RunContext,
+    out_dir: &Path,
+    result: Result<(), Error>,
+    folder: &mut FolderLock,
+    started: std::time::Instant,
+) -> Result<RunOutcome, Error> {
+    let st = &ctx.shard_state;
+    let error = match result {
+        _ if st.done.load(std::sync::atomic::Ordering::SeqCst) => None,
+        Ok(()) => Some(Error::Shard(
+            "the script ran no sweep(), so --shard has nothing to share out; run it without --shard".into(),
+        )),
+        Err(e) => Some(e),
+    };
+    if let Some(e) = error {
+        if let Ok(mut t) = ctx.traces.lock() {
+            t.remove_temp_files();
+        }
+        if let Some(j) = &ctx.journal {
+            j.remove_created();
+        }
+        // The record stays, saying why, for `gilsim merge` to report.
+        if st.update("failed", Some(format!("{e}")), None).is_ok() {
+            folder.keep_folders();
+        }
+        return Err(e);
+    }
+    st.update("complete", None, None)?;
+    folder.keep_folders();
+    remove_interrupted_manifests(out_dir);
+    Ok(RunOutcome {
+        out_dir: out_dir.to_path_buf(),
+        files: Vec::new(),
+        trace_file: None,
+        manifest: out_dir.join(crate::sweep::shard::RECORD_FILE),
+        unread_sets: ctx.params.unread(),
+        wall_time_s: started.elapsed().as_secs_f64(),
+        computed_runs: ctx.journal.as_ref().map_or(0, |j| j.computed()),
+        resumed_runs: ctx.journal.as_ref().map_or(0, |j| j.resumed()),
+        findings: Vec::new(),
+        figures: Vec::new(),
+        shard: st.sweep(),
+    })
+}
+
+/// Deletes the manifests an interrupted attempt of the shard wrote: they
+/// no longer describe the folder.
+fn remove_interrupted_manifests(dir: &Path) {
+    for name in [
+        crate::output::manifest::FILE_NAME,
+        crate::output::manifest::INTERRUPTED_FILE_NAME,
+    ] {
+        let path = dir.join(name);
+        let interrupted = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v["status"] == "interrupted");
+        if interrupted {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -652,7 +738,7 @@ fn remove_stale_outputs(
         if new.iter().any(|e| e.path == path) {
             continue;
         }
-        let Ok(rel) = crate::output::check_relative(path) else {
+        let Ok(rel) = crate::output::staging::check_relative(path) else {
             continue;
         };
         let full = out_dir.join(&rel);
@@ -663,7 +749,8 @@ fn remove_stale_outputs(
         if prepare_destination_exists(out_dir, &rel).is_none() {
             continue;
         }
-        let same = std::fs::read(&full).is_ok_and(|b| crate::manifest::sha256_hex(&b) == sha);
+        let same =
+            std::fs::read(&full).is_ok_and(|b| crate::output::manifest::sha256_hex(&b) == sha);
         if same && std::fs::remove_file(&full).is_ok() {
             let mut dir = rel.parent().map(Path::to_path_buf);
             while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
@@ -713,7 +800,7 @@ fn fixed_targets(opts: &RunOptions, out_dir: &Path) -> Vec<(PathBuf, String)> {
             "the record of an interrupted run".to_string(),
         ),
         (
-            out_dir.join(crate::folder::LOCK_FILE),
+            out_dir.join(crate::output::folder::LOCK_FILE),
             "the output folder's lock".to_string(),
         ),
         (opts.script.clone(), "the script".to_string()),
@@ -731,7 +818,7 @@ fn trace_collision(
     targets: Vec<(PathBuf, String)>,
 ) -> Result<(), Error> {
     let t = resolved(file);
-    let journal = resolved(&out_dir.join(crate::journal::DIR));
+    let journal = resolved(&out_dir.join(crate::sweep::journal::DIR));
     let what = if t.starts_with(&journal) {
         Some("inside the sweep journal".to_string())
     } else {

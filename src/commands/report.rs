@@ -7,7 +7,7 @@
 //! `finding(...)` calls, computed from the run's own results. Experiments run
 //! in parallel on `--jobs` workers; each writes into `<out>/<experiment>/`.
 
-use crate::{run, RunOptions};
+use crate::commands::run::{run, RunOptions};
 use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -64,12 +64,12 @@ pub struct ReportOptions {
     /// Only experiments whose file name contains one of these (empty: all).
     pub only: Vec<String>,
     /// Calibration profile for every experiment.
-    pub profile: Option<crate::profile::Profile>,
+    pub profile: Option<crate::calibration::profile::Profile>,
     /// Print progress on stderr.
     pub progress: bool,
     /// Stops every experiment (Ctrl-C, SIGTERM): each removes its temporary
     /// files as an interrupted `gilsim run` does.
-    pub interrupt: crate::interrupt::Interrupt,
+    pub interrupt: crate::support::interrupt::Interrupt,
 }
 
 /// The header comment of an experiment script.
@@ -213,33 +213,36 @@ impl ExperimentResult {
 pub const SHIPPED: &[(&str, &str)] = &[
     (
         "e1_threads_vs_processes",
-        include_str!("../experiments/e1_threads_vs_processes.rhai"),
+        include_str!("../../experiments/e1_threads_vs_processes.rhai"),
     ),
     (
         "e2_gil_contention",
-        include_str!("../experiments/e2_gil_contention.rhai"),
+        include_str!("../../experiments/e2_gil_contention.rhai"),
     ),
     (
         "e3_io_bound_threads",
-        include_str!("../experiments/e3_io_bound_threads.rhai"),
+        include_str!("../../experiments/e3_io_bound_threads.rhai"),
     ),
-    ("e4_convoy", include_str!("../experiments/e4_convoy.rhai")),
+    (
+        "e4_convoy",
+        include_str!("../../experiments/e4_convoy.rhai"),
+    ),
     (
         "e5_gil_releasing_c",
-        include_str!("../experiments/e5_gil_releasing_c.rhai"),
+        include_str!("../../experiments/e5_gil_releasing_c.rhai"),
     ),
     (
         "e6_switch_interval",
-        include_str!("../experiments/e6_switch_interval.rhai"),
+        include_str!("../../experiments/e6_switch_interval.rhai"),
     ),
-    ("e7_pools", include_str!("../experiments/e7_pools.rhai")),
+    ("e7_pools", include_str!("../../experiments/e7_pools.rhai")),
     (
         "e8_gil_models",
-        include_str!("../experiments/e8_gil_models.rhai"),
+        include_str!("../../experiments/e8_gil_models.rhai"),
     ),
     (
         "e9_timelines",
-        include_str!("../experiments/e9_timelines.rhai"),
+        include_str!("../../experiments/e9_timelines.rhai"),
     ),
 ];
 
@@ -390,7 +393,7 @@ pub fn report(opts: &ReportOptions) -> Result<Vec<ExperimentResult>, ReportError
                 reason: e.to_string(),
             })?;
         }
-        crate::output::write_atomically(&path, bytes).map_err(|e| ReportError::Write {
+        crate::output::staging::write_atomically(&path, bytes).map_err(|e| ReportError::Write {
             path: path.display().to_string(),
             reason: e.to_string(),
         })
@@ -485,14 +488,14 @@ fn run_experiment(script: &Experiment, opts: &ReportOptions) -> ExperimentResult
 }
 
 /// Rows of the validation set further off than this count as misses.
-pub const MISS: f64 = crate::validation::ROW_TOLERANCE;
+pub const MISS: f64 = crate::calibration::validation::ROW_TOLERANCE;
 
 /// How well the model predicts the measured CPython scenarios
 /// (`calibration/measured/reference.json`, built in), computed by this run.
 #[derive(Clone, Debug)]
 pub struct Validation {
     /// Every compared row.
-    pub rows: Vec<crate::validation::Comparison>,
+    pub rows: Vec<crate::calibration::validation::Comparison>,
     /// Median |relative error| over all rows.
     pub median_error: f64,
     /// Python version and date of the measurement.
@@ -502,18 +505,18 @@ pub struct Validation {
 /// docs/validation.md and its figures, copied beside index.html so the
 /// page's links work wherever the report is written.
 const VALIDATION_PAGE: [(&str, &[u8]); 4] = [
-    ("validation.md", include_bytes!("../docs/validation.md")),
+    ("validation.md", include_bytes!("../../docs/validation.md")),
     (
         "figures/validation.png",
-        include_bytes!("../docs/figures/validation.png"),
+        include_bytes!("../../docs/figures/validation.png"),
     ),
     (
         "figures/validation_residuals.png",
-        include_bytes!("../docs/figures/validation_residuals.png"),
+        include_bytes!("../../docs/figures/validation_residuals.png"),
     ),
     (
         "figures/validation_wake_residuals.png",
-        include_bytes!("../docs/figures/validation_wake_residuals.png"),
+        include_bytes!("../../docs/figures/validation_wake_residuals.png"),
     ),
 ];
 
@@ -523,10 +526,10 @@ pub const VALIDATION_FIGURE: &str = "validation/residuals";
 /// This build's validation residuals, drawn from its own predictions:
 /// (file relative to the report, bytes) of the PNG and the SVG.
 fn validation_figure(v: &Validation) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
-    let fig = crate::validation::residual_figure(
+    let fig = crate::calibration::validation::residual_figure(
         &v.rows,
         "Error of this build's predictions against real CPython",
-        &crate::validation::main_bands(),
+        &crate::calibration::validation::main_bands(),
     );
     let failed = |e: gilsim_plots::PlotError| ReportError::Write {
         path: format!("{VALIDATION_FIGURE}.png"),
@@ -545,14 +548,17 @@ fn validation_figure(v: &Validation) -> Result<Vec<(String, Vec<u8>)>, ReportErr
 }
 
 /// The shipped measurements of real CPython on the reference machine.
-const REFERENCE_MEASURED: &str = include_str!("../calibration/measured/reference.json");
+const REFERENCE_MEASURED: &str = include_str!("../../calibration/measured/reference.json");
 
 impl Validation {
     /// The reference profile's predictions of the reference measurements.
     pub fn reference() -> Option<Validation> {
-        let measured = crate::validation::parse_measured(REFERENCE_MEASURED).ok()?;
-        let rows = crate::validation::compare(&measured, &crate::profile::Profile::reference());
-        let median_error = crate::validation::median_abs_error(&rows);
+        let measured = crate::calibration::validation::parse_measured(REFERENCE_MEASURED).ok()?;
+        let rows = crate::calibration::validation::compare(
+            &measured,
+            &crate::calibration::profile::Profile::reference(),
+        );
+        let median_error = crate::calibration::validation::median_abs_error(&rows);
         let v: serde_json::Value = serde_json::from_str(REFERENCE_MEASURED).ok()?;
         let host = &v["host"];
         let measured_on = format!(
@@ -571,7 +577,7 @@ impl Validation {
     }
 
     /// The rows of `scenario`.
-    pub fn scenario(&self, scenario: &str) -> Vec<&crate::validation::Comparison> {
+    pub fn scenario(&self, scenario: &str) -> Vec<&crate::calibration::validation::Comparison> {
         self.rows
             .iter()
             .filter(|c| c.row.scenario == scenario)
@@ -727,8 +733,10 @@ The table, figures and the reasons for the model's known misses, as last written
 /// The validation figure in the summary: this build's residuals, numbered 0
 /// (before the experiments' figures), with alt text and caption.
 fn validation_figure_html(v: &Validation) -> String {
-    let (alt, caption) =
-        crate::validation::residual_caption(&v.rows, &crate::validation::main_bands());
+    let (alt, caption) = crate::calibration::validation::residual_caption(
+        &v.rows,
+        &crate::calibration::validation::main_bands(),
+    );
     format!(
         "<figure id=\"fig-validation\"><a href=\"{VALIDATION_FIGURE}.svg\"><img src=\"{VALIDATION_FIGURE}.png\" alt=\"{}\"></a>\
 <figcaption><b>Figure 0.</b> {}</figcaption></figure>",
@@ -752,7 +760,7 @@ fn render_badge(h: &mut String, r: &ExperimentResult, validation: Option<&Valida
                 ));
                 continue;
             }
-            let errs: Vec<crate::validation::Comparison> =
+            let errs: Vec<crate::calibration::validation::Comparison> =
                 rows.iter().map(|c| (*c).clone()).collect();
             let misses: Vec<String> = rows
                 .iter()
@@ -779,7 +787,7 @@ fn render_badge(h: &mut String, r: &ExperimentResult, validation: Option<&Valida
                 "<code>{}</code>: {} rows, median error {}, {}",
                 esc(&s),
                 rows.len(),
-                pct(crate::validation::median_abs_error(&errs)),
+                pct(crate::calibration::validation::median_abs_error(&errs)),
                 miss_text
             ));
         }

@@ -14,7 +14,7 @@
 //!   of the mean (`t(0.975, n-1) × s / √n`, `s` the sample standard
 //!   deviation); with one replicate the interval is unknown and the cell is empty.
 
-use crate::table::{Cell, Table, TableError};
+use crate::output::table::{Cell, Table, TableError};
 use gilsim_engine::stream_seed;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +37,7 @@ pub enum SweepError {
     #[error("the grid has no parameters; give at least one, like #{{ threads: [1, 2, 4] }}")]
     EmptyGrid,
     /// Too many tasks.
-    #[error("the sweep has {points} points × {replicates} replicates, more than {limit} runs; {hint}", hint = crate::script::context::raise_hint("sweep-runs", *limit, Some((*points as u64).saturating_mul(*replicates as u64))))]
+    #[error("the sweep has {points} points × {replicates} replicates, more than {limit} runs; {hint}", hint = crate::support::limits::raise_hint("sweep-runs", *limit, Some((*points as u64).saturating_mul(*replicates as u64))))]
     TooLarge {
         /// Grid points (saturated).
         points: usize,
@@ -103,7 +103,7 @@ impl Grid {
             return Err(SweepError::EmptyGrid);
         }
         for (name, values) in &axes {
-            crate::table::check_column_name(name)?;
+            crate::output::table::check_column_name(name)?;
             if RESERVED.contains(&name.as_str()) {
                 return Err(SweepError::Reserved(name.clone(), "grid parameter"));
             }
@@ -313,7 +313,7 @@ impl Plan {
             }
         }
         for m in &first {
-            crate::table::check_column_name(m)?;
+            crate::output::table::check_column_name(m)?;
             if RESERVED.contains(&m.as_str()) {
                 return Err(SweepError::Reserved(m.clone(), "metric"));
             }

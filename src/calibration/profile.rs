@@ -28,7 +28,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 /// The profile of the reference machine, compiled in.
-pub const REFERENCE_JSON: &str = include_str!("../calibration/profiles/reference.json");
+pub const REFERENCE_JSON: &str = include_str!("../../calibration/profiles/reference.json");
 
 /// Linux's default timer slack (`prctl(PR_SET_TIMERSLACK)`, `timer_slack_ns`).
 pub const LINUX_TIMER_SLACK: SimDuration = SimDuration::us(50);
@@ -181,11 +181,7 @@ const Z90: f64 = 1.281_551_565_544_600_4;
 /// The wake-path measurements, if the profile has them (all of the required
 /// ones, or none).
 fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
-    let m = |k: &[&str]| {
-        let mut p = vec!["measurements"];
-        p.extend_from_slice(k);
-        optional_median(v, &p)
-    };
+    let m = |k: &[&str]| optional_median(v, &measurement(k));
     let (Some(hop), Some(syscalls), Some(recv_ready), Some(send)) = (
         m(&["wake_latency_us"])?,
         m(&["pipe_write_read_us"])?,
@@ -203,12 +199,8 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
         }
         _ => None,
     };
-    let key = |k: &str| format!("measurements.{k}.median");
-    let hop_spread = |k: &[&str], name: &str| {
-        let mut p = vec!["measurements"];
-        p.extend_from_slice(k);
-        wake_spread(at(v, &p), syscalls, name)
-    };
+    let key = |k: &str| key(&[k]);
+    let hop_spread = |k: &[&str], name: &str| wake_spread(at(v, &measurement(k)), syscalls, name);
     let shallow_spread = hop_spread(&["wake_latency_us"], "wake_latency_us")?;
     let spread = hop_spread(
         &["wake_latency_after_idle_us", "5ms"],
@@ -233,7 +225,7 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
 /// The log-normal shape of the wake part of a measured hop (`m`, with its
 /// p10 and p90) whose system calls take `syscalls` µs, if both are there.
 fn wake_spread(m: &Value, syscalls: f64, name: &str) -> Result<Option<f64>, ProfileError> {
-    let (Some(p10), Some(p90)) = (m["p10"].as_f64(), m["p90"].as_f64()) else {
+    let Some((p10, p90)) = quantiles(m, &format!("measurements.{name}"))? else {
         return Ok(None);
     };
     let (lo, hi) = (p10 - syscalls, p90 - syscalls);
@@ -267,10 +259,6 @@ fn median(v: &Value, path: &[&str]) -> Result<f64, ProfileError> {
     }
 }
 
-fn quantile(v: &Value, path: &[&str], q: &str) -> Option<f64> {
-    at(v, path)[q].as_f64()
-}
-
 /// The median at `path`, or `None` if the profile has no such measurement
 /// (profiles made before it was measured).
 fn optional_median(v: &Value, path: &[&str]) -> Result<Option<f64>, ProfileError> {
@@ -285,97 +273,167 @@ fn optional_median(v: &Value, path: &[&str]) -> Result<Option<f64>, ProfileError
 /// measurement: the machine's speed drifts between measurements, and each
 /// records the speed probe (`probe_ns_per_iter`) taken around it. `None` if
 /// the profile has no such measurement.
+/// A speed probe that is there must be a loop speed like
+/// `py_loop_ns_per_iter`'s ([`LOOP_NS`]); a missing one means a scale of 1.
 fn cpu_us(v: &Value, path: &[&str], py_loop_ns: f64) -> Result<Option<f64>, ProfileError> {
-    let scale = match at(v, path)["probe_ns_per_iter"].as_f64() {
-        Some(probe) if probe.is_finite() && probe > 0.0 => py_loop_ns / probe,
-        _ => 1.0,
+    let probe = &at(v, path)["probe_ns_per_iter"];
+    let scale = if probe.is_null() {
+        1.0
+    } else {
+        let key = format!("{}.probe_ns_per_iter", path.join("."));
+        match probe.as_f64() {
+            Some(x) => py_loop_ns / within(&key, x, LOOP_NS, "ns")?,
+            None => {
+                return Err(ProfileError::Range {
+                    key,
+                    value: probe.to_string(),
+                    allowed: format!("a number from {:e} to {:e} ns", LOOP_NS.0, LOOP_NS.1),
+                })
+            }
+        }
     };
     Ok(optional_median(v, path)?.map(|us| us * scale))
+}
+
+/// Largest p10 or p90 of a measured duration, in µs: [`MAX_COST_S`].
+const MAX_QUANTILE_US: f64 = MAX_COST_S * 1e6;
+
+/// The p10 and p90 (µs) of the measurement `m` at `key`, if it has them:
+/// both numbers, finite, from 0 to [`MAX_QUANTILE_US`], p10 ≤ p90; one
+/// without the other, or any other value, is an error naming them.
+fn quantiles(m: &Value, key: &str) -> Result<Option<(f64, f64)>, ProfileError> {
+    let (p10, p90) = (&m["p10"], &m["p90"]);
+    if p10.is_null() && p90.is_null() {
+        return Ok(None);
+    }
+    let ok = |x: Option<f64>| x.filter(|x| x.is_finite() && (0.0..=MAX_QUANTILE_US).contains(x));
+    match (ok(p10.as_f64()), ok(p90.as_f64())) {
+        (Some(lo), Some(hi)) if lo <= hi => Ok(Some((lo, hi))),
+        _ => Err(ProfileError::Range {
+            key: key.to_string(),
+            value: format!("p10 {p10}, p90 {p90}"),
+            allowed: format!(
+                "p10 and p90 both given, numbers from 0 to {MAX_QUANTILE_US:e} µs, p10 ≤ p90"
+            ),
+        }),
+    }
 }
 
 fn dur(x: f64, unit_ns: f64) -> SimDuration {
     SimDuration::from_secs_f64(x * unit_ns / 1e9).unwrap_or(SimDuration::ZERO)
 }
 
-impl Profile {
-    /// Parses a profile made by `calibration/measure_profile.py`.
-    pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
-        let v: Value = serde_json::from_str(text).map_err(|e| ProfileError::Json(e.to_string()))?;
-        let schema = v["schema"].as_str().unwrap_or("(none)");
-        if schema != "gilsim-profile/1" {
-            return Err(ProfileError::Schema {
-                found: schema.to_string(),
-            });
+/// A profile's JSON, checked to be of the schema gilsim reads.
+fn parse(text: &str) -> Result<Value, ProfileError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| ProfileError::Json(e.to_string()))?;
+    let schema = v["schema"].as_str().unwrap_or("(none)");
+    if schema != "gilsim-profile/1" {
+        return Err(ProfileError::Schema {
+            found: schema.to_string(),
+        });
+    }
+    Ok(v)
+}
+
+/// `measurements.<k>.median`, the key errors name.
+fn key(k: &[&str]) -> String {
+    format!("measurements.{}.median", k.join("."))
+}
+
+/// `measurements` + `k`, the path of a measurement.
+fn measurement<'k>(k: &[&'k str]) -> Vec<&'k str> {
+    let mut p = vec!["measurements"];
+    p.extend_from_slice(k);
+    p
+}
+
+/// The median of the measurement `k` (required).
+fn required(v: &Value, k: &[&str]) -> Result<f64, ProfileError> {
+    median(v, &measurement(k))
+}
+
+/// The loopback round trip and its relative spread ((p90 − p10) / 2.56 / median).
+fn loopback_rtt(v: &Value) -> Result<(f64, f64), ProfileError> {
+    let rtt = required(v, &["loopback_rtt_us"])?;
+    let m = at(v, &measurement(&["loopback_rtt_us"]));
+    let spread = match quantiles(m, "measurements.loopback_rtt_us")? {
+        Some((lo, hi)) => (hi - lo) / 2.56 / rtt,
+        None => 0.0,
+    };
+    Ok((rtt, spread))
+}
+
+/// A thread pool's bookkeeping per task (submit, run, collect), rescaled to
+/// the loop's speed; `None` unless all three were measured.
+fn executor(v: &Value, py_loop_ns: f64) -> Result<Option<[SimDuration; 3]>, ProfileError> {
+    let part = |part: &str| {
+        cpu_us(v, &measurement(&["executor_task_us", part]), py_loop_ns)?
+            .map(|us| cost(&key(&["executor_task_us", part]), us, 1e3))
+            .transpose()
+    };
+    Ok(match (part("submit")?, part("run")?, part("collect")?) {
+        (Some(s), Some(r), Some(c)) => Some([s, r, c]),
+        _ => None,
+    })
+}
+
+/// One end of a queue message: half a measured put + get, rescaled.
+fn ipc_message(v: &Value, py_loop_ns: f64) -> Result<Option<SimDuration>, ProfileError> {
+    cpu_us(v, &measurement(&["ipc_message_us"]), py_loop_ns)?
+        .map(|put_get| cost(&key(&["ipc_message_us"]), put_get / 2.0, 1e3))
+        .transpose()
+}
+
+/// The `sendall` of the round trip: a system call's wall time, like the
+/// round trip it is part of, so not rescaled (only Python work is).
+fn loopback_send(v: &Value) -> Result<Option<SimDuration>, ProfileError> {
+    optional_median(v, &measurement(&["loopback_send_us"]))?
+        .map(|us| cost(&key(&["loopback_send_us"]), us, 1e3))
+        .transpose()
+}
+
+/// The measured machine's cores, a whole number from 1 to [`MAX_CPU_COUNT`].
+fn cpu_count(v: &Value) -> Result<u32, ProfileError> {
+    match &v["cpu_count"] {
+        Value::Number(n) if n.as_u64().is_some_and(|c| (1..=MAX_CPU_COUNT).contains(&c)) => {
+            Ok(n.as_u64().unwrap_or(1) as u32)
         }
-        let m = |k: &[&str]| {
-            let mut p = vec!["measurements"];
-            p.extend_from_slice(k);
-            median(&v, &p)
-        };
-        let key = |k: &[&str]| format!("measurements.{}.median", k.join("."));
-        let rtt = m(&["loopback_rtt_us"])?;
-        let rtt_path = ["measurements", "loopback_rtt_us"];
-        let spread = match (
-            quantile(&v, &rtt_path, "p10"),
-            quantile(&v, &rtt_path, "p90"),
-        ) {
-            (Some(lo), Some(hi)) if hi >= lo => (hi - lo) / 2.56 / rtt,
-            _ => 0.0,
-        };
+        other => Err(ProfileError::Range {
+            key: "cpu_count".into(),
+            value: other.to_string(),
+            allowed: format!("a whole number from 1 to {MAX_CPU_COUNT}"),
+        }),
+    }
+}
+
+impl Profile {
+    /// Parses a profile made by `calibration/measure_profile.py`: each
+    /// field is read by one step above, in this order, and the first value
+    /// that is missing or out of range is the error.
+    pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
+        let v = parse(text)?;
+        let (rtt, loopback_rtt_cv) = loopback_rtt(&v)?;
         let py_loop_ns_per_iter = within(
             &key(&["py_loop_ns_per_iter"]),
-            m(&["py_loop_ns_per_iter"])?,
+            required(&v, &["py_loop_ns_per_iter"])?,
             LOOP_NS,
             "ns",
         )?;
-        let executor_part = |part: &str| {
-            cpu_us(
-                &v,
-                &["measurements", "executor_task_us", part],
-                py_loop_ns_per_iter,
-            )?
-            .map(|us| cost(&key(&["executor_task_us", part]), us, 1e3))
-            .transpose()
-        };
-        let executor = match (
-            executor_part("submit")?,
-            executor_part("run")?,
-            executor_part("collect")?,
-        ) {
-            (Some(s), Some(r), Some(c)) => Some([s, r, c]),
-            _ => None,
-        };
-        let ipc_message = cpu_us(&v, &["measurements", "ipc_message_us"], py_loop_ns_per_iter)?
-            .map(|put_get| cost(&key(&["ipc_message_us"]), put_get / 2.0, 1e3))
-            .transpose()?;
-        // A system call's wall time, like the round trip it is part of: not
-        // rescaled (only Python work is).
-        let loopback_send = optional_median(&v, &["measurements", "loopback_send_us"])?
-            .map(|us| cost(&key(&["loopback_send_us"]), us, 1e3))
-            .transpose()?;
+        let executor = executor(&v, py_loop_ns_per_iter)?;
+        let ipc_message = ipc_message(&v, py_loop_ns_per_iter)?;
+        let loopback_send = loopback_send(&v)?;
         let wake = wake_path(&v)?;
-        let rate = |k: &[&str]| within(&key(k), m(k)?, RATES, "bytes per second");
-        let us = |k: &[&str]| cost(&key(k), m(k)?, 1e3);
-        let ms = |k: &[&str]| cost(&key(k), m(k)?, 1e6);
-        let cpu_count = match &v["cpu_count"] {
-            Value::Number(n) if n.as_u64().is_some_and(|c| (1..=MAX_CPU_COUNT).contains(&c)) => {
-                n.as_u64().unwrap_or(1) as u32
-            }
-            other => {
-                return Err(ProfileError::Range {
-                    key: "cpu_count".into(),
-                    value: other.to_string(),
-                    allowed: format!("a whole number from 1 to {MAX_CPU_COUNT}"),
-                })
-            }
-        };
+        let cpu_count = cpu_count(&v)?;
+        let rate = |k: &[&str]| within(&key(k), required(&v, k)?, RATES, "bytes per second");
+        let us = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e3);
+        let ms = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e6);
         Ok(Profile {
             name: v["name"].as_str().unwrap_or("unnamed").to_string(),
             cpu_count,
             py_loop_ns_per_iter,
             sleep_overshoot: us(&["sleep_overshoot_us", "1ms"])?,
             loopback_rtt: cost(&key(&["loopback_rtt_us"]), rtt, 1e3)?,
-            loopback_rtt_cv: spread,
+            loopback_rtt_cv,
             loopback_send,
             zlib_bytes_per_sec: rate(&["zlib_bytes_per_sec"])?,
             sha256_bytes_per_sec: rate(&["sha256_bytes_per_sec"])?,
@@ -524,7 +582,7 @@ mod tests {
 
     #[test]
     fn the_wake_spread_is_the_hops_p10_to_p90() {
-        let text = include_str!("../calibration/profiles/reference-2026-12-05.json");
+        let text = include_str!("../../calibration/profiles/reference-2026-12-05.json");
         let p = Profile::from_json(text).unwrap();
         let w = p.wake.expect("this profile measured the wake path");
         let v: Value = serde_json::from_str(text).unwrap();
@@ -661,6 +719,55 @@ mod tests {
         std::fs::write(&path, vec![b' '; MAX_PROFILE_BYTES as usize + 1]).unwrap();
         let e = Profile::load(&path).unwrap_err().to_string();
         assert!(e.contains("more than the limit of 1048576"), "{e}");
+    }
+
+    /// Issue 14: a speed probe of 0 or less used to mean a scale of 1, and a
+    /// p10/p90 pair out of order, negative or not a number was taken as no
+    /// spread; each is now refused, naming the key, the value and what is
+    /// allowed.
+    #[test]
+    fn probes_and_quantiles_out_of_range_are_refused() {
+        let wake = include_str!("../../calibration/profiles/reference-2026-12-05.json");
+        let cases: &[(&str, &[&str], Value, &str)] = &[
+            (REFERENCE_JSON, &["executor_task_us", "submit", "probe_ns_per_iter"], Value::from(-5.0),
+             "measurements.executor_task_us.submit.probe_ns_per_iter is -5.0: expected a number from 1e-3 to 1e6 ns"),
+            (REFERENCE_JSON, &["executor_task_us", "run", "probe_ns_per_iter"], Value::from(0),
+             "executor_task_us.run.probe_ns_per_iter is 0.0: expected a number from 1e-3"),
+            (REFERENCE_JSON, &["ipc_message_us", "probe_ns_per_iter"], Value::from(-1e-9),
+             "ipc_message_us.probe_ns_per_iter is -1e-9"),
+            (REFERENCE_JSON, &["ipc_message_us", "probe_ns_per_iter"], Value::from("fast"),
+             "ipc_message_us.probe_ns_per_iter is \"fast\": expected a number from"),
+            (REFERENCE_JSON, &["loopback_rtt_us", "p10"], Value::from(-1.0),
+             "measurements.loopback_rtt_us is p10 -1.0, p90 74.8519: expected p10 and p90 both given, numbers from 0 to 3.6e9 µs, p10 ≤ p90"),
+            (REFERENCE_JSON, &["loopback_rtt_us", "p10"], Value::from(80.0),
+             "loopback_rtt_us is p10 80.0, p90 74.8519"),
+            (REFERENCE_JSON, &["loopback_rtt_us", "p90"], Value::from(1e300),
+             "loopback_rtt_us is p10 52.3389, p90 1e+300"),
+            (REFERENCE_JSON, &["loopback_rtt_us", "p90"], Value::Null,
+             "loopback_rtt_us is p10 52.3389, p90 null"),
+            (REFERENCE_JSON, &["loopback_rtt_us", "p10"], Value::from("52"),
+             "loopback_rtt_us is p10 \"52\""),
+            (wake, &["wake_latency_us", "p90"], Value::from("8.4"),
+             "measurements.wake_latency_us is p10 6.743, p90 \"8.4\""),
+            (wake, &["wake_latency_after_idle_us", "5ms", "p10"], Value::Null,
+             "measurements.wake_latency_after_idle_us.5ms is p10 null, p90 65.176"),
+        ];
+        for (profile, path, value, want) in cases {
+            let mut v: Value = serde_json::from_str(profile).unwrap();
+            let (last, parents) = path.split_last().unwrap();
+            let parent = parents
+                .iter()
+                .fold(&mut v["measurements"], |cur, p| &mut cur[*p]);
+            parent[*last] = value.clone();
+            match Profile::from_json(&v.to_string()) {
+                Ok(p) => panic!("{path:?} = {value}: accepted as {p:?}"),
+                Err(e) => assert!(e.to_string().contains(want), "{path:?} = {value}: {e}"),
+            }
+        }
+        // The shipped profiles pass.
+        for text in [REFERENCE_JSON, wake] {
+            Profile::from_json(text).unwrap();
+        }
     }
 
     /// Executor and queue-message costs are Python work: each is rescaled from

@@ -94,7 +94,7 @@ pub struct Manifest {
     pub resumed_runs: u64,
     /// An interrupted run's sweep journal files, with the runs each holds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub journal: Vec<crate::journal::JournalEntry>,
+    pub journal: Vec<JournalEntry>,
     /// `gilsim merge`: the shard folders whose sweep runs this run assembled.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_shards: Vec<String>,
@@ -108,6 +108,16 @@ impl Manifest {
         s.push(b'\n');
         s
     }
+}
+
+/// A journal file and how many runs it holds (the `journal` of an
+/// interrupted run's manifest; `sweep/journal.rs` counts them).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JournalEntry {
+    /// Relative to the output folder.
+    pub path: String,
+    /// Complete lines (finished runs) in it.
+    pub runs: u64,
 }
 
 /// SHA-256 of `bytes`, lowercase hex.

@@ -5,7 +5,7 @@
 //! it: the script engine checks it between operations (Rhai's progress
 //! callback) and stops the script, a sweep starts no new point, and the
 //! thread waiting for the script then writes the manifest of an interrupted
-//! run (see `run.rs`). A second signal while that happens stops waiting for
+//! run (see `commands/run.rs`). A second signal while that happens stops waiting for
 //! the run in progress.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

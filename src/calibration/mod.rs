@@ -1,0 +1,12 @@
+//! Calibration: what real CPython measured, as the model's defaults, and how
+//! far the model's predictions are from it. Below the script API and the
+//! commands; uses only the engine (and `gilsim_plots` for figures), never
+//! writes a file.
+//!
+//! - [`profile`]: a calibration profile (`calibration/profiles/*.json`) read
+//!   into the engine's costs and the wake path, each value range-checked.
+//! - [`validation`]: the measured multi-thread scenarios predicted by the
+//!   model, compared, and rendered as docs/validation.md and its figures.
+
+pub mod profile;
+pub mod validation;
