@@ -6,8 +6,9 @@
 //! points at that line. Wherever a `Dist` is expected a plain `Duration` is
 //! accepted as a fixed latency.
 
-use super::add;
-use super::{describe, Api, RhaiResult};
+use super::api::add;
+use super::api::{Api, RhaiResult};
+use super::values::describe;
 use gilsim_engine::{Dist, SimDuration};
 use rhai::{Array, Dynamic, FLOAT, INT};
 
@@ -46,17 +47,7 @@ pub fn from_dynamic(v: &Dynamic) -> Option<Dist> {
     v.try_cast::<SimDuration>().map(Dist::Fixed)
 }
 
-/// A short description, e.g. `exp(mean 50 µs)`.
-pub fn show(d: &Dist) -> String {
-    match d {
-        Dist::Fixed(x) => format!("fixed({x})"),
-        Dist::Uniform { lo, hi } => format!("uniform({lo}, {hi})"),
-        Dist::Exp { mean } => format!("exp(mean {mean})"),
-        Dist::LogNormal { mean, cv } => format!("lognormal(mean {mean}, cv {cv})"),
-        Dist::Normal { mean, sd } => format!("normal(mean {mean}, sd {sd})"),
-        Dist::Empirical(v) => format!("empirical({} values, mean {})", v.len(), d.mean()),
-    }
-}
+pub use super::values::show_dist as show;
 
 /// Registers the type and its constructors.
 pub fn register(api: &mut Api) {

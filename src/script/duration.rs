@@ -7,8 +7,8 @@
 //! into a ratio, compare, and convert back with `.ns()`, `.us()`, `.ms()`,
 //! `.s()` (floats). They print with a unit: `5 ms`, `50 µs`.
 
-use super::add;
-use super::{Api, RhaiResult};
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use gilsim_engine::SimDuration;
 use rhai::{FLOAT, INT};
 

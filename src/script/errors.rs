@@ -10,8 +10,8 @@
 //! rewritten to say what to do (which `--limit` to raise, which argument types a
 //! function takes).
 
+use super::api::Signature;
 use super::resolver::Sources;
-use super::Signature;
 use crate::support::limits::raise_hint;
 use rhai::{EvalAltResult, ParseErrorType, Position};
 use std::fmt;
@@ -61,7 +61,7 @@ pub struct ErrorContext<'a> {
     /// The API's signatures, for "function not found".
     pub signatures: &'a [Signature],
     /// Limits, for limit errors.
-    pub limits: &'a super::Limits,
+    pub limits: &'a super::context::Limits,
 }
 
 fn at(file: &str, pos: Position) -> String {

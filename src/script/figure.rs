@@ -6,11 +6,11 @@
 //! non-finite numbers, log axes); this module checks the table first so that
 //! an error names the row and column.
 
-use super::add;
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use super::context::RunContext;
 use super::options::{closest, Opts};
 use super::result::RunReport;
-use super::{Api, RhaiResult};
 use crate::output::staging::check_relative;
 use crate::output::table::{Cell, Table};
 use gilsim_engine::{SimDuration, SimTime, ThreadState};
@@ -320,7 +320,7 @@ pub fn alt_text(fig: &Figure) -> String {
 /// figure (with its caption) for the report.
 fn stage_noted(ctx: &RunContext, name: &str, fig: &Figure, caption: String) -> RhaiResult<()> {
     stage_figure(ctx, name, fig)?;
-    let note = super::FigureNote {
+    let note = super::context::FigureNote {
         name: name.to_string(),
         caption,
         alt: alt_text(fig),
@@ -618,12 +618,15 @@ fn reference_lines(o: &mut Opts, log_y: bool) -> RhaiResult<Vec<(f64, String)>> 
         )
     };
     let Some(items) = v.clone().try_cast::<rhai::Array>() else {
-        return Err(bad(o, format!("got {}", super::describe(&v))));
+        return Err(bad(o, format!("got {}", super::values::describe(&v))));
     };
     let mut out = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let Some(m) = item.clone().try_cast::<Map>() else {
-            return Err(bad(o, format!("item [{i}] is {}", super::describe(&item))));
+            return Err(bad(
+                o,
+                format!("item [{i}] is {}", super::values::describe(&item)),
+            ));
         };
         let mut lo = Opts::new(
             &format!("item [{i}] of option `reference_lines`"),
@@ -799,7 +802,7 @@ fn state_labels(o: &mut Opts) -> RhaiResult<Vec<(String, String)>> {
             "state_labels",
             format!(
                 "expected a map like #{{ native_released_gil: \"release gap\" }}, got {}",
-                super::describe(&v)
+                super::values::describe(&v)
             ),
         ));
     };

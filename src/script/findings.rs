@@ -4,9 +4,10 @@
 //! in call order; `gilsim report` shows them beside the figures. `fmt`
 //! formats a number for such sentences with a fixed number of decimals.
 
-use super::add;
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use super::context::RunContext;
-use super::{sweep, Api, RhaiResult};
+use super::sweep;
 use rhai::{FLOAT, INT};
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 //! `model.rs` makes them and `workload.rs` takes them; they live apart from
 //! both so that neither imports the other for them.
 
-use super::Api;
+use super::api::Api;
 use std::fmt;
 
 macro_rules! handle {

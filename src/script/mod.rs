@@ -21,6 +21,7 @@
 //! [`Host`] assembles the engine (limits, strict variables and map
 //! properties, the module resolver) and runs or checks a script.
 
+mod api;
 pub mod context;
 mod dist;
 mod duration;
@@ -38,140 +39,20 @@ pub mod resolver;
 mod result;
 mod sweep;
 mod table;
+mod values;
 mod workload;
 
+pub use api::{Api, RhaiResult, Signature};
 pub use context::{FigureNote, Limits, RunContext};
 pub use errors::ScriptError;
+pub use values::describe;
+use values::print_line;
 
 use resolver::{Resolver, Sources};
 use rhai::{Dynamic, Engine, EvalAltResult, Shared, AST};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-
-/// Result of a function scripts call.
-pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
-
-/// One documented signature of the API.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Signature {
-    /// The function's name (`thread` for `Program.thread(...)`).
-    pub name: String,
-    /// The signature as documented, e.g. `py(d: Duration) -> Step`.
-    pub text: String,
-}
-
-/// Registers functions and records their documented signatures.
-pub struct Api<'e> {
-    engine: &'e mut Engine,
-    signatures: Vec<Signature>,
-    limits: Limits,
-}
-
-impl<'e> Api<'e> {
-    /// The engine, for types and operators (which are not listed).
-    pub fn engine(&mut self) -> &mut Engine {
-        self.engine
-    }
-
-    /// The run's limits.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
-    /// Records `text` (`name(...)` or `Type.name(...)`) as a documented
-    /// signature and returns the function's name. Used by [`add!`].
-    pub fn record(&mut self, text: &str) -> String {
-        let head = text.split('(').next().unwrap_or(text);
-        let name = head.rsplit('.').next().unwrap_or(head).to_string();
-        self.signatures.push(Signature {
-            name: name.clone(),
-            text: text.to_string(),
-        });
-        name
-    }
-}
-
-/// Registers a function under the name in its documented signature and
-/// records the signature: `add!(api, "py(d: Duration) -> Step", |d| ...)`.
-/// (A macro because `register_fn`'s bounds name a trait Rhai exports only
-/// with its `internals` feature.)
-macro_rules! add {
-    ($api:expr, $sig:expr, $f:expr $(,)?) => {{
-        let name = $api.record($sig);
-        $api.engine().register_fn(name, $f);
-    }};
-}
-pub(crate) use add;
-
-/// How a value is shown in error messages: its type and, when short, its value.
-pub fn describe(v: &Dynamic) -> String {
-    use gilsim_engine::{Dist, SimDuration};
-    let v = v.flatten_clone();
-    if v.is_unit() {
-        return "()".into();
-    }
-    if let Ok(i) = v.as_int() {
-        return format!("the integer {i}");
-    }
-    if let Ok(x) = v.as_float() {
-        return format!("the float {x}");
-    }
-    if let Ok(b) = v.as_bool() {
-        return format!("the bool {b}");
-    }
-    if v.is_string() {
-        let s = v.into_string().unwrap_or_default();
-        let short: String = s.chars().take(40).collect();
-        let ell = if short.len() < s.len() { "..." } else { "" };
-        return format!("the string \"{short}{ell}\"");
-    }
-    if v.is_array() {
-        return format!(
-            "an array of {} items",
-            v.into_array().map(|a| a.len()).unwrap_or(0)
-        );
-    }
-    if v.is_map() {
-        return "a map".into();
-    }
-    if let Some(d) = v.clone().try_cast::<SimDuration>() {
-        return format!("the Duration {d}");
-    }
-    if let Some(d) = v.clone().try_cast::<Dist>() {
-        return format!("the Dist {}", dist::show(&d));
-    }
-    if let Some(s) = v.clone().try_cast::<workload::Step>() {
-        return format!("the step {s}");
-    }
-    let name = match v.type_name() {
-        n if n.ends_with("ThreadRef") => "a Thread",
-        n if n.ends_with("ProcessRef") => "a Process",
-        n if n.ends_with("InterpRef") => "an Interpreter",
-        n if n.ends_with("LockRef") => "a Lock",
-        n if n.ends_with("QueueRef") => "a Queue",
-        n if n.ends_with("DeviceRef") => "a Device",
-        n if n.ends_with("PoolRef") => "a Pool",
-        n if n.ends_with("Program") => "a Program",
-        n if n.ends_with("MachineConfig") => "a Machine",
-        n if n.ends_with("RunReport") => "a Report",
-        n if n.ends_with("ThreadResult") => "a ThreadReport",
-        n if n.ends_with("CoreResult") => "a CoreReport",
-        n if n.ends_with("GilResult") => "a GilReport",
-        n if n.ends_with("Table") => "a Table",
-        n if n.ends_with("SweepResult") => "a Sweep",
-        n if n.ends_with("Task") => "a Task",
-        n if n.ends_with("FnPtr") => "a function",
-        n => return format!("a value of type {n}"),
-    };
-    name.to_string()
-}
-
-/// Writes a line to stdout, ignoring a closed pipe (never panics).
-fn print_line(s: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{s}");
-}
 
 /// A configured Rhai engine for one run, and what it needs to report errors.
 pub struct Host {
@@ -316,11 +197,7 @@ impl Host {
 }
 
 fn register_api(engine: &mut Engine, ctx: Arc<RunContext>) -> Vec<Signature> {
-    let mut api = Api {
-        engine,
-        signatures: Vec::new(),
-        limits: ctx.limits.clone(),
-    };
+    let mut api = Api::new(engine, ctx.limits.clone());
     duration::register(&mut api);
     dist::register(&mut api);
     workload::register(&mut api);
@@ -332,12 +209,45 @@ fn register_api(engine: &mut Engine, ctx: Arc<RunContext>) -> Vec<Signature> {
     findings::register(&mut api, ctx.clone());
     sweep::register(&mut api, ctx.clone());
     param::register(&mut api, ctx);
-    api.signatures
+    api.into_signatures()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `script` fuzz target (fuzz/README.md): each pass of this
+    /// loop copies and re-measures the whole nested array, so it ran for
+    /// hours within the operations limit.
+    #[test]
+    fn deeply_nested_arrays_stop_at_the_script_time_limit() {
+        use crate::sweep::params::Params;
+        use std::time::{Duration, Instant};
+        // On a large stack, like a real run: dropping the nested array recurses.
+        let message = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(|| {
+                let limits = Limits {
+                    max_script_time_s: 1,
+                    ..Limits::default()
+                };
+                let ctx =
+                    std::sync::Arc::new(RunContext::new(0, 1, false, limits, Params::default()));
+                let host = Host::new(ctx, "nested.rhai", std::path::Path::new("."));
+                let script = "let a = []; loop { a = [a]; }";
+                let ast = host
+                    .compile(std::path::Path::new("nested.rhai"), script)
+                    .expect("compiles");
+                let started = Instant::now();
+                let err = host.run(&ast).expect_err("stopped");
+                assert!(started.elapsed() < Duration::from_secs(30));
+                err.message
+            })
+            .expect("spawn")
+            .join()
+            .expect("no panic");
+        assert!(message.contains("--limit script-time="), "{message}");
+    }
     use crate::sweep::params::Params;
 
     fn host() -> Host {

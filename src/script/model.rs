@@ -10,11 +10,12 @@
 //! Python as the main interpreter unless their options say otherwise.
 //! [`build`] turns a machine and a program into the engine's `SimConfig`.
 
-use super::add;
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use super::handles::{DeviceRef, InterpRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
 use super::options::Opts;
+use super::values::describe;
 use super::workload::{self, Ids, Task};
-use super::{describe, Api, RhaiResult};
 use crate::calibration::profile::Profile;
 use gilsim_engine::*;
 use rhai::{Array, Map, INT};
@@ -848,7 +849,7 @@ pub fn build(
 }
 
 /// Registers `Machine`, `Program`, the handles and their functions.
-pub fn register(api: &mut Api, limits: &super::Limits, profile: Option<Arc<Profile>>) {
+pub fn register(api: &mut Api, limits: &super::context::Limits, profile: Option<Arc<Profile>>) {
     let max = (limits.max_threads, limits.max_processes);
     api.engine()
         .register_type_with_name::<MachineConfig>("Machine")

@@ -6,7 +6,8 @@
 //! value of the wrong type names the option, what was given and what is
 //! expected.
 
-use super::{describe, RhaiResult};
+use super::api::RhaiResult;
+use super::values::describe;
 use gilsim_engine::SimDuration;
 use rhai::{Dynamic, Map};
 

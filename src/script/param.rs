@@ -7,9 +7,10 @@
 //! A value of the wrong type is an error naming the parameter, the value and
 //! the type expected, so a typo never runs the default experiment silently.
 
-use super::add;
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use super::context::RunContext;
-use super::{describe, Api, RhaiResult};
+use super::values::describe;
 use crate::sweep::params::{ParamValue, Source};
 use gilsim_engine::SimDuration;
 use rhai::Dynamic;

@@ -7,8 +7,8 @@
 //! engine's documented defaults apply and `profile()` describes the shipped
 //! reference machine, so scripts can still size work in measured units.
 
-use super::add;
-use super::{Api, RhaiResult};
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use crate::calibration::profile::Profile;
 use gilsim_engine::SimDuration;
 use rhai::{Dynamic, Map, FLOAT, INT};

@@ -15,12 +15,13 @@
 //! A report is shared, not copied, between the values that point into it
 //! (`ThreadReport`, `CoreReport`, `GilReport`), so reading metrics is cheap.
 
-use super::add;
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use super::context::RunContext;
-use super::describe;
 use super::model::{build, Program};
 use super::options::Opts;
-use super::{sweep, Api, RhaiResult};
+use super::sweep;
+use super::values::describe;
 use crate::output::manifest::FILE_NAME as MANIFEST;
 use crate::output::staging::check_relative;
 use crate::output::trace_files::{FileTraceWriter, StreamingTrace};

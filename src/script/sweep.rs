@@ -17,10 +17,11 @@
 //! captures, so points cannot race on shared state (changes to captured
 //! variables are lost when the point ends: return what you want to keep).
 
-use super::add;
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use super::context::RunContext;
 use super::table::{cell_from, cell_to_dynamic, check_table_name, save};
-use super::{describe, Api, RhaiResult};
+use super::values::describe;
 use crate::output::table::{Cell, Table};
 use crate::sweep::grid::{evaluate, Grid, Plan, Task};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -344,7 +345,7 @@ fn sweep(
     for (m, prints) in results {
         for line in prints {
             // A closed stdout must not stop the sweep (or lose its runs).
-            super::print_line(&line);
+            super::values::print_line(&line);
         }
         metrics.push(m);
     }

@@ -6,9 +6,10 @@
 //! (empty). A `Duration` is refused: a CSV cell has no unit, so the script
 //! converts it (`d.ms()`) and names the column with the unit (`latency_ms`).
 
-use super::add;
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use super::context::RunContext;
-use super::{describe, Api, RhaiResult};
+use super::values::describe;
 use crate::output::staging::check_relative;
 use crate::output::table::{Cell, Table};
 use gilsim_engine::SimDuration;

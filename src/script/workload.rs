@@ -6,144 +6,21 @@
 //! a module, say) and used in several programs. A step list may contain
 //! nested lists, which are flattened: recipes can return lists of steps.
 
-use super::add;
+use super::api::add;
+use super::api::{Api, RhaiResult};
 use super::dist;
 use super::handles::{DeviceRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
 use super::options::Opts;
-use super::{describe, Api, RhaiResult};
-use gilsim_engine::{Dist, SimDuration, MAX_NESTING};
+use super::values::describe;
+pub use super::values::{Step, StepKind};
+use gilsim_engine::{SimDuration, MAX_NESTING};
 use rhai::{Array, Dynamic, Map, INT};
 use std::collections::HashMap;
-use std::fmt;
 
 /// Deepest nesting of lists inside a step list.
 const MAX_LIST_NESTING: usize = 16;
 /// Most tasks `tasks(n, ...)` makes at once.
 const MAX_TASKS: INT = 1_000_000;
-
-/// What a step does (names instead of ids).
-#[derive(Clone, Debug, PartialEq)]
-pub enum StepKind {
-    /// Python bytecode.
-    Py(SimDuration),
-    /// Native code.
-    C {
-        /// CPU time.
-        dur: SimDuration,
-        /// Whether it releases the GIL.
-        releases_gil: bool,
-    },
-    /// Blocking I/O.
-    Io {
-        /// Latency.
-        latency: Dist,
-        /// Device name.
-        device: Option<String>,
-    },
-    /// A request whose reply comes `latency` later.
-    Send {
-        /// CPU time of the send call (GIL released).
-        cpu: SimDuration,
-        /// Until the reply is there.
-        latency: Dist,
-    },
-    /// Waits for the oldest pending reply.
-    Recv,
-    /// `time.sleep`.
-    Sleep(SimDuration),
-    /// A counted loop.
-    Repeat {
-        /// Iterations.
-        times: u64,
-        /// Body.
-        body: Vec<Step>,
-    },
-    /// A timed loop.
-    LoopFor {
-        /// How long.
-        dur: SimDuration,
-        /// Body.
-        body: Vec<Step>,
-    },
-    /// Lock acquire.
-    Acquire(String),
-    /// Lock release.
-    Release(String),
-    /// Queue put.
-    Put {
-        /// Queue name.
-        queue: String,
-        /// Pickled size.
-        bytes: u64,
-    },
-    /// Queue get.
-    Get(String),
-    /// Start a thread.
-    StartThread(String),
-    /// Join a thread.
-    JoinThread(String),
-    /// Start a process.
-    StartProcess(String),
-    /// Join a process.
-    JoinProcess(String),
-    /// Run a pool's tasks.
-    MapPool(String),
-}
-
-/// One step of a program, as a script value (`Step`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    /// What it does.
-    pub kind: StepKind,
-    /// Loop nesting below it (0 for a plain step).
-    depth: usize,
-}
-
-impl Step {
-    fn leaf(kind: StepKind) -> Step {
-        Step { kind, depth: 0 }
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |body: &[Step]| {
-            body.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match &self.kind {
-            StepKind::Py(d) => write!(f, "py({d})"),
-            StepKind::C { dur, releases_gil } => write!(f, "c({dur}, {releases_gil})"),
-            StepKind::Io {
-                latency,
-                device: None,
-            } => write!(f, "io({})", dist::show(latency)),
-            StepKind::Io {
-                latency,
-                device: Some(d),
-            } => write!(f, "io({}, device(\"{d}\"))", dist::show(latency)),
-            StepKind::Send { cpu, latency } if cpu.0 == 0 => {
-                write!(f, "send({})", dist::show(latency))
-            }
-            StepKind::Send { cpu, latency } => write!(f, "send({}, {cpu})", dist::show(latency)),
-            StepKind::Recv => write!(f, "recv()"),
-            StepKind::Sleep(d) => write!(f, "sleep({d})"),
-            StepKind::Repeat { times, body } => write!(f, "repeat({times}, [{}])", list(body)),
-            StepKind::LoopFor { dur, body } => write!(f, "loop_for({dur}, [{}])", list(body)),
-            StepKind::Acquire(l) => write!(f, "acquire(lock(\"{l}\"))"),
-            StepKind::Release(l) => write!(f, "release(lock(\"{l}\"))"),
-            StepKind::Put { queue, bytes } => write!(f, "put(queue(\"{queue}\"), {bytes})"),
-            StepKind::Get(q) => write!(f, "get(queue(\"{q}\"))"),
-            StepKind::StartThread(t) => write!(f, "start(thread(\"{t}\"))"),
-            StepKind::JoinThread(t) => write!(f, "join(thread(\"{t}\"))"),
-            StepKind::StartProcess(p) => write!(f, "start(process(\"{p}\"))"),
-            StepKind::JoinProcess(p) => write!(f, "join(process(\"{p}\"))"),
-            StepKind::MapPool(p) => write!(f, "map_pool(pool(\"{p}\"))"),
-        }
-    }
-}
 
 /// A pool task, as a script value (`Task`).
 #[derive(Clone, Debug, PartialEq)]

@@ -15,8 +15,8 @@
 //! function, a module path. With a known type, a method must be one of that
 //! type's, or a function that takes that type first (`x.f(a)` is `f(x, a)`).
 
-use super::{is_ident, matching, near, parts, Code};
-use crate::script::Signature;
+use super::text::{is_ident, matching, near, parts, Code};
+use crate::script::api::Signature;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The documented API, by type.
