@@ -153,13 +153,17 @@ fn create_folders(root: &Path) -> Result<Vec<PathBuf>, FolderError> {
     missing.reverse();
     let mut created = Vec::new();
     for d in missing {
-        if let Err(e) = fs::create_dir(&d) {
-            for c in created.iter().rev() {
-                let _ = fs::remove_dir(c);
+        match fs::create_dir(&d) {
+            Ok(()) => created.push(d),
+            // Another run (a sibling shard) made it first: it is theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => {
+                for c in created.iter().rev() {
+                    let _ = fs::remove_dir(c);
+                }
+                return Err(unusable(root, blocking_file(root).unwrap_or(e.to_string())));
             }
-            return Err(unusable(root, blocking_file(root).unwrap_or(e.to_string())));
         }
-        created.push(d);
     }
     Ok(created)
 }
@@ -288,6 +292,31 @@ mod tests {
             let e = FolderLock::acquire(&root).unwrap_err().to_string();
             assert!(e.contains(why), "{e}");
             assert_eq!(e.matches(why).count(), 1, "the cause once: {e}");
+        }
+    }
+
+    /// Shards of one cluster job start together and create the same missing
+    /// parent folder: the one that loses the race uses the winner's folder.
+    #[test]
+    fn runs_starting_together_share_a_parent_folder_none_of_them_had() {
+        for round in 0..30 {
+            let dir = tempfile::tempdir().unwrap();
+            let parent = dir.path().join(format!("cluster{round}/shards"));
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let runs: Vec<_> = (0..8)
+                .map(|i| {
+                    let (root, start) = (parent.join(i.to_string()), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        FolderLock::acquire(&root).map(|mut l| l.keep_folders())
+                    })
+                })
+                .collect();
+            for (i, run) in runs.into_iter().enumerate() {
+                if let Err(e) = run.join().unwrap() {
+                    panic!("round {round}, run {i}: {e}");
+                }
+            }
         }
     }
 }
