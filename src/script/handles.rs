@@ -1,6 +1,6 @@
 //! Handles: the values `app.add_thread(...)`, `app.add_lock(...)` and the
 //! other `add_*` methods of a `Program` return (`Thread`, `Process`,
-//! `Interpreter`, `Lock`, `Queue`, `Device`, `Pool`), and that steps use to
+//! `Interpreter`, `Lock`, `Queue`, `Device`, `Listener`, `Pool`), and that steps use to
 //! name what they act on (`acquire(lock)`, `join(thread)`).
 //!
 //! `model.rs` makes them and `workload.rs` takes them; they live apart from
@@ -48,6 +48,8 @@ handle!(/// A declared queue.
     QueueRef, "Queue", "queue");
 handle!(/// A declared I/O device.
     DeviceRef, "Device", "device");
+handle!(/// A declared listening socket, served by threads of the program.
+    ListenerRef, "Listener", "listener");
 handle!(/// A declared pool.
     PoolRef, "Pool", "pool");
 
@@ -59,5 +61,6 @@ pub fn register(api: &mut Api) {
     LockRef::register(api);
     QueueRef::register(api);
     DeviceRef::register(api);
+    ListenerRef::register(api);
     PoolRef::register(api);
 }

@@ -12,7 +12,9 @@
 
 use super::api::add;
 use super::api::{Api, RhaiResult};
-use super::handles::{DeviceRef, InterpRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
+use super::handles::{
+    DeviceRef, InterpRef, ListenerRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef,
+};
 use super::options::Opts;
 use super::values::describe;
 use super::workload::{self, Ids, Task};
@@ -364,6 +366,7 @@ pub struct Program {
     interpreters: Vec<InterpSpec>,
     threads: Vec<ThreadSpec>,
     devices: Vec<DeviceConfig>,
+    listeners: Vec<ListenerConfig>,
     locks: Vec<String>,
     queues: Vec<QueueConfig>,
     pools: Vec<PoolSpec>,
@@ -427,6 +430,7 @@ impl Program {
             }],
             threads: Vec::new(),
             devices: Vec::new(),
+            listeners: Vec::new(),
             locks: Vec::new(),
             queues: Vec::new(),
             pools: Vec::new(),
@@ -625,6 +629,22 @@ impl Program {
         })
     }
 
+    /// `app.add_listener(name, options)`.
+    pub fn listener(&mut self, name: &str, opts: Map) -> RhaiResult<ListenerRef> {
+        check_name("listener", name)?;
+        let mut o = Opts::new(&format!("add_listener(\"{name}\")"), opts, &["network"])?;
+        self.free("listener", name)?;
+        let network = o.dist("network")?.unwrap_or(Dist::Fixed(SimDuration::ZERO));
+        self.claim("listener", name, self.listeners.len());
+        self.listeners.push(ListenerConfig {
+            name: name.to_string(),
+            network,
+        });
+        Ok(ListenerRef {
+            name: name.to_string(),
+        })
+    }
+
     /// `app.add_lock(name)`.
     pub fn lock(&mut self, name: &str) -> RhaiResult<LockRef> {
         check_name("lock", name)?;
@@ -788,6 +808,7 @@ pub fn build(
             .map(|(n, i)| (n, i + 1))
             .collect(),
         pools: index(program.pools.iter().map(|p| &p.name).collect()),
+        listeners: index(program.listeners.iter().map(|l| &l.name).collect()),
     };
     let interp_names: Vec<String> = program
         .interpreters
@@ -841,6 +862,7 @@ pub fn build(
         });
     }
     cfg.devices = program.devices.clone();
+    cfg.listeners = program.listeners.clone();
     cfg.locks = program.locks.clone();
     cfg.queues = program.queues.clone();
     cfg.costs = program.costs.clone();
@@ -917,6 +939,16 @@ pub fn register(api: &mut Api, limits: &super::context::Limits, profile: Option<
         api,
         "Program.add_device(name: string, options: map) -> Device",
         |p: &mut Program, name: &str, o: Map| p.device(name, o)
+    );
+    add!(
+        api,
+        "Program.add_listener(name: string) -> Listener",
+        |p: &mut Program, name: &str| p.listener(name, Map::new())
+    );
+    add!(
+        api,
+        "Program.add_listener(name: string, options: map) -> Listener",
+        |p: &mut Program, name: &str, o: Map| p.listener(name, o)
     );
     add!(
         api,

@@ -169,6 +169,17 @@ impl Opts {
         }
     }
 
+    /// A distribution (`exp(us(50))`) or a Duration (a fixed one).
+    pub fn dist(&mut self, key: &str) -> RhaiResult<Option<gilsim_engine::Dist>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => match super::dist::from_dynamic(&v) {
+                Some(d) => Ok(Some(d)),
+                None => Err(self.wrong_type(key, &v, "a Dist like exp(us(50)) or a Duration")),
+            },
+        }
+    }
+
     /// The raw value.
     pub fn raw(&mut self, key: &str) -> Option<Dynamic> {
         self.take(key)

@@ -514,6 +514,30 @@ impl RunReport {
         }
     }
 
+    /// `#{name, accepted, peak_backlog}` of the listener named `name`.
+    fn listener(&self, name: &str) -> RhaiResult<Map> {
+        let all = &self.0.report.listeners;
+        match all.iter().find(|l| l.name == name) {
+            Some(l) => Ok(Map::from_iter([
+                ("name".into(), Dynamic::from(l.name.clone())),
+                ("accepted".into(), Dynamic::from(count(l.accepted))),
+                ("peak_backlog".into(), Dynamic::from(count(l.peak_backlog))),
+            ])),
+            None if all.is_empty() => Err(format!(
+                "the report has no listener \"{name}\"; the program declared none"
+            )
+            .into()),
+            None => {
+                let names: Vec<String> = all.iter().map(|l| format!("\"{}\"", l.name)).collect();
+                Err(format!(
+                    "the report has no listener \"{name}\"; its listeners: {}",
+                    names.join(", ")
+                )
+                .into())
+            }
+        }
+    }
+
     fn gil(&self, name: &str) -> RhaiResult<GilResult> {
         match self.0.interp_names.iter().position(|n| n == name) {
             Some(i) if i < self.0.report.gils.len() => Ok(GilResult(self.0.clone(), i)),
@@ -891,6 +915,11 @@ pub fn register(api: &mut Api, ctx: Arc<RunContext>) {
                 .map(|i| Dynamic::from(CoreResult(r.0.clone(), i)))
                 .collect::<Array>()
         }
+    );
+    add!(
+        api,
+        "Report.listener(name: string) -> map",
+        |r: &mut RunReport, name: &str| r.listener(name)
     );
     add!(api, "Report.gil() -> GilReport", |r: &mut RunReport| {
         GilResult(r.0.clone(), 0)

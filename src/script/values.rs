@@ -35,6 +35,20 @@ pub enum StepKind {
     },
     /// Waits for the oldest pending reply.
     Recv,
+    /// A request to a listener of the program.
+    Call {
+        /// Listener name.
+        listener: String,
+        /// CPU time of the send call (GIL released).
+        cpu: SimDuration,
+    },
+    /// Server: waits for the next request on a listener.
+    Accept(String),
+    /// Server: replies to the oldest request it accepted.
+    Respond {
+        /// CPU time of the send call (GIL released).
+        cpu: SimDuration,
+    },
     /// `time.sleep`.
     Sleep(SimDuration),
     /// A counted loop.
@@ -115,6 +129,15 @@ impl fmt::Display for Step {
             }
             StepKind::Send { cpu, latency } => write!(f, "send({}, {cpu})", show_dist(latency)),
             StepKind::Recv => write!(f, "recv()"),
+            StepKind::Call { listener, cpu } if cpu.0 == 0 => {
+                write!(f, "send_to(listener(\"{listener}\"))")
+            }
+            StepKind::Call { listener, cpu } => {
+                write!(f, "send_to(listener(\"{listener}\"), {cpu})")
+            }
+            StepKind::Accept(l) => write!(f, "accept(listener(\"{l}\"))"),
+            StepKind::Respond { cpu } if cpu.0 == 0 => write!(f, "respond()"),
+            StepKind::Respond { cpu } => write!(f, "respond({cpu})"),
             StepKind::Sleep(d) => write!(f, "sleep({d})"),
             StepKind::Repeat { times, body } => write!(f, "repeat({times}, [{}])", list(body)),
             StepKind::LoopFor { dur, body } => write!(f, "loop_for({dur}, [{}])", list(body)),
@@ -189,6 +212,7 @@ pub fn describe(v: &Dynamic) -> String {
         n if n.ends_with("LockRef") => "a Lock",
         n if n.ends_with("QueueRef") => "a Queue",
         n if n.ends_with("DeviceRef") => "a Device",
+        n if n.ends_with("ListenerRef") => "a Listener",
         n if n.ends_with("PoolRef") => "a Pool",
         n if n.ends_with("Program") => "a Program",
         n if n.ends_with("MachineConfig") => "a Machine",

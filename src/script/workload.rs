@@ -9,7 +9,7 @@
 use super::api::add;
 use super::api::{Api, RhaiResult};
 use super::dist;
-use super::handles::{DeviceRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
+use super::handles::{DeviceRef, ListenerRef, LockRef, PoolRef, ProcessRef, QueueRef, ThreadRef};
 use super::options::Opts;
 use super::values::describe;
 pub use super::values::{Step, StepKind};
@@ -171,6 +171,8 @@ pub struct Ids {
     pub processes: HashMap<String, u32>,
     /// Pools.
     pub pools: HashMap<String, u32>,
+    /// Listening sockets.
+    pub listeners: HashMap<String, u32>,
 }
 
 fn lookup(map: &HashMap<String, u32>, kind: &str, name: &str) -> Result<u32, String> {
@@ -192,7 +194,9 @@ pub fn to_engine(
     ids: &Ids,
     what: &str,
 ) -> Result<Vec<gilsim_engine::Step>, String> {
-    use gilsim_engine::{DeviceId, LockId, PoolId, ProcessId, QueueId, Step as E, ThreadId};
+    use gilsim_engine::{
+        DeviceId, ListenerId, LockId, PoolId, ProcessId, QueueId, Step as E, ThreadId,
+    };
     let mut out = Vec::with_capacity(steps.len());
     for (i, s) in steps.iter().enumerate() {
         let at = |e: String| format!("{what}, step [{i}] {s}: {e}");
@@ -214,6 +218,14 @@ pub fn to_engine(
                 latency: latency.clone(),
             },
             StepKind::Recv => E::Recv,
+            StepKind::Call { listener, cpu } => E::Call {
+                listener: ListenerId(lookup(&ids.listeners, "listener", listener).map_err(at)?),
+                cpu: *cpu,
+            },
+            StepKind::Accept(l) => E::Accept(ListenerId(
+                lookup(&ids.listeners, "listener", l).map_err(at)?,
+            )),
+            StepKind::Respond { cpu } => E::Respond { cpu: *cpu },
             StepKind::Sleep(d) => E::Sleep(*d),
             StepKind::Repeat { times, body } => E::Repeat {
                 times: *times,
@@ -290,6 +302,35 @@ pub fn register(api: &mut Api) {
         send
     );
     add!(api, "recv() -> Step", || Step::leaf(StepKind::Recv));
+    add!(
+        api,
+        "send_to(listener: Listener) -> Step",
+        |l: ListenerRef| {
+            Step::leaf(StepKind::Call {
+                listener: l.name,
+                cpu: SimDuration::ZERO,
+            })
+        }
+    );
+    add!(
+        api,
+        "send_to(listener: Listener, cpu: Duration) -> Step",
+        |l: ListenerRef, cpu: SimDuration| Step::leaf(StepKind::Call {
+            listener: l.name,
+            cpu
+        })
+    );
+    add!(
+        api,
+        "accept(listener: Listener) -> Step",
+        |l: ListenerRef| { Step::leaf(StepKind::Accept(l.name)) }
+    );
+    add!(api, "respond() -> Step", || Step::leaf(StepKind::Respond {
+        cpu: SimDuration::ZERO
+    }));
+    add!(api, "respond(cpu: Duration) -> Step", |cpu: SimDuration| {
+        Step::leaf(StepKind::Respond { cpu })
+    });
     add!(api, "sleep(d: Duration) -> Step", |d: SimDuration| {
         Step::leaf(StepKind::Sleep(d))
     });

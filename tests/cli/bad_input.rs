@@ -480,6 +480,41 @@ const CASES: &[Case] = &[
         at: "bad.rhai:1:9:",
         says: &["fmt(1.5, -1): digits must be between 0 and 17"],
     },
+    Case {
+        what: "a lock where a listener is expected",
+        script: "let app = python();\nlet l = app.add_lock(\"x\");\napp.add_thread(\"t\", [send_to(l)]);",
+        args: &[],
+        at: "bad.rhai:3:22:",
+        says: &["no function `send_to` taking (Lock)", "send_to(listener: Listener) -> Step"],
+    },
+    Case {
+        what: "a listener's network delay of the wrong type",
+        script: "let app = python();\napp.add_listener(\"x\", #{ network: \"fast\" });",
+        args: &[],
+        at: "bad.rhai:2:5:",
+        says: &["option `network` of add_listener(\"x\"): expected a Dist like exp(us(50)) or a Duration, got the string \"fast\""],
+    },
+    Case {
+        what: "a listener of another program",
+        script: "let a = python();\nlet l = a.add_listener(\"x\");\nlet b = python();\nb.add_thread(\"t\", [send_to(l), recv()]);\nmachine().run(b);",
+        args: &[],
+        at: "bad.rhai:5:11:",
+        says: &["thread \"t\", step [0] send_to(listener(\"x\")): no listener named \"x\" in this program (its listeners: none)"],
+    },
+    Case {
+        what: "a client calling a listener nobody serves",
+        script: "let a = python();\nlet l = a.add_listener(\"x\");\na.add_thread(\"t\", [send_to(l), recv()]);\nmachine().run(a);",
+        args: &[],
+        at: "bad.rhai:4:11:",
+        says: &["deadlock", "thread \"t\" waits for a reply from a server that is not answering"],
+    },
+    Case {
+        what: "a listener the report does not have",
+        script: "let a = python();\nlet l = a.add_listener(\"x\");\na.add_thread(\"t\", [accept(l)]);\nmachine().run(a).listener(\"y\");",
+        args: &[],
+        at: "bad.rhai:4:18:",
+        says: &["the report has no listener \"y\"; its listeners: \"x\""],
+    },
 ];
 
 #[test]

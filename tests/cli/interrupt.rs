@@ -25,6 +25,19 @@ s.save();
 
 const RUNS: u64 = 60;
 
+/// A stop is prompt by the run's own clock: it stops within `gilsim::GRACE`
+/// of the signal or reports the script "abandoned" (each test asserts that
+/// word absent). The wall-clock bound here only catches a hang: on a loaded
+/// CI machine a debug build can take seconds more to be scheduled and exit.
+fn assert_no_hang(sent: Instant, what: &str) {
+    let bound = gilsim::GRACE * 10;
+    assert!(
+        sent.elapsed() < bound,
+        "{what} took {:?} to stop after the signal (bound {bound:?})",
+        sent.elapsed()
+    );
+}
+
 fn manifest(d: &Dir, out: &str) -> Value {
     serde_json::from_str(&d.read(&format!("{out}/manifest.json"))).unwrap()
 }
@@ -136,11 +149,7 @@ fn ctrl_c_stops_an_endless_script_promptly_with_status_130() {
     let sent = Instant::now();
     kill(child.id(), "INT");
     let r = Run(child.wait_with_output().unwrap());
-    assert!(
-        sent.elapsed() < gilsim::GRACE,
-        "stopped in {:?}, not promptly",
-        sent.elapsed()
-    );
+    assert_no_hang(sent, "the script");
     assert_eq!(r.code(), 130, "{}", r.stderr());
     assert!(
         r.stderr().starts_with("error: interrupted by SIGINT"),
@@ -174,11 +183,7 @@ fn a_signal_stops_a_long_simulation_promptly_and_removes_its_temporary_trace() {
     let sent = Instant::now();
     kill(child.id(), "TERM");
     let r = Run(child.wait_with_output().unwrap());
-    assert!(
-        sent.elapsed() < gilsim::GRACE,
-        "the simulation stopped in {:?}, not promptly",
-        sent.elapsed()
-    );
+    assert_no_hang(sent, "the simulation");
     assert_eq!(r.code(), 143, "{}", r.stderr());
     assert!(!r.stderr().contains("abandoned"), "{}", r.stderr());
     assert_eq!(
@@ -218,11 +223,7 @@ fn a_signal_stops_a_report_and_leaves_no_temporary_file() {
         let sent = Instant::now();
         kill(child.id(), signal);
         let r = Run(child.wait_with_output().unwrap());
-        assert!(
-            sent.elapsed() < gilsim::GRACE,
-            "SIG{signal}: the report stopped in {:?}, not promptly",
-            sent.elapsed()
-        );
+        assert_no_hang(sent, &format!("SIG{signal}: the report"));
         assert_eq!(r.code(), status, "SIG{signal}: {}", r.stderr());
         assert!(
             r.stderr().contains(&format!("interrupted by SIG{signal}")),

@@ -17,6 +17,7 @@ mod limits;
 mod nothing_lost;
 mod outputs;
 mod package;
+mod servers;
 mod shard;
 mod traces;
 mod util;
