@@ -58,6 +58,16 @@ NOTES = {
     "loopback_send_us":
         "The sendall(b'x') call alone within the loopback round trip above (the system "
         "call runs the TCP stack and wakes the peer; CPython releases the GIL around it).",
+    "echo_server_rtt_us":
+        "One 16-byte echo round trip (sendall, then recv until 16 bytes) over 127.0.0.1 "
+        "TCP against calibration/selectors_echo_server.py (one thread, an epoll loop, "
+        "non-blocking sockets) in another process, one client: the single-threaded "
+        "server of gilsim's in-model servers. 200 warm-up round trips, then each is timed.",
+    "echo_server_cpu_us":
+        "The CPU time that server spends per request with one client (its epoll_wait "
+        "wake-up, recv and send system calls and its Python): /proc/PID/schedstat of the "
+        "server process before and after a run of round trips, divided by the round trips; "
+        "one value per tenth of a block.",
     "zlib_bytes_per_sec":
         "zlib.compress(buf, 6) of a 4 MiB deterministic pseudo-text buffer "
         "(_common.make_text_data: words of 2-10 random lowercase letters from a 2000-word "
@@ -219,6 +229,43 @@ def measure_rtt(server, min_count, min_s, part="rtt"):
                 raise RuntimeError("echo server closed the connection")
             return (t1 - t0 if part == "send" else dt) * 1e6
         return repeat(one, min_count, min_s)
+    finally:
+        s.close()
+
+
+def measure_echo_server(server, min_count, min_s, part):
+    """Against selectors_echo_server.py, one client, 16-byte messages: 'rtt' = each
+    round trip in us; 'cpu' = the server's CPU us per request, one value per tenth of
+    the block."""
+    s = server.connect()
+    try:
+        sendall, recv = s.sendall, s.recv
+
+        def trip():
+            sendall(MSG16)
+            d = recv(16)
+            if len(d) < 16:
+                C.recv_rest(recv, d, 16)
+        for _ in range(200):
+            trip()
+        if part == "rtt":
+            def one():
+                t0 = perf_counter()
+                trip()
+                return (perf_counter() - t0) * 1e6
+            return repeat(one, min_count, min_s)
+        out = []
+        for _ in range(10):
+            with open("/proc/%d/schedstat" % server.proc.pid) as f:
+                cpu0 = int(f.read().split()[0])
+            n, end = 0, perf_counter() + min_s / 10
+            while n < min_count or perf_counter() < end:
+                trip()
+                n += 1
+            with open("/proc/%d/schedstat" % server.proc.pid) as f:
+                cpu1 = int(f.read().split()[0])
+            out.append((cpu1 - cpu0) / 1e3 / n)
+        return out
     finally:
         s.close()
 
@@ -624,6 +671,12 @@ def main():
                                        lambda c: measure_rtt(server, 200, B))
             M["loopback_send_us"] = run("loopback_send_us", "us",
                                         lambda c: measure_rtt(server, 200, B, "send"))
+
+        with C.EchoServer(lifetime_s=300, script="selectors_echo_server.py") as server:
+            M["echo_server_rtt_us"] = run(
+                "echo_server_rtt_us", "us", lambda c: measure_echo_server(server, 200, B, "rtt"))
+            M["echo_server_cpu_us"] = run(
+                "echo_server_cpu_us", "us", lambda c: measure_echo_server(server, 200, B, "cpu"))
 
         text = C.make_text_data()
         comp_len = len(zlib.compress(text, C.ZLIB_LEVEL))

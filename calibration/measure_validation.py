@@ -769,8 +769,98 @@ def zlib_py_cycle(ctx):
                    pooled={"cycle_p50_ms": ("_ms", 50), "cycle_p99_ms": ("_ms", 99)})
 
 
+def _server_cpu_ns(pid):
+    """CPU time of the (single-threaded) process `pid` so far, in ns (schedstat)."""
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0])
+
+
+def echo_clients(ctx):
+    """K client threads against one single-threaded echo server process (gilsim issue 13).
+
+    Peer: calibration/selectors_echo_server.py in another process (as in echo_rtt): one
+    thread, a selectors (epoll) loop; per readable connection it recv(4096)s and send()s
+    the bytes back. 127.0.0.1 TCP, TCP_NODELAY both ends, Python blocking-mode client
+    sockets (one system call per sendall/recv).
+    Clients: params.clients K threads of this process (K in 1, 2, 4, 8, 16, 32, 64), each
+    with its own connection (all connected one after another before the threads start),
+    each doing params.warmup_ops untimed round trips, then waiting on a barrier, then
+    timed round trips (t0 = perf_counter(); sendall(16 bytes); recv(16) until 16 bytes;
+    t1) until params.window_s has passed since the barrier (checked after each op). The
+    main thread waits in join(). Default switch interval (5 ms).
+    Metrics per sample: requests_per_s = all clients' ops / window_s (the window is
+    the same for every client: from the barrier to the deadline; ops that end past the
+    deadline are not counted); rtt_p50_ms = the median RTT over all clients' ops;
+    server_cpu_us_per_request = the server process's CPU time (/proc/PID/schedstat)
+    during the window / requests; client_cpu_us_per_request = this process's CPU time
+    (time.process_time(), all its threads) during the window / requests.
+    """
+    configs = [{"clients": k, "window_s": ctx.window(2.0), "payload_bytes": len(MSG16),
+                "warmup_ops": 50, "peer": "selectors_echo_server.py process"}
+               for k in (1, 2, 4, 8, 16, 32, 64)]
+    server = C.EchoServer(lifetime_s=3600, script="selectors_echo_server.py")
+    pc = perf_counter
+
+    def run_one(p):
+        k = p["clients"]
+        socks = [server.connect() for _ in range(k)]
+        barrier = threading.Barrier(k + 1)
+        results = [None] * k
+        window = {}
+
+        def client(i):
+            sock = socks[i]
+            sendall, recv = sock.sendall, sock.recv
+            for _ in range(p["warmup_ops"]):
+                sendall(MSG16)
+                d = recv(16)
+                if len(d) < 16:
+                    C.recv_rest(recv, d, 16)
+            barrier.wait()
+            deadline = window["end"]
+            rtts = []
+            while True:
+                t0 = pc()
+                sendall(MSG16)
+                d = recv(16)
+                if len(d) < 16:
+                    C.recv_rest(recv, d, 16)
+                t1 = pc()
+                if t1 > deadline:
+                    break
+                rtts.append(t1 - t0)
+            results[i] = rtts
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(k)]
+        try:
+            for t in threads:
+                t.start()
+            cpu0, own0 = _server_cpu_ns(server.proc.pid), time.process_time()
+            window["end"] = pc() + p["window_s"]
+            barrier.wait()
+            join_all(threads, p["window_s"] + 60)
+            cpu1, own1 = _server_cpu_ns(server.proc.pid), time.process_time()
+        finally:
+            for sock in socks:
+                sock.close()
+        rtts_ms = [x * 1e3 for r in results for x in r]
+        n = len(rtts_ms)
+        return {"requests_per_s": n / p["window_s"], "rtt_p50_ms": quantile(rtts_ms, 50),
+                "server_cpu_us_per_request": (cpu1 - cpu0) / 1e3 / max(1, n),
+                "client_cpu_us_per_request": (own1 - own0) * 1e6 / max(1, n), "_ops": n}
+
+    try:
+        return ctx.run("echo_clients", configs, run_one,
+                       [("requests_per_s", "1/s"), ("rtt_p50_ms", "ms"),
+                        ("server_cpu_us_per_request", "us"),
+                        ("client_cpu_us_per_request", "us")], reps=ctx.reps_io)
+    finally:
+        server.close()
+
+
 SCENARIOS = [cpu_split, io_next_to_cpu, sleep_under_contention, io_threads_scaling,
-             native_in_threads, pool_small_tasks, echo_rtt, sleep_loop, zlib_py_cycle]
+             native_in_threads, pool_small_tasks, echo_rtt, sleep_loop, zlib_py_cycle,
+             echo_clients]
 
 
 # ---------------------------------------------------------------------------

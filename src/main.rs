@@ -231,6 +231,21 @@ struct ValidateArgs {
         default_value = "calibration/profiles/reference-2026-12-05.json"
     )]
     wake_profile: PathBuf,
+    /// The servers set (client threads against one single-threaded echo
+    /// server), measured with its own profile; skipped if the file is missing.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/measured/servers.json"
+    )]
+    servers_measured: PathBuf,
+    /// The profile measured with --servers-measured.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/profiles/servers.json"
+    )]
+    servers_profile: PathBuf,
     /// The Markdown page to write.
     #[arg(long, value_name = "FILE.md", default_value = "docs/validation.md")]
     out: PathBuf,
@@ -545,11 +560,22 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let wake = wake_profile
         .as_ref()
         .map(|p| (p, args.wake_measured.as_path()));
+    let servers_profile = if args.servers_measured.is_file() {
+        Some(gilsim::calibration::profile::Profile::load(
+            &args.servers_profile,
+        )?)
+    } else {
+        None
+    };
+    let servers = servers_profile
+        .as_ref()
+        .map(|p| (p, args.servers_measured.as_path()));
     let summary = gilsim::commands::validate::write_validation(
         &profile,
         &args.measured,
         replicate.as_deref(),
         wake,
+        servers,
         &args.out,
         &args.figure,
     )?;

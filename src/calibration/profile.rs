@@ -151,6 +151,20 @@ pub struct Profile {
     pub ipc_message: Option<SimDuration>,
     /// The wake path (`None` in profiles made before it was measured).
     pub wake: Option<WakePath>,
+    /// A single-threaded `selectors` echo server with one client (`None` in
+    /// profiles made before it was measured).
+    pub echo_server: Option<EchoServerCost>,
+}
+
+/// Measured inputs of an in-model server: `calibration/selectors_echo_server.py`
+/// serving one client of 16-byte round trips.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EchoServerCost {
+    /// The client's round trip.
+    pub rtt: SimDuration,
+    /// The server process's CPU time per request (its `epoll_wait` wake-up,
+    /// `recv`, `send` and Python).
+    pub cpu: SimDuration,
 }
 
 /// Measured inputs of the wake path.
@@ -392,6 +406,18 @@ fn loopback_send(v: &Value) -> Result<Option<SimDuration>, ProfileError> {
         .transpose()
 }
 
+/// The echo server's round trip and CPU per request, if the profile has both.
+fn echo_server(v: &Value) -> Result<Option<EchoServerCost>, ProfileError> {
+    let m = |k: &str| optional_median(v, &measurement(&[k]));
+    let (Some(rtt), Some(cpu)) = (m("echo_server_rtt_us")?, m("echo_server_cpu_us")?) else {
+        return Ok(None);
+    };
+    Ok(Some(EchoServerCost {
+        rtt: cost(&key(&["echo_server_rtt_us"]), rtt, 1e3)?,
+        cpu: cost(&key(&["echo_server_cpu_us"]), cpu, 1e3)?,
+    }))
+}
+
 /// The measured machine's cores, a whole number from 1 to [`MAX_CPU_COUNT`].
 fn cpu_count(v: &Value) -> Result<u32, ProfileError> {
     match &v["cpu_count"] {
@@ -423,6 +449,7 @@ impl Profile {
         let ipc_message = ipc_message(&v, py_loop_ns_per_iter)?;
         let loopback_send = loopback_send(&v)?;
         let wake = wake_path(&v)?;
+        let echo_server = echo_server(&v)?;
         let cpu_count = cpu_count(&v)?;
         let rate = |k: &[&str]| within(&key(k), required(&v, k)?, RATES, "bytes per second");
         let us = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e3);
@@ -447,6 +474,7 @@ impl Profile {
             executor,
             ipc_message,
             wake,
+            echo_server,
         })
     }
 

@@ -137,7 +137,7 @@ type Predictor = fn(&Case) -> Option<f64>;
 
 /// Every scenario the model covers: its name, the metric predicted (`*`: the
 /// predictor decides) and the predictor. Scenario names are unique.
-const PREDICTORS: [(&str, &str, Predictor); 9] = [
+const PREDICTORS: [(&str, &str, Predictor); 10] = [
     ("cpu_split", "wall_s", cpu_split),
     ("io_next_to_cpu", "*", io_next_to_cpu),
     (
@@ -151,6 +151,7 @@ const PREDICTORS: [(&str, &str, Predictor); 9] = [
     ("echo_rtt", "*", echo_rtt),
     ("sleep_loop", "*", sleep_loop),
     ("zlib_py_cycle", "*", zlib_py_cycle),
+    ("echo_clients", "*", echo_clients),
 ];
 
 /// The model's prediction for one measured row, or `None` for a scenario or
@@ -585,6 +586,118 @@ fn echo_client(
     }
 }
 
+/// `echo_clients`: `clients` threads of the measured interpreter, each
+/// looping on a round trip to one single-threaded server of the model (its
+/// own interpreter, so its own GIL, already running).
+///
+/// The server's CPU per request and the one-client round trip are the
+/// profile's (`echo_server_cpu_us`, `echo_server_rtt_us`, one client): the
+/// handler is that CPU less the `recv` and `send` system calls the model
+/// charges itself, and the one-way network delay is what the model's
+/// one-client round trip lacks of the measured one, halved. Nothing is taken
+/// from the rows.
+fn echo_clients(
+    &Case {
+        p, metric, profile, ..
+    }: &Case,
+) -> Option<f64> {
+    let inputs = EchoInputs::of(profile)?;
+    let window = window_of(p);
+    mean_over_seeds(|seed| {
+        let c = inputs.model(profile, u(p, "clients").max(1), window, seed);
+        let trips = client_round_trips(&run(&c).ok()?);
+        match metric {
+            "requests_per_s" => Some(trips.count() as f64 / window.as_secs_f64()),
+            "rtt_p50_ms" => quantile_ms(&trips, 50.0),
+            _ => None,
+        }
+    })
+}
+
+/// The inputs of `echo_clients`, from the profile alone.
+#[derive(Clone, Copy, Debug)]
+pub struct EchoInputs {
+    /// The server's Python per request: its measured CPU per request less
+    /// the `recv` and `send` system calls the model charges itself.
+    pub handler: SimDuration,
+    /// A 16-byte `send`, GIL released (client request and server reply).
+    pub send: SimDuration,
+    /// One-way network delay: what the model's one-client round trip with
+    /// no delay lacks of the measured one, halved.
+    pub network: SimDuration,
+}
+
+impl EchoInputs {
+    /// `None` for a profile without the echo server's or the wake path's measurements.
+    pub fn of(profile: &Profile) -> Option<EchoInputs> {
+        let server = profile.echo_server?;
+        let wake = profile.wake?;
+        let mut inputs = EchoInputs {
+            handler: server
+                .cpu
+                .saturating_sub(wake.send)
+                .saturating_sub(wake.recv_ready),
+            send: wake.send,
+            network: SimDuration::ZERO,
+        };
+        let alone = run(&inputs.model(profile, 1, SimDuration::ms(50), 0)).ok()?;
+        let model_rtt = client_round_trips(&alone).mean();
+        inputs.network = SimDuration(server.rtt.saturating_sub(model_rtt).0 / 2);
+        Some(inputs)
+    }
+
+    /// `clients` threads of the measured interpreter, each looping on a round
+    /// trip for `window`, to one single-threaded server (its own
+    /// interpreter, so its own GIL, already running).
+    fn model(&self, profile: &Profile, clients: u64, window: SimDuration, seed: u64) -> SimConfig {
+        let mut c = base(profile, 0.0, seed);
+        c.limits.until = Some(SimTime::ZERO + window);
+        let l = c.add_listener("echo", Dist::Fixed(self.network));
+        let own = c.add_interpreter(ProcessId(0), c.interpreters[0].gil.clone());
+        let serve = vec![
+            Step::Accept(l),
+            Step::py(self.handler),
+            Step::Respond { cpu: self.send },
+        ];
+        c.add_thread(
+            "server",
+            own,
+            vec![Step::Repeat {
+                times: u64::MAX,
+                body: serve,
+            }],
+        );
+        for i in 0..clients {
+            let trip = vec![
+                Step::py(CLIENT_PY),
+                Step::Call {
+                    listener: l,
+                    cpu: self.send,
+                },
+                Step::Recv,
+            ];
+            c.add_thread(
+                &format!("client{i}"),
+                InterpId(0),
+                vec![Step::LoopFor {
+                    dur: window,
+                    body: trip,
+                }],
+            );
+        }
+        c
+    }
+}
+
+/// Every client's round trips.
+fn client_round_trips(r: &Report) -> Histogram {
+    let mut h = Histogram::new();
+    for t in r.threads.iter().filter(|t| t.name.starts_with("client")) {
+        h.merge(t.op_latency.of(OpKind::RoundTrip));
+    }
+    h
+}
+
 fn label(row: &MeasuredRow) -> String {
     let p = &row.params;
     let ms = |k: &str| format!("{} ms", f(p, k) * 1e3);
@@ -606,6 +719,10 @@ fn label(row: &MeasuredRow) -> String {
             format!("{client}, {against}, interval {}", ms("switch_interval_s"))
         }
         "io_threads_scaling" => format!("{} threads", u(p, "threads")),
+        "echo_clients" => match u(p, "clients") {
+            1 => "1 client".to_string(),
+            n => format!("{n} clients"),
+        },
         "native_in_threads" => {
             format!("{} × {}", p["kind"].as_str().unwrap_or(""), u(p, "threads"))
         }
@@ -1385,6 +1502,59 @@ directions predicted right: **{} of {}**.\n\n",
     s.push_str("\n### Where the wake-path set misses, and why\n\n");
     push_misses(&mut s, cmp);
     s.push_str("\n### Directions in the wake-path set\n\n");
+    push_directions_table(&mut s, dirs);
+    s
+}
+
+/// The servers set (gilsim issue 13): `clients` threads against one
+/// single-threaded echo server process, measured with its own profile.
+pub fn render_servers_set(
+    cmp: &[Comparison],
+    dirs: &[DirectionCheck],
+    profile: &Profile,
+    name: &str,
+    figure_path: &str,
+) -> String {
+    let mut s = String::from("\n## The servers set\n\n");
+    let inputs = EchoInputs::of(profile);
+    let show = |f: fn(&EchoInputs) -> SimDuration| {
+        inputs.map_or("(not measured)".to_string(), |i| f(&i).to_string())
+    };
+    s.push_str(&format!(
+        "1 to 64 client threads of one interpreter, each looping on a 16-byte round trip to one single-threaded \
+`selectors` echo server in another process, measured by `calibration/measure_validation.py --only echo_clients` \
+({name}) and predicted with the server inside the model (`add_listener`, `accept`, `respond`: its own CPU under \
+its own GIL, one request at a time). The profile `{}`, measured on the same host in the same session, gives the \
+inputs: the server's CPU per request with one client {} and that client's round trip {}; so the server's Python \
+per request is {} (the CPU less a 16-byte `send` {} and a ready `recv` {}, which the model charges as system \
+calls), and the one-way network delay is {} (what the model's one-client round trip with no delay lacks of the \
+measured one, halved). A pure-Python loop iteration {:.1} ns. Nothing here is fitted to these rows.\n\n",
+        profile.name,
+        profile.echo_server.map_or("(not measured)".to_string(), |e| e.cpu.to_string()),
+        profile.echo_server.map_or("(not measured)".to_string(), |e| e.rtt.to_string()),
+        show(|i| i.handler),
+        show(|i| i.send),
+        profile.wake.map_or("(not measured)".to_string(), |w| w.recv_ready.to_string()),
+        show(|i| i.network),
+        profile.py_loop_ns_per_iter,
+    ));
+    let bands = main_bands();
+    s.push_str(&format!(
+        "**Summary.** {} rows; median absolute relative error **{:.1}%**; within {:.0}%: **{} of {}**; measured \
+directions predicted right: **{} of {}**.\n\n",
+        cmp.len(),
+        median_abs_error(cmp) * 100.0,
+        100.0 * ROW_TOLERANCE,
+        rows_within(cmp, ROW_TOLERANCE),
+        cmp.len(),
+        dirs.iter().filter(|d| d.ok()).count(),
+        dirs.len(),
+    ));
+    s.push_str(&residual_markdown(4, cmp, &bands, figure_path));
+    push_comparison_table(&mut s, cmp);
+    s.push_str("\n### Where the servers set misses, and why\n\n");
+    push_misses(&mut s, cmp);
+    s.push_str("\n### Directions in the servers set\n\n");
     push_directions_table(&mut s, dirs);
     s
 }

@@ -6,7 +6,8 @@
 use crate::calibration::profile::Profile;
 use crate::calibration::validation::{
     bracket_wake_path, compare, directions, figure, main_bands, median_abs_error, parse_measured,
-    render_markdown, render_wake_set, residual_figure, wake_bands, FigurePaths, MeasuredRow,
+    render_markdown, render_servers_set, render_wake_set, residual_figure, wake_bands, FigurePaths,
+    MeasuredRow,
 };
 use crate::output::staging::write_atomically;
 use serde_json::Value;
@@ -21,6 +22,7 @@ pub fn write_validation(
     measured: &std::path::Path,
     replicate: Option<&std::path::Path>,
     wake: Option<(&Profile, &std::path::Path)>,
+    servers: Option<(&Profile, &std::path::Path)>,
     out: &std::path::Path,
     figure_base: &std::path::Path,
 ) -> anyhow::Result<String> {
@@ -100,6 +102,32 @@ pub fn write_validation(
             wcmp.len(),
             median_abs_error(&wcmp) * 100.0
         );
+    }
+    if let Some((servers_profile, path)) = servers {
+        let (rows, name) = load(path)?;
+        let scmp = compare(&rows, servers_profile);
+        let sdirs = directions(&scmp);
+        let base = suffixed(figure_base, "_servers_residuals");
+        md.push_str(&render_servers_set(
+            &scmp,
+            &sdirs,
+            servers_profile,
+            &name,
+            &link(&base),
+        ));
+        figures.push((
+            base,
+            residual_figure(
+                &scmp,
+                "Error of the predictions of the servers set",
+                &main_bands(),
+            ),
+        ));
+        wake_summary.push_str(&format!(
+            "; servers set: {} rows, median absolute error {:.1}%",
+            scmp.len(),
+            median_abs_error(&scmp) * 100.0
+        ));
     }
     let mut files = Vec::new();
     for (base, fig) in &figures {
