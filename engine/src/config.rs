@@ -405,8 +405,10 @@ fn rate_time(bytes: u64, per_sec: f64) -> SimDuration {
 pub struct ProcessConfig {
     /// Name used in reports.
     pub name: String,
-    /// `None`: the process exists at time 0 (the main process). `Some(m)`: it
-    /// is started by a `StartProcess` step and pays the start cost of `m`.
+    /// `None`: the process exists at time 0 (the main process, or a server
+    /// started before the run), its autostart threads running from the
+    /// start. `Some(m)`: it is started by a `StartProcess` step and pays the
+    /// start cost of `m`. The first process must be `None`.
     pub start_method: Option<StartMethod>,
 }
 
@@ -452,6 +454,66 @@ pub struct ListenerConfig {
     pub name: String,
     /// One-way network delay of each request and each reply (loopback: a few µs).
     pub network: Dist,
+    /// Most requests that may wait to be accepted (`listen(backlog)`); an
+    /// arriving request that finds it full is refused. `None`: unlimited.
+    pub backlog: Option<u32>,
+}
+
+/// When an arrival source sends its requests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arrivals {
+    /// Exponential gaps at `per_s` requests per second on average.
+    Poisson {
+        /// Mean rate.
+        per_s: f64,
+    },
+    /// One request every `1 / per_s` seconds, the first at the start.
+    Periodic {
+        /// Rate.
+        per_s: f64,
+    },
+    /// Poisson at `per_s` while on, silent while off, starting on.
+    Bursts {
+        /// Rate while on.
+        per_s: f64,
+        /// Length of each on phase.
+        on: SimDuration,
+        /// Length of each off phase.
+        off: SimDuration,
+    },
+    /// Requests at these offsets from the start (non-decreasing).
+    Replay(Vec<SimDuration>),
+}
+
+/// One kind of request of a source's mix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestKind {
+    /// Relative weight (> 0) of this kind among the source's requests.
+    pub weight: f64,
+    /// What the server thread that accepts it runs (`Step::Serve`).
+    pub steps: Vec<Step>,
+}
+
+/// An open workload: requests sent to a listener at times of their own,
+/// whether or not earlier ones were answered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceConfig {
+    /// Name used in reports.
+    pub name: String,
+    /// Where the requests go.
+    pub listener: ListenerId,
+    /// When they are sent.
+    pub arrivals: Arrivals,
+    /// Offset of the first possible arrival from the start of the run.
+    pub start: SimDuration,
+    /// Sends at most this many requests.
+    pub count: Option<u64>,
+    /// Sends no request later than this after its start.
+    pub until: Option<SimDuration>,
+    /// The kinds of request it sends, drawn by weight (at least one).
+    pub mix: Vec<RequestKind>,
+    /// A reply later than this after its request counts as timed out.
+    pub timeout: Option<SimDuration>,
 }
 
 /// A queue between threads or processes.
@@ -549,6 +611,16 @@ pub enum Step {
     /// of a selectors or threaded server), with the GIL released; returns at
     /// once, after its system call, if one is waiting. Counts one op.
     Accept(ListenerId),
+    /// Server: accepts the next request on the listener (as `Accept`), runs
+    /// the steps its kind carries (a source's request mix; a client's
+    /// `Call` carries none), then replies (as `Respond` with `reply_cpu`).
+    /// Counts one op.
+    Serve {
+        /// The listening socket.
+        listener: ListenerId,
+        /// CPU time of the reply's send system call (GIL released).
+        reply_cpu: SimDuration,
+    },
     /// Server: sends the reply to the oldest request it accepted and has not
     /// answered (`sock.sendall`): the system call runs for `cpu` with the GIL
     /// released, and the reply reaches the client after the network delay.
@@ -663,6 +735,8 @@ pub struct SimConfig {
     pub pools: Vec<PoolConfig>,
     /// Listening sockets served by threads of this simulation.
     pub listeners: Vec<ListenerConfig>,
+    /// Arrival sources sending requests to the listeners.
+    pub sources: Vec<SourceConfig>,
     /// Thread, process and IPC costs.
     pub costs: Costs,
     /// Bounds and seed.
@@ -689,6 +763,7 @@ impl SimConfig {
             queues: Vec::new(),
             pools: Vec::new(),
             listeners: Vec::new(),
+            sources: Vec::new(),
             costs: Costs::default(),
             limits: RunLimits::default(),
         }
@@ -733,8 +808,32 @@ impl SimConfig {
         self.listeners.push(ListenerConfig {
             name: name.into(),
             network,
+            backlog: None,
         });
         ListenerId((self.listeners.len() - 1) as u32)
+    }
+
+    /// Adds an arrival source sending requests of one kind (`steps`) to
+    /// `listener` with `arrivals`, from the start, until `until`.
+    pub fn add_source(
+        &mut self,
+        name: &str,
+        listener: ListenerId,
+        arrivals: Arrivals,
+        until: SimDuration,
+        steps: Vec<Step>,
+    ) -> SourceId {
+        self.sources.push(SourceConfig {
+            name: name.into(),
+            listener,
+            arrivals,
+            start: SimDuration::ZERO,
+            count: None,
+            until: Some(until),
+            mix: vec![RequestKind { weight: 1.0, steps }],
+            timeout: None,
+        });
+        SourceId((self.sources.len() - 1) as u32)
     }
 
     /// Checks the whole config; the error names the field, the value and what is allowed.

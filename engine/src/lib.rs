@@ -36,6 +36,7 @@ mod report;
 mod rng;
 pub mod scenarios;
 mod sched;
+mod source;
 mod sync;
 mod time;
 mod trace;
@@ -55,7 +56,7 @@ pub use time::{SimDuration, SimTime};
 pub use trace::{
     CoreInterval, Handoff, Interval, NoTrace, Tee, ThreadState, TraceSink, VecTrace, WindowTrace,
 };
-pub use validate::{MAX_CORES, MAX_NESTING};
+pub use validate::{MAX_CORES, MAX_NESTING, MAX_RATE};
 
 /// Runs `cfg` without a trace.
 pub fn run(cfg: &SimConfig) -> Result<Report, EngineError> {

@@ -10,18 +10,42 @@
 //! wakes one waiter per event, as `epoll`/`accept` do without
 //! `EPOLLEXCLUSIVE` thundering herds: `research/wake-path.md` §4).
 //!
-//! **The door.** The kernel (`kernel/io.rs`) tells the listener a request
-//! arrived and learns which idle server thread to wake; a server thread asks
-//! for the next request or waits.
+//! Several processes blocked in `accept` on one shared socket (a prefork
+//! server) are served the same way: Linux queues them with
+//! `prepare_to_wait_exclusive` and wakes the first, "a true wake-one
+//! mechanism for incoming connections" (`inet_csk_wait_for_connect`,
+//! `net/ipv4/inet_connection_sock.c`), so connections spread over the idle
+//! workers in turn.
+//!
+//! A listener with a backlog limit (`listen(backlog)`) refuses an arriving
+//! request of an arrival source when that many already wait (a full accept
+//! queue drops the connection); a client thread's request always waits.
+//!
+//! **The door.** The kernel (`kernel/io.rs`, `kernel/serve.rs`) tells the
+//! listener a request arrived and learns which idle server thread to wake
+//! (or that it waits, or was refused); a server thread asks for the next
+//! request or waits.
 
-use crate::ids::ThreadId;
+use crate::ids::{SourceId, ThreadId};
 use std::collections::VecDeque;
 
-/// A request: its client and the client's number for it.
+/// A request: a client thread's (with the client's number for it), or an
+/// arrival source's (with its slot among the source's requests in flight).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Request {
-    pub client: ThreadId,
-    pub seq: u32,
+pub(crate) enum Request {
+    Client { client: ThreadId, seq: u32 },
+    Source { source: SourceId, slot: u32 },
+}
+
+/// What became of an arriving request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    /// This idle server thread takes it.
+    Taken(ThreadId),
+    /// It waits in the backlog.
+    Queued,
+    /// The backlog was full.
+    Refused,
 }
 
 #[cfg(test)]
@@ -41,22 +65,33 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// A request arrives: returns the idle server thread that takes it (if
-    /// one still waits), else the request waits in the backlog.
+    /// A request arrives: the idle server thread that takes it (if one
+    /// still waits), else it waits in the backlog — unless it is a source's
+    /// and `limit` requests already wait.
     pub fn arrive(
         &mut self,
         request: Request,
+        limit: Option<u32>,
         still_waiting: impl Fn(ThreadId) -> bool,
-    ) -> Option<ThreadId> {
+    ) -> Arrival {
         while let Some(s) = self.idle.pop_front() {
             if still_waiting(s) {
                 self.accepted += 1;
-                return Some(s);
+                return Arrival::Taken(s);
             }
+        }
+        let full = limit.is_some_and(|n| self.pending.len() >= n as usize);
+        if full && matches!(request, Request::Source { .. }) {
+            return Arrival::Refused;
         }
         self.pending.push_back(request);
         self.peak_backlog = self.peak_backlog.max(self.pending.len());
-        None
+        Arrival::Queued
+    }
+
+    /// Requests waiting to be accepted now.
+    pub fn backlog(&self) -> usize {
+        self.pending.len()
     }
 
     /// A server thread accepts: the oldest waiting request.

@@ -251,8 +251,32 @@ pub struct Report {
     pub processes: Vec<ProcessReport>,
     /// Per listening socket served in the model, in config order.
     pub listeners: Vec<ListenerReport>,
+    /// Per arrival source, in config order.
+    pub sources: Vec<SourceReport>,
     /// Totals.
     pub totals: Totals,
+}
+
+/// Metrics of one arrival source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceReport {
+    /// Its name.
+    pub name: String,
+    /// Requests sent.
+    pub sent: u64,
+    /// Requests whose reply reached the client (timed-out ones included).
+    pub completed: u64,
+    /// Requests refused because the listener's backlog was full.
+    pub dropped: u64,
+    /// Completed requests whose reply came after the source's timeout.
+    pub timed_out: u64,
+    /// Latency of each completed request: from its sending to its reply's arrival.
+    pub latency: crate::histogram::Histogram,
+    /// The offered load exceeded what the servers could take: over 1% of
+    /// the requests refused, or a backlog that kept growing (the backlog
+    /// arrivals found in the last quarter of the run at least twice that of
+    /// the second quarter, and more than the server threads).
+    pub saturated: bool,
 }
 
 /// Metrics of one listening socket.

@@ -25,15 +25,6 @@ pub(crate) fn validate(c: &SimConfig) -> R {
             "the first process is the main process and has no start method",
         ));
     }
-    for (i, p) in c.processes.iter().enumerate().skip(1) {
-        if p.start_method.is_none() {
-            return Err(ConfigError::new(
-                format!("processes[{i}].start_method"),
-                "(none)",
-                "every process but the first is started with fork, spawn or forkserver",
-            ));
-        }
-    }
     if c.interpreters.is_empty() {
         return Err(ConfigError::new(
             "interpreters",
@@ -90,6 +81,16 @@ pub(crate) fn validate(c: &SimConfig) -> R {
             &format!("listeners[{i}] \"{}\".network", l.name),
             &l.network,
         )?;
+        if l.backlog == Some(0) {
+            return Err(ConfigError::new(
+                format!("listeners[{i}] \"{}\".backlog", l.name),
+                0,
+                "at least 1, or unlimited",
+            ));
+        }
+    }
+    for (i, s) in c.sources.iter().enumerate() {
+        validate_source(c, &format!("sources[{i}] \"{}\"", s.name), s)?;
     }
     for (i, p) in c.pools.iter().enumerate() {
         let f = format!("pools[{i}] \"{}\"", p.name);
@@ -108,6 +109,70 @@ pub(crate) fn validate(c: &SimConfig) -> R {
     validate_costs(&c.costs)?;
     if c.limits.max_events == 0 {
         return Err(ConfigError::new("max_events", 0, "at least 1"));
+    }
+    Ok(())
+}
+
+/// Highest request rate of a source, per second (one request per 10 ns).
+pub const MAX_RATE: f64 = 1e8;
+
+fn validate_source(c: &SimConfig, f: &str, s: &SourceConfig) -> R {
+    if s.listener.index() >= c.listeners.len() {
+        return Err(ConfigError::new(
+            format!("{f}.listener"),
+            s.listener,
+            format!("one of the {} listeners", c.listeners.len()),
+        ));
+    }
+    let rate = |per_s: f64| -> R {
+        if per_s.is_finite() && per_s > 0.0 && per_s <= MAX_RATE {
+            Ok(())
+        } else {
+            Err(ConfigError::new(
+                format!("{f}.arrivals.per_s"),
+                per_s,
+                format!("a rate above 0 and at most {MAX_RATE:e} requests per second"),
+            ))
+        }
+    };
+    match &s.arrivals {
+        Arrivals::Poisson { per_s } | Arrivals::Periodic { per_s } => rate(*per_s)?,
+        Arrivals::Bursts { per_s, on, .. } => {
+            rate(*per_s)?;
+            if on.0 == 0 {
+                return Err(ConfigError::new(
+                    format!("{f}.arrivals.on"),
+                    *on,
+                    "an on phase longer than 0",
+                ));
+            }
+        }
+        Arrivals::Replay(times) => {
+            if let Some(k) = times.windows(2).position(|w| w[1] < w[0]) {
+                return Err(ConfigError::new(
+                    format!("{f}.arrivals[{}]", k + 1),
+                    times[k + 1],
+                    format!("a time at or after the one before it ({})", times[k]),
+                ));
+            }
+        }
+    }
+    if s.mix.is_empty() {
+        return Err(ConfigError::new(
+            format!("{f}.mix"),
+            "[]",
+            "at least one kind of request",
+        ));
+    }
+    for (k, kind) in s.mix.iter().enumerate() {
+        if !(kind.weight.is_finite() && kind.weight > 0.0) {
+            return Err(ConfigError::new(
+                format!("{f}.mix[{k}].weight"),
+                kind.weight,
+                "a positive finite weight",
+            ));
+        }
+        validate_steps(c, &format!("{f}.mix[{k}].steps"), &kind.steps, 0)?;
     }
     Ok(())
 }
@@ -264,7 +329,7 @@ fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
         };
         match s {
             Step::Py(_) | Step::C { .. } | Step::Sleep(_) | Step::Recv | Step::Respond { .. } => {}
-            Step::Call { listener: l, .. } | Step::Accept(l) => {
+            Step::Call { listener: l, .. } | Step::Accept(l) | Step::Serve { listener: l, .. } => {
                 idx("listener", l.index(), c.listeners.len(), "listeners")?
             }
             Step::Send { latency, .. } => {
@@ -304,6 +369,14 @@ fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
                     "#0".into(),
                     "a started process (the main process is not started or joined)",
                 )?;
+                if let Step::StartProcess(_) = s {
+                    check(
+                        c.processes[p.index()].start_method.is_some(),
+                        "start_process",
+                        format!("\"{}\"", c.processes[p.index()].name),
+                        "a process with a start method (this one runs from the start)",
+                    )?;
+                }
             }
             Step::MapPool(p) => idx("pool", p.index(), c.pools.len(), "pools")?,
         }

@@ -359,6 +359,20 @@ struct PoolSpec {
     worker_gil: GilModel,
 }
 
+/// An arrival source as declared: names instead of ids.
+#[derive(Clone, Debug, PartialEq)]
+struct SourceSpec {
+    name: String,
+    listener: String,
+    arrivals: Arrivals,
+    /// (weight, steps) of each kind of request.
+    mix: Vec<(f64, Vec<workload::Step>)>,
+    start: SimDuration,
+    count: Option<u64>,
+    until: Option<SimDuration>,
+    timeout: Option<SimDuration>,
+}
+
 /// A Python program, as a script value (`Program`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {
@@ -367,6 +381,7 @@ pub struct Program {
     threads: Vec<ThreadSpec>,
     devices: Vec<DeviceConfig>,
     listeners: Vec<ListenerConfig>,
+    sources: Vec<SourceSpec>,
     locks: Vec<String>,
     queues: Vec<QueueConfig>,
     pools: Vec<PoolSpec>,
@@ -431,6 +446,7 @@ impl Program {
             threads: Vec::new(),
             devices: Vec::new(),
             listeners: Vec::new(),
+            sources: Vec::new(),
             locks: Vec::new(),
             queues: Vec::new(),
             pools: Vec::new(),
@@ -580,16 +596,27 @@ impl Program {
     pub fn process(&mut self, name: &str, opts: Map) -> RhaiResult<ProcessRef> {
         check_name("process", name)?;
         let what = format!("add_process(\"{name}\")");
-        let mut o = Opts::new(&what, opts, &options_plus(GIL_OPTIONS, &["start_method"]))?;
+        let mut o = Opts::new(
+            &what,
+            opts,
+            &options_plus(GIL_OPTIONS, &["start_method", "running"]),
+        )?;
         self.free("process", name)?;
         self.check_size(&what, 0, 1)?;
+        let running = o.bool("running")?.unwrap_or(false);
+        if running && o.has("start_method") {
+            return Err(format!(
+                "{what}: a process `running: true` from the start is not started, so it has no `start_method`"
+            )
+            .into());
+        }
         let start_method = start_method_from(&mut o)?;
         let gil = gil_from(&mut o, &self.main_gil().clone())?;
         self.add_interp(name, self.processes.len(), gil)?;
         self.claim("process", name, self.processes.len());
         self.processes.push(ProcessSpec {
             name: name.to_string(),
-            start_method: Some(start_method),
+            start_method: (!running).then_some(start_method),
         });
         Ok(ProcessRef {
             name: name.to_string(),
@@ -632,17 +659,70 @@ impl Program {
     /// `app.add_listener(name, options)`.
     pub fn listener(&mut self, name: &str, opts: Map) -> RhaiResult<ListenerRef> {
         check_name("listener", name)?;
-        let mut o = Opts::new(&format!("add_listener(\"{name}\")"), opts, &["network"])?;
+        let mut o = Opts::new(
+            &format!("add_listener(\"{name}\")"),
+            opts,
+            &["network", "backlog"],
+        )?;
         self.free("listener", name)?;
         let network = o.dist("network")?.unwrap_or(Dist::Fixed(SimDuration::ZERO));
+        let backlog = o
+            .int_in("backlog", 1, i64::from(u32::MAX))?
+            .map(|b| b as u32);
         self.claim("listener", name, self.listeners.len());
         self.listeners.push(ListenerConfig {
             name: name.to_string(),
             network,
+            backlog,
         });
         Ok(ListenerRef {
             name: name.to_string(),
         })
+    }
+
+    /// `app.add_source(name, listener, arrivals, requests, options)`.
+    pub fn source(
+        &mut self,
+        name: &str,
+        listener: ListenerRef,
+        arrivals: Arrivals,
+        requests: Array,
+        opts: Map,
+    ) -> RhaiResult<()> {
+        check_name("source", name)?;
+        let what = format!("add_source(\"{name}\")");
+        let mut o = Opts::new(&what, opts, &["start", "count", "duration", "timeout"])?;
+        self.free("source", name)?;
+        if self.find("listener", &listener.name).is_none() {
+            return Err(format!(
+                "{what}: {listener} is not a listener of this program; declare it with app.add_listener"
+            )
+            .into());
+        }
+        let start = o.duration("start")?.unwrap_or(SimDuration::ZERO);
+        let count = o.int_in("count", 0, i64::MAX)?.map(|n| n as u64);
+        let until = o.duration("duration")?;
+        let timeout = o.duration("timeout")?;
+        if count.is_none() && until.is_none() && !matches!(arrivals, Arrivals::Replay(_)) {
+            return Err(format!(
+                "{what}: {} sends forever; give `duration` (how long it sends, a Duration) or `count`",
+                workload::arrivals::show(&arrivals)
+            )
+            .into());
+        }
+        let mix = request_mix(&what, requests)?;
+        self.claim("source", name, self.sources.len());
+        self.sources.push(SourceSpec {
+            name: name.to_string(),
+            listener: listener.name,
+            arrivals,
+            mix,
+            start,
+            count,
+            until,
+            timeout,
+        });
+        Ok(())
     }
 
     /// `app.add_lock(name)`.
@@ -785,6 +865,51 @@ pub struct Built {
     pub interp_names: Vec<String>,
 }
 
+/// A source's requests: a step list (one kind), or a mix, a list of
+/// `#{ weight, steps }` maps.
+fn request_mix(what: &str, requests: Array) -> RhaiResult<Vec<(f64, Vec<workload::Step>)>> {
+    let is_mix = requests.first().is_some_and(|r| r.is_map());
+    if !is_mix {
+        let steps = workload::steps_from(what, requests)?;
+        return Ok(vec![(1.0, steps)]);
+    }
+    let mut mix = Vec::with_capacity(requests.len());
+    for (i, r) in requests.into_iter().enumerate() {
+        let kind = format!("{what}, request kind [{i}]");
+        let Some(map) = r.clone().try_cast::<Map>() else {
+            return Err(format!(
+                "{kind}: a mix is a list of #{{ weight: 3, steps: [...] }} maps, got {}",
+                describe(&r)
+            )
+            .into());
+        };
+        let mut o = Opts::new(&kind, map, &["weight", "steps"])?;
+        let weight = o.float("weight")?.unwrap_or(1.0);
+        if weight <= 0.0 {
+            return Err(o.error("weight", format!("expected a weight above 0, got {weight}")));
+        }
+        let steps = match o.raw("steps") {
+            Some(v) if v.is_array() => {
+                workload::steps_from(&kind, v.into_array().unwrap_or_default())?
+            }
+            Some(v) => {
+                return Err(o.error(
+                    "steps",
+                    format!("expected a list of steps, got {}", describe(&v)),
+                ))
+            }
+            None => {
+                return Err(o.error(
+                    "steps",
+                    "missing: give the steps a request of this kind runs",
+                ))
+            }
+        };
+        mix.push((weight, steps));
+    }
+    Ok(mix)
+}
+
 /// Builds the engine config of `program` on `machine` with `limits`.
 pub fn build(
     program: &Program,
@@ -863,6 +988,30 @@ pub fn build(
     }
     cfg.devices = program.devices.clone();
     cfg.listeners = program.listeners.clone();
+    for src in &program.sources {
+        let what = format!("source \"{}\"", src.name);
+        let mut mix = Vec::with_capacity(src.mix.len());
+        for (k, (weight, steps)) in src.mix.iter().enumerate() {
+            mix.push(RequestKind {
+                weight: *weight,
+                steps: workload::to_engine(steps, &ids, &format!("{what}, request kind [{k}]"))?,
+            });
+        }
+        cfg.sources.push(SourceConfig {
+            name: src.name.clone(),
+            listener: ListenerId(
+                *ids.listeners
+                    .get(&src.listener)
+                    .ok_or_else(|| format!("{what}: no listener named \"{}\"", src.listener))?,
+            ),
+            arrivals: src.arrivals.clone(),
+            start: src.start,
+            count: src.count,
+            until: src.until,
+            mix,
+            timeout: src.timeout,
+        });
+    }
     cfg.locks = program.locks.clone();
     cfg.queues = program.queues.clone();
     cfg.costs = program.costs.clone();
@@ -949,6 +1098,24 @@ pub fn register(api: &mut Api, limits: &super::context::Limits, profile: Option<
         api,
         "Program.add_listener(name: string, options: map) -> Listener",
         |p: &mut Program, name: &str, o: Map| p.listener(name, o)
+    );
+    add!(
+        api,
+        "Program.add_source(name: string, listener: Listener, arrivals: Arrivals, requests: array)",
+        |p: &mut Program, name: &str, l: ListenerRef, a: Arrivals, r: Array| p.source(
+            name,
+            l,
+            a,
+            r,
+            Map::new()
+        )
+    );
+    add!(
+        api,
+        "Program.add_source(name: string, listener: Listener, arrivals: Arrivals, requests: array, options: map)",
+        |p: &mut Program, name: &str, l: ListenerRef, a: Arrivals, r: Array, o: Map| p.source(
+            name, l, a, r, o
+        )
     );
     add!(
         api,

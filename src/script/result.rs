@@ -487,6 +487,49 @@ fn check_unique_threads(report: &Report) -> RhaiResult<()> {
     Ok(())
 }
 
+/// `#{ name, sent, completed, dropped, timed_out, saturated, throughput,
+/// latency_mean, latency_p50, latency_p90, latency_p99, latency_max }`:
+/// latencies are `()` when no request completed; throughput is completed
+/// requests per second of the run.
+fn source_map(s: &gilsim_engine::SourceReport, end: SimTime) -> Map {
+    let mut m = Map::new();
+    m.insert("name".into(), Dynamic::from(s.name.clone()));
+    for (k, v) in [
+        ("sent", s.sent),
+        ("completed", s.completed),
+        ("dropped", s.dropped),
+        ("timed_out", s.timed_out),
+    ] {
+        m.insert(k.into(), Dynamic::from(count(v)));
+    }
+    m.insert("saturated".into(), Dynamic::from(s.saturated));
+    let span = end.since(SimTime::ZERO).as_secs_f64();
+    let throughput = if span > 0.0 {
+        s.completed as f64 / span
+    } else {
+        0.0
+    };
+    m.insert("throughput".into(), Dynamic::from(throughput as FLOAT));
+    let h = &s.latency;
+    let some = |d: SimDuration| {
+        if h.count() > 0 {
+            Dynamic::from(d)
+        } else {
+            Dynamic::UNIT
+        }
+    };
+    m.insert("latency_mean".into(), some(h.mean()));
+    for (k, p) in [
+        ("latency_p50", 50.0),
+        ("latency_p90", 90.0),
+        ("latency_p99", 99.0),
+    ] {
+        m.insert(k.into(), some(h.percentile(p)));
+    }
+    m.insert("latency_max".into(), some(h.max()));
+    m
+}
+
 impl RunReport {
     fn thread(&self, name: &str) -> RhaiResult<ThreadResult> {
         match self.0.report.threads.iter().position(|t| t.name == name) {
@@ -531,6 +574,26 @@ impl RunReport {
                 let names: Vec<String> = all.iter().map(|l| format!("\"{}\"", l.name)).collect();
                 Err(format!(
                     "the report has no listener \"{name}\"; its listeners: {}",
+                    names.join(", ")
+                )
+                .into())
+            }
+        }
+    }
+
+    /// A source's metrics as a map (see docs/scripting.md, "Services").
+    fn source(&self, name: &str) -> RhaiResult<Map> {
+        let all = &self.0.report.sources;
+        match all.iter().find(|s| s.name == name) {
+            Some(s) => Ok(source_map(s, self.0.report.end)),
+            None if all.is_empty() => Err(format!(
+                "the report has no source \"{name}\"; the program declared none"
+            )
+            .into()),
+            None => {
+                let names: Vec<String> = all.iter().map(|s| format!("\"{}\"", s.name)).collect();
+                Err(format!(
+                    "the report has no source \"{name}\"; its sources: {}",
                     names.join(", ")
                 )
                 .into())
@@ -920,6 +983,22 @@ pub fn register(api: &mut Api, ctx: Arc<RunContext>) {
         api,
         "Report.listener(name: string) -> map",
         |r: &mut RunReport, name: &str| r.listener(name)
+    );
+    add!(
+        api,
+        "Report.source(name: string) -> map",
+        |r: &mut RunReport, name: &str| r.source(name)
+    );
+    add!(
+        api,
+        "Report.sources() -> array of map",
+        |r: &mut RunReport| {
+            r.0.report
+                .sources
+                .iter()
+                .map(|s| Dynamic::from(source_map(s, r.0.report.end)))
+                .collect::<Array>()
+        }
     );
     add!(api, "Report.gil() -> GilReport", |r: &mut RunReport| {
         GilResult(r.0.clone(), 0)

@@ -44,6 +44,13 @@ pub enum StepKind {
     },
     /// Server: waits for the next request on a listener.
     Accept(String),
+    /// Server: accepts a request, runs the steps it carries, replies.
+    Serve {
+        /// Listener name.
+        listener: String,
+        /// CPU time of the reply's send call (GIL released).
+        reply_cpu: SimDuration,
+    },
     /// Server: replies to the oldest request it accepted.
     Respond {
         /// CPU time of the send call (GIL released).
@@ -136,6 +143,14 @@ impl fmt::Display for Step {
                 write!(f, "send_to(listener(\"{listener}\"), {cpu})")
             }
             StepKind::Accept(l) => write!(f, "accept(listener(\"{l}\"))"),
+            StepKind::Serve {
+                listener,
+                reply_cpu,
+            } if reply_cpu.0 == 0 => write!(f, "serve(listener(\"{listener}\"))"),
+            StepKind::Serve {
+                listener,
+                reply_cpu,
+            } => write!(f, "serve(listener(\"{listener}\"), {reply_cpu})"),
             StepKind::Respond { cpu } if cpu.0 == 0 => write!(f, "respond()"),
             StepKind::Respond { cpu } => write!(f, "respond({cpu})"),
             StepKind::Sleep(d) => write!(f, "sleep({d})"),
@@ -213,6 +228,7 @@ pub fn describe(v: &Dynamic) -> String {
         n if n.ends_with("QueueRef") => "a Queue",
         n if n.ends_with("DeviceRef") => "a Device",
         n if n.ends_with("ListenerRef") => "a Listener",
+        n if n.ends_with("Arrivals") => "an Arrivals",
         n if n.ends_with("PoolRef") => "a Pool",
         n if n.ends_with("Program") => "a Program",
         n if n.ends_with("MachineConfig") => "a Machine",

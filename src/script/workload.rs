@@ -6,6 +6,8 @@
 //! a module, say) and used in several programs. A step list may contain
 //! nested lists, which are flattened: recipes can return lists of steps.
 
+pub mod arrivals;
+
 use super::api::add;
 use super::api::{Api, RhaiResult};
 use super::dist;
@@ -226,6 +228,13 @@ pub fn to_engine(
                 lookup(&ids.listeners, "listener", l).map_err(at)?,
             )),
             StepKind::Respond { cpu } => E::Respond { cpu: *cpu },
+            StepKind::Serve {
+                listener,
+                reply_cpu,
+            } => E::Serve {
+                listener: ListenerId(lookup(&ids.listeners, "listener", listener).map_err(at)?),
+                reply_cpu: *reply_cpu,
+            },
             StepKind::Sleep(d) => E::Sleep(*d),
             StepKind::Repeat { times, body } => E::Repeat {
                 times: *times,
@@ -260,8 +269,9 @@ pub fn to_engine(
     Ok(out)
 }
 
-/// Registers `Step`, `Task` and the step constructors.
+/// Registers `Step`, `Task`, `Arrivals` and their constructors.
 pub fn register(api: &mut Api) {
+    arrivals::register(api);
     api.engine()
         .register_type_with_name::<Step>("Step")
         .register_type_with_name::<Task>("Task");
@@ -324,6 +334,24 @@ pub fn register(api: &mut Api) {
         api,
         "accept(listener: Listener) -> Step",
         |l: ListenerRef| { Step::leaf(StepKind::Accept(l.name)) }
+    );
+    add!(
+        api,
+        "serve(listener: Listener) -> Step",
+        |l: ListenerRef| {
+            Step::leaf(StepKind::Serve {
+                listener: l.name,
+                reply_cpu: SimDuration::ZERO,
+            })
+        }
+    );
+    add!(
+        api,
+        "serve(listener: Listener, reply_cpu: Duration) -> Step",
+        |l: ListenerRef, reply_cpu: SimDuration| Step::leaf(StepKind::Serve {
+            listener: l.name,
+            reply_cpu
+        })
     );
     add!(api, "respond() -> Step", || Step::leaf(StepKind::Respond {
         cpu: SimDuration::ZERO

@@ -515,6 +515,55 @@ const CASES: &[Case] = &[
         at: "bad.rhai:4:18:",
         says: &["the report has no listener \"y\"; its listeners: \"x\""],
     },
+    Case {
+        what: "an arrival rate of zero",
+        script: "poisson(0);",
+        args: &[],
+        at: "bad.rhai:1:1:",
+        says: &["poisson(0): the rate 0 must be above 0 and at most 1e8 requests per second"],
+    },
+    Case {
+        what: "a source that would send forever",
+        script: "let a = python();\nlet l = a.add_listener(\"h\");\na.add_source(\"s\", l, poisson(10), [py(ms(1))]);",
+        args: &[],
+        at: "bad.rhai:3:3:",
+        says: &["add_source(\"s\"): poisson(10) sends forever; give `duration`"],
+    },
+    Case {
+        what: "replay times out of order",
+        script: "replay([ms(2), ms(1)]);",
+        args: &[],
+        at: "bad.rhai:1:1:",
+        says: &["replay(...): item [1] is 1 ms, before item [0] (2 ms); give the times in order"],
+    },
+    Case {
+        what: "a request kind without steps",
+        script: "let a = python();\nlet l = a.add_listener(\"h\");\na.add_source(\"s\", l, poisson(10), [#{ weight: 2 }], #{ count: 3 });",
+        args: &[],
+        at: "bad.rhai:3:3:",
+        says: &["option `steps` of add_source(\"s\"), request kind [0]: missing"],
+    },
+    Case {
+        what: "a listener's backlog of zero",
+        script: "let a = python();\na.add_listener(\"h\", #{ backlog: 0 });",
+        args: &[],
+        at: "bad.rhai:2:3:",
+        says: &["option `backlog` of add_listener(\"h\"): expected an integer between 1 and"],
+    },
+    Case {
+        what: "a running process with a start method",
+        script: "let a = python();\na.add_process(\"p\", #{ running: true, start_method: \"spawn\" });",
+        args: &[],
+        at: "bad.rhai:2:3:",
+        says: &["a process `running: true` from the start is not started, so it has no `start_method`"],
+    },
+    Case {
+        what: "starting a running process",
+        script: "let a = python();\nlet p = a.add_process(\"w\", #{ running: true });\na.add_thread(\"m\", [start(p)]);\nmachine().run(a);",
+        args: &[],
+        at: "bad.rhai:4:11:",
+        says: &["start_process = \"w\": a process with a start method (this one runs from the start)"],
+    },
 ];
 
 #[test]

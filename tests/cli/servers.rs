@@ -137,3 +137,62 @@ print([send_to(l), send_to(l, us(3)), recv(), accept(l), respond(), respond(us(2
         "{out}"
     );
 }
+
+/// An open workload through the script API: four threads of one process
+/// share one GIL, so Python handlers of `H` serve at most 1/H requests a
+/// second; four running processes serve up to 4/H on four cores.
+#[test]
+fn a_source_saturates_threads_of_one_process_but_not_four_processes() {
+    let dir = Dir::new();
+    dir.write(
+        "svc.rhai",
+        r#"
+fn serve_with(processes, per_s) {
+    let app = python();
+    let http = app.add_listener("http");
+    app.add_source("users", http, poisson(per_s), [py(ms(1))], #{ duration: s(4) });
+    for w in 0..4 {
+        let opts = if processes { #{ process: app.add_process(`w${w}`, #{ running: true }) } } else { #{} };
+        app.add_thread(`w${w}`, [repeat(100000000, [serve(http)])], opts);
+    }
+    machine(#{ cores: 4 }).run(app).source("users")
+}
+for processes in [false, true] {
+    let r = serve_with(processes, 2000);
+    print(`${processes} ${r.throughput} ${r.saturated} ${r.sent} ${r.completed + r.dropped}`);
+}
+"#,
+    );
+    let out = dir.gilsim(&["run", "svc.rhai"]).ok();
+    let offered = 2000.0;
+    let one_gil = 1.0 / 1e-3;
+    for line in out
+        .lines()
+        .filter(|l| l.starts_with("true") || l.starts_with("false"))
+    {
+        let f: Vec<&str> = line.split(' ').collect();
+        let (processes, throughput, saturated) =
+            (f[0] == "true", f[1].parse::<f64>().unwrap(), f[2] == "true");
+        if processes {
+            assert!(!saturated, "{line}");
+            assert!(
+                (throughput / offered - 1.0).abs() < 0.05,
+                "{line}: all the offered load is served"
+            );
+        } else {
+            assert!(saturated, "{line}");
+            assert!(
+                throughput <= one_gil * 1.01,
+                "{line}: one GIL serves at most {one_gil}/s"
+            );
+            assert!(throughput >= one_gil * 0.95, "{line}");
+        }
+    }
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("true") || l.starts_with("false"))
+            .count(),
+        2,
+        "{out}"
+    );
+}

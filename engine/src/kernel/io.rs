@@ -23,7 +23,7 @@
 use super::{BurstKind, Event, Micro, Reply, Run, Sim, Wait};
 use crate::dist::Dist;
 use crate::ids::{DeviceId, ListenerId, ThreadId};
-use crate::listener::Request;
+use crate::listener::{Arrival, Request};
 use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use rand_distr::Distribution;
@@ -109,15 +109,18 @@ impl<S: TraceSink> Sim<'_, S> {
     }
 
     /// A request reached listener `l`: an idle server thread takes it (its
-    /// `accept` returns), or it waits in the backlog.
-    pub(crate) fn request_arrives(&mut self, l: ListenerId, client: ThreadId, seq: u32) {
+    /// `accept` returns), or it waits in the backlog, or (a source's, the
+    /// backlog full) it is refused. Returns what became of it.
+    pub(crate) fn request_arrives(&mut self, l: ListenerId, request: Request) -> Arrival {
         let threads = &self.threads;
         let idle = |s: ThreadId| threads[s.index()].run == Run::Blocked(Wait::Accept(l));
-        let request = Request { client, seq };
-        if let Some(s) = self.listeners[l.index()].arrive(request, idle) {
+        let limit = self.cfg.listeners[l.index()].backlog;
+        let arrival = self.listeners[l.index()].arrive(request, limit, idle);
+        if let Arrival::Taken(s) = arrival {
             self.threads[s.index()].serving.push_back((l, request));
             self.io_done(s, None);
         }
+        arrival
     }
 
     /// Server `t` accepts on `l`: the oldest waiting request, after the
@@ -145,10 +148,12 @@ impl<S: TraceSink> Sim<'_, S> {
         let th = &mut self.threads[t.index()];
         let lat = network.sample(&mut th.rng_io);
         th.io_return = Some(self.now);
-        self.queue.push(
-            self.now + lat,
-            Event::ReplyArrives(request.client, request.seq),
-        );
+        match request {
+            Request::Client { client, seq } => self
+                .queue
+                .push(self.now + lat, Event::ReplyArrives(client, seq)),
+            Request::Source { source, slot } => self.source_answered(source, slot, self.now + lat),
+        }
     }
 
     /// The reply to `client`'s request `seq` arrived: its `recv` returns if

@@ -18,11 +18,12 @@ use crate::error::{BlockedThread, EngineError};
 use crate::event_queue::EventQueue;
 use crate::gil::Gil;
 use crate::ids::*;
-use crate::listener::{Listener, Request};
+use crate::listener::Listener;
 use crate::pool::Pool;
 use crate::report::*;
 use crate::rng::{stream, StreamRng};
 use crate::sched::Scheduler;
+use crate::source::Source;
 use crate::sync::{Lock, Queue};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{ThreadState, TraceSink};
@@ -36,6 +37,7 @@ pub(crate) mod io;
 mod overflow;
 pub(crate) mod process;
 mod program;
+mod serve;
 
 pub(crate) use program::{BurstKind, Frame, FrameKind, Micro};
 mod sync;
@@ -136,7 +138,7 @@ pub(crate) struct Thread<'a> {
     /// Requests to listeners sent so far (numbers them).
     calls: u32,
     /// Server: requests accepted and not yet answered, oldest first.
-    serving: VecDeque<(ListenerId, Request)>,
+    serving: VecDeque<(ListenerId, crate::listener::Request)>,
     /// When the operation in progress began.
     op_start: SimTime,
     /// When the pool task in progress began.
@@ -201,6 +203,10 @@ pub(crate) enum Event {
     RequestArrives(ListenerId, ThreadId, u32),
     /// The reply to request `seq` reached its client.
     ReplyArrives(ThreadId, u32),
+    /// An arrival source sends its next request.
+    SourceSends(SourceId),
+    /// A source's request (its slot) reached the listener.
+    SourceArrives(SourceId, u32),
 }
 
 /// The whole simulated world during a run.
@@ -220,6 +226,7 @@ pub(crate) struct Sim<'a, S: TraceSink> {
     queues: Vec<Queue>,
     pools: Vec<Pool>,
     listeners: Vec<Listener>,
+    sources: Vec<Source>,
     sink: &'a mut S,
     /// Events processed plus micro-operations executed: bounded by `max_events`.
     budget_used: u64,
@@ -293,6 +300,12 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             queues: cfg.queues.iter().map(Queue::new).collect(),
             pools: Vec::new(),
             listeners: cfg.listeners.iter().map(|_| Listener::default()).collect(),
+            sources: cfg
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Source::new(c, stream(seed, "source", i as u64)))
+                .collect(),
             sink,
             budget_used: 0,
             cancelled,
@@ -379,12 +392,21 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         id
     }
 
+    /// Time 0: the processes that exist from the start (the main process,
+    /// servers started before the run) run their autostart threads, and the
+    /// arrival sources schedule their first requests.
     fn start(&mut self) {
-        self.processes[0].started = true;
-        let main: Vec<ThreadId> = self.processes[0].threads.clone();
-        for t in main {
-            if self.threads[t.index()].autostart {
-                self.start_thread(t);
+        self.start_sources();
+        for p in 0..self.cfg.processes.len() {
+            if self.cfg.processes[p].start_method.is_some() {
+                continue;
+            }
+            self.processes[p].started = true;
+            let threads: Vec<ThreadId> = self.processes[p].threads.clone();
+            for t in threads {
+                if self.threads[t.index()].autostart {
+                    self.start_thread(t);
+                }
             }
         }
     }
@@ -564,7 +586,12 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             }
             Event::TaskDeliver(p, k) => self.task_deliver(p, k),
             Event::ResultDeliver(p) => self.result_deliver(p),
-            Event::RequestArrives(l, client, seq) => self.request_arrives(l, client, seq),
+            Event::RequestArrives(l, client, seq) => {
+                let request = crate::listener::Request::Client { client, seq };
+                self.request_arrives(l, request);
+            }
+            Event::SourceSends(s) => self.source_sends(s),
+            Event::SourceArrives(s, slot) => self.source_arrives(s, slot),
             Event::ReplyArrives(client, seq) => self.reply_arrives(client, seq),
         }
         true
@@ -745,6 +772,28 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 peak_backlog: l.peak_backlog() as u64,
             })
             .collect();
+        let sources: Vec<SourceReport> = self
+            .cfg
+            .sources
+            .iter()
+            .zip(&self.sources)
+            .map(|(c, s)| {
+                let servers = self
+                    .threads
+                    .iter()
+                    .filter(|t| t.program.iter().any(|st| serves(st, c.listener)))
+                    .count();
+                SourceReport {
+                    name: c.name.clone(),
+                    sent: s.sent(),
+                    completed: s.completed(),
+                    dropped: s.dropped_count(),
+                    timed_out: s.timed_out(),
+                    latency: s.latency().clone(),
+                    saturated: s.saturated(servers),
+                }
+            })
+            .collect();
         let totals = Totals {
             gil_switches: gils.iter().map(|g| g.switches).sum(),
             failed_wakeups: gils.iter().map(|g| g.failed_wakeups).sum(),
@@ -762,8 +811,18 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             gils,
             processes,
             listeners,
+            sources,
             totals,
         }
+    }
+}
+
+/// Whether `step` (or a loop inside it) accepts requests on `l`.
+fn serves(step: &Step, l: ListenerId) -> bool {
+    match step {
+        Step::Accept(x) | Step::Serve { listener: x, .. } => *x == l,
+        Step::Repeat { body, .. } | Step::LoopFor { body, .. } => body.iter().any(|s| serves(s, l)),
+        _ => false,
     }
 }
 

@@ -47,6 +47,10 @@ impl<S: TraceSink> Sim<'_, S> {
                 self.cfg.queues[q.index()].name
             ),
             Event::RequestArrives(_, t, _) | Event::ReplyArrives(t, _) => self.thread_step(t),
+            Event::SourceSends(s) | Event::SourceArrives(s, _) => format!(
+                "a request of source \"{}\"",
+                self.cfg.sources[s.index()].name
+            ),
             Event::TaskDeliver(p, _) | Event::ResultDeliver(p) => {
                 format!("pool \"{}\"", self.pools[p.index()].name())
             }

@@ -50,6 +50,9 @@ pub(crate) enum Micro<'a> {
     Accept(ListenerId),
     /// Server: the reply to the oldest accepted request goes out.
     Respond,
+    /// Server (`Serve`): run the accepted request's steps, then reply with
+    /// this system call time.
+    Handle(SimDuration),
     /// A blocking call returned (counted as an op; its GIL wait starts).
     IoReturned,
     /// An operation of this kind, begun at the thread's `op_start`, is complete.
@@ -100,6 +103,8 @@ pub(crate) enum FrameKind {
     Until(SimTime),
     /// A pool task: when it ends, report it done.
     Task(PoolId, u32),
+    /// A `Serve` step's handler: when it ends, reply with this system call time.
+    Handler(SimDuration),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -169,6 +174,12 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     let (p, k) = (*p, *k);
                     th.frames.pop();
                     self.task_finished_micros(t, p, k);
+                    return Next::Micros;
+                }
+                FrameKind::Handler(cpu) => {
+                    let cpu = *cpu;
+                    th.frames.pop();
+                    self.handler_finished_micros(t, cpu);
                     return Next::Micros;
                 }
                 _ => {
@@ -263,6 +274,21 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     },
                     Accept(*l),
                     TakeGil,
+                ]);
+            }
+            Step::Serve {
+                listener,
+                reply_cpu,
+            } => {
+                m.extend([
+                    TakeGil,
+                    DropGil {
+                        forced: false,
+                        check: false,
+                    },
+                    Accept(*listener),
+                    TakeGil,
+                    Handle(*reply_cpu),
                 ]);
             }
             Step::Respond { cpu } => {
@@ -362,6 +388,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Micro::Call(l) => self.call_listener(t, l),
             Micro::Accept(l) => self.accept(t, l),
             Micro::Respond => self.respond(t),
+            Micro::Handle(cpu) => self.begin_handler(t, cpu),
             Micro::IoReturned => self.io_returned(t),
             Micro::OpDone(kind) => self.op_done(t, kind),
             Micro::Sleep(d) => self.sleep(t, d),
