@@ -605,10 +605,26 @@ fn echo_clients(
     let window = window_of(p);
     mean_over_seeds(|seed| {
         let c = inputs.model(profile, u(p, "clients").max(1), window, seed);
-        let trips = client_round_trips(&run(&c).ok()?);
+        let r = run(&c).ok()?;
+        let trips = client_round_trips(&r);
+        // CPU time on a core (Python, native code, system calls) per request.
+        let cpu_us = |server: bool| {
+            let on_core: u64 = r
+                .threads
+                .iter()
+                .filter(|t| (t.name == "server") == server)
+                .map(|t| {
+                    let s = &t.times;
+                    (s.python + s.native_holding_gil + s.native_released_gil).as_nanos()
+                })
+                .sum();
+            (trips.count() > 0).then(|| on_core as f64 / 1e3 / trips.count() as f64)
+        };
         match metric {
             "requests_per_s" => Some(trips.count() as f64 / window.as_secs_f64()),
             "rtt_p50_ms" => quantile_ms(&trips, 50.0),
+            "server_cpu_us_per_request" => cpu_us(true),
+            "client_cpu_us_per_request" => cpu_us(false),
             _ => None,
         }
     })
@@ -1235,6 +1251,7 @@ fn why(scenario: &str, metric: &str) -> &'static str {
         ("io_next_to_cpu", _) => "The client is a `send` (its system call, GIL released, as measured) and a `recv` of a reply due a round trip after the send; both release the GIL, and whether the woken waiter or the client takes it back first is a race between the waiter's wake-up and the client's system call. This profile did not measure that race, so the model runs on the OS defaults; the directions it decides are marked \"?\". The wake-path set below, with the race's inputs measured on its host, shows the client losing the GIL in both calls next to one CPU-bound thread (two intervals per round trip), as measured there; this run's host lost it about once. With two CPU-bound threads the model's client waits longer than the real one: its timed waits and the CPU-bound threads' fall into step, and the waiter that times out first is not the one the next signal wakes (docs/model.md, the wake path).",
         ("echo_rtt", m) if m.starts_with("rtt") || m == "requests_per_s" => "The echo peer is a delay taken from the 1-byte round trip to a blocking echo server; the measured peer is a single-threaded `selectors` server whose own Python work (its `select`, `recv` and `send`) the model does not run, so a client alone is too fast by about that work. With two CPU-bound threads the model's client waits longer than the real one: its timed waits and the CPU-bound threads' fall into step, and the waiter that times out first is not the one the next signal wakes. Next to CPU-bound processes, the model's client and server preempt them at once, with no wake-up latency, while the real ones sometimes wait up to a scheduler slice (the measured p99 of ~2 ms).",
         ("sleep_under_contention", _) | ("sleep_loop", _) => "As for io_next_to_cpu: with two CPU-bound threads the model's sleeper, whose wake-ups fall into step with the CPU-bound threads' timed waits, loses more races for the GIL than the real one.",
+        ("echo_clients", _) => "The CPU rows say why. The measured server spends less CPU per request as clients are added: with one client it blocks in `epoll_wait` after every reply and is woken for the next request, while from four clients on the next request is already waiting, so it skips the sleep and the wake-up. The measured client threads likewise spend more CPU per round trip than the model's, the CPU of blocking in `recv` and being woken. The model charges no CPU for going to sleep and waking on the same core (its context switch is charged only between two different threads), so it gives every request the one-client cost: its server saturates below the measured plateau. And since the handler holds that cost before the reply goes out, while the real server goes to sleep after sending its reply, the model's round trips are longer even with one client (the profile's one-client round trip leaves no time for the network, which comes out as zero). The design that would close this: charge each blocking wait the CPU of switching to the idle task and back, calibrated single-threaded from both processes' CPU time in a pipe ping-pong, and take the server's handler from a busy measurement rather than the one-client one.",
         _ => "Not analysed yet.",
     }
 }

@@ -244,6 +244,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "e9_timelines",
         include_str!("../../experiments/e9_timelines.rhai"),
     ),
+    (
+        "e10_web_service",
+        include_str!("../../experiments/e10_web_service.rhai"),
+    ),
 ];
 
 /// The default experiments folder.
@@ -265,9 +269,36 @@ fn matches(only: &[String], name: &str) -> bool {
     only.is_empty() || only.iter().any(|o| name.contains(o.as_str()))
 }
 
+/// Names in natural order: runs of digits compare as numbers, so `e9_x`
+/// comes before `e10_y`.
+pub fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(s: &str) -> Vec<(String, u128)> {
+        let mut out = Vec::new();
+        let mut text = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c.is_ascii_digit() {
+                let mut digits = c.to_string();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    digits.push(d);
+                }
+                out.push((
+                    std::mem::take(&mut text),
+                    digits.parse().unwrap_or(u128::MAX),
+                ));
+            } else {
+                text.push(c);
+            }
+        }
+        out.push((text, 0));
+        out
+    }
+    parts(a).cmp(&parts(b)).then_with(|| a.cmp(b))
+}
+
 /// The experiments to run: the `.rhai` scripts of `dir` if given, else of
-/// `experiments/` if that folder exists, else the shipped ones; sorted by
-/// name, filtered by `only`.
+/// `experiments/` if that folder exists, else the shipped ones; in natural
+/// order of their names, filtered by `only`.
 pub fn list_experiments(
     dir: Option<&Path>,
     only: &[String],
@@ -316,7 +347,7 @@ pub fn list_experiments(
                 .is_some_and(|s| matches(only, &s.to_string_lossy()))
         })
         .collect();
-    scripts.sort();
+    scripts.sort_by(|a, b| natural_order(&a.to_string_lossy(), &b.to_string_lossy()));
     if scripts.is_empty() {
         return Err(fail("no .rhai script matched".into()));
     }
@@ -504,7 +535,7 @@ pub struct Validation {
 
 /// docs/validation.md and its figures, copied beside index.html so the
 /// page's links work wherever the report is written.
-const VALIDATION_PAGE: [(&str, &[u8]); 4] = [
+const VALIDATION_PAGE: [(&str, &[u8]); 5] = [
     ("validation.md", include_bytes!("../../docs/validation.md")),
     (
         "figures/validation.png",
@@ -517,6 +548,10 @@ const VALIDATION_PAGE: [(&str, &[u8]); 4] = [
     (
         "figures/validation_wake_residuals.png",
         include_bytes!("../../docs/figures/validation_wake_residuals.png"),
+    ),
+    (
+        "figures/validation_servers_residuals.png",
+        include_bytes!("../../docs/figures/validation_servers_residuals.png"),
     ),
 ];
 
@@ -950,6 +985,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn experiments_sort_in_natural_order() {
+        let mut names = ["e10_web", "e2_gil", "e1_threads", "e9_timelines", "e1"];
+        names.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(
+            names,
+            ["e1", "e1_threads", "e2_gil", "e9_timelines", "e10_web"]
+        );
+    }
+
+    #[test]
     fn header_sections_are_parsed_across_lines() {
         let src = "// E1 — Title here\n// Question: Does it?\n// Claim: Threads are\n// no faster.\n\
 // How to read the figure: lower is better.\n// Parameters: 2 cores.\nlet x = 1;\n// Claim: not header\n";
@@ -1035,7 +1080,7 @@ mod tests {
                 )
             })
             .collect();
-        on_disk.sort();
+        on_disk.sort_by(|a, b| natural_order(&a.0, &b.0));
         let built_in: Vec<(String, String)> = SHIPPED
             .iter()
             .map(|(n, t)| (n.to_string(), t.to_string()))

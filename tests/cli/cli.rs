@@ -260,7 +260,9 @@ fn check_validates_calls_against_the_api_without_running_anything() {
 #[test]
 fn report_outside_a_clone_runs_the_built_in_experiments() {
     let d = Dir::new();
-    let out = d.gilsim(&["report", "--only", "e1", "--out", "r"]).ok();
+    let out = d
+        .gilsim(&["report", "--only", "e1_threads", "--out", "r"])
+        .ok();
     assert!(out.contains("1 experiments"), "{out}");
     assert!(d.exists("r/e1_threads_vs_processes/e1_makespan.csv"));
     assert!(

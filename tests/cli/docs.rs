@@ -158,6 +158,8 @@ fn the_validation_page_is_regenerated_from_the_committed_data() {
     let earlier = root.join("calibration/measured/reference-earlier.json");
     let wake = root.join("calibration/measured/wakepath.json");
     let wake_profile = root.join("calibration/profiles/reference-2026-12-05.json");
+    let servers = root.join("calibration/measured/servers.json");
+    let servers_profile = root.join("calibration/profiles/servers.json");
     dir.gilsim(&[
         "validate",
         "--measured",
@@ -168,6 +170,10 @@ fn the_validation_page_is_regenerated_from_the_committed_data() {
         wake.to_str().unwrap(),
         "--wake-profile",
         wake_profile.to_str().unwrap(),
+        "--servers-measured",
+        servers.to_str().unwrap(),
+        "--servers-profile",
+        servers_profile.to_str().unwrap(),
         "--out",
         "validation.md",
         "--figure",
