@@ -58,6 +58,17 @@ NOTES = {
     "loopback_send_us":
         "The sendall(b'x') call alone within the loopback round trip above (the system "
         "call runs the TCP stack and wakes the peer; CPython releases the GIL around it).",
+    "echo_server_busy_cpu_us":
+        "That server's CPU time per request when busy: one client thread writes a 16-byte "
+        "request on each of 16 connections, then reads the 16 replies, so the server finds "
+        "requests waiting and serves them back to back without blocking; server CPU "
+        "(/proc/PID/schedstat) / requests, one value per tenth of a block.",
+    "pipe_hop_cpu_us":
+        "The CPU time of one hop of the wake_latency_us ping-pong (a forked child echoes "
+        "each byte; both block in read between hops): the parent's process_time plus the "
+        "child's /proc/PID/schedstat over a run of round trips, divided by twice the round "
+        "trips; one value per tenth of a block. Less pipe_write_read_us, it is the CPU of "
+        "blocking and being woken.",
     "echo_server_rtt_us":
         "One 16-byte echo round trip (sendall, then recv until 16 bytes) over 127.0.0.1 "
         "TCP against calibration/selectors_echo_server.py (one thread, an epoll loop, "
@@ -233,6 +244,39 @@ def measure_rtt(server, min_count, min_s, part="rtt"):
         s.close()
 
 
+def measure_echo_server_busy(server, min_s, conns=16):
+    """The same server kept busy by one client thread: it writes a 16-byte request
+    on each of `conns` connections, then reads the replies, so the server finds the
+    requests waiting and serves them back to back without blocking in between.
+    The server's CPU us per request, one value per tenth of the block."""
+    socks = [server.connect() for _ in range(conns)]
+    try:
+        def burst():
+            for s in socks:
+                s.sendall(MSG16)
+            for s in socks:
+                d = s.recv(16)
+                if len(d) < 16:
+                    C.recv_rest(s.recv, d, 16)
+        for _ in range(20):
+            burst()
+        out = []
+        for _ in range(10):
+            with open("/proc/%d/schedstat" % server.proc.pid) as f:
+                cpu0 = int(f.read().split()[0])
+            n, end = 0, perf_counter() + min_s / 10
+            while n < 10 or perf_counter() < end:
+                burst()
+                n += 1
+            with open("/proc/%d/schedstat" % server.proc.pid) as f:
+                cpu1 = int(f.read().split()[0])
+            out.append((cpu1 - cpu0) / 1e3 / (n * conns))
+        return out
+    finally:
+        for s in socks:
+            s.close()
+
+
 def measure_echo_server(server, min_count, min_s, part):
     """Against selectors_echo_server.py, one client, 16-byte messages: 'rtt' = each
     round trip in us; 'cpu' = the server's CPU us per request, one value per tenth of
@@ -328,6 +372,55 @@ def measure_wake_procs(min_count, min_s, gap=0.0):
             t1 = unpack(_read_exact(b_r, 8))[0]
             return (t1 - t0) * 1e6
         return repeat(one, 50 if gap else 200, min_s)
+    finally:
+        os.close(a_w)
+        os.close(b_r)
+        deadline = perf_counter() + 10
+        while True:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if perf_counter() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.001)
+        C.untrack_pid(pid)
+
+
+def measure_hop_cpu(min_count, min_s):
+    """CPU time (both processes) per one-way hop of a pipe ping-pong, in us: each hop
+    is a write and a read that blocked until it (one value per tenth of the block)."""
+    a_r, a_w = os.pipe()
+    b_r, b_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(a_w)
+        os.close(b_r)
+        _pong_child(a_r, b_w)
+    os.close(a_r)
+    os.close(b_w)
+    C.track_pid(pid)
+    write = os.write
+
+    def child_cpu_ns():
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[0])
+    try:
+        for _ in range(200):
+            write(a_w, b"x")
+            _read_exact(b_r, 8)
+        out = []
+        for _ in range(10):
+            c0, p0 = child_cpu_ns(), time.process_time_ns()
+            n, end = 0, perf_counter() + min_s / 10
+            while n < min_count or perf_counter() < end:
+                write(a_w, b"x")
+                _read_exact(b_r, 8)
+                n += 1
+            c1, p1 = child_cpu_ns(), time.process_time_ns()
+            out.append((c1 - c0 + p1 - p0) / 1e3 / (2 * n))
+        return out
     finally:
         os.close(a_w)
         os.close(b_r)
@@ -677,6 +770,8 @@ def main():
                 "echo_server_rtt_us", "us", lambda c: measure_echo_server(server, 200, B, "rtt"))
             M["echo_server_cpu_us"] = run(
                 "echo_server_cpu_us", "us", lambda c: measure_echo_server(server, 200, B, "cpu"))
+            M["echo_server_busy_cpu_us"] = run(
+                "echo_server_busy_cpu_us", "us", lambda c: measure_echo_server_busy(server, B))
 
         text = C.make_text_data()
         comp_len = len(zlib.compress(text, C.ZLIB_LEVEL))
@@ -717,6 +812,8 @@ def main():
                                            lambda c: measure_wake_threads(200, B))
         M["pipe_write_read_us"] = run("pipe_write_read_us", "us",
                                       lambda c: measure_pipe_syscalls(200, B))
+        M["pipe_hop_cpu_us"] = run("pipe_hop_cpu_us", "us",
+                                   lambda c: measure_hop_cpu(200, B))
         M["send_syscall_us"] = run("send_syscall_us", "us",
                                    lambda c: measure_short_syscalls(200, B)["send"])
         M["recv_ready_syscall_us"] = run("recv_ready_syscall_us", "us",

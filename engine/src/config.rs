@@ -99,6 +99,15 @@ pub struct OsConfig {
     /// (`calibration/profiles/reference-2026-12-05.json`,
     /// `recv_ready_syscall_us`); a profile with that key sets it.
     pub syscall: SimDuration,
+    /// CPU a thread spends on blocking and being woken, beyond its system
+    /// call: going to sleep (`schedule()` away to the idle task or another
+    /// thread) and switching back in (research notes §5.5). Charged on the
+    /// thread's core, GIL released, when it resumes from a blocking wait other
+    /// than a wait for the GIL (whose cost the wake path's measured latencies
+    /// hold). A busy server whose next request is already waiting does not
+    /// block and does not pay it. Default 0 (not charged); a profile with
+    /// `block_wake_cpu_us` sets it.
+    pub block_cpu: SimDuration,
 }
 
 impl Default for OsConfig {
@@ -114,6 +123,7 @@ impl Default for OsConfig {
             timer_slack: SimDuration::us(50),
             signal_cost: SimDuration::ns(1_500),
             syscall: SimDuration::ns(1_660),
+            block_cpu: SimDuration::ZERO,
         }
     }
 }

@@ -225,3 +225,44 @@ fn sends_without_receives_are_bounded() {
         "{e}"
     );
 }
+
+/// `block_cpu`: each return from a blocking call costs that much CPU on the
+/// thread's core (the sleep and the switch back in); a call that does not
+/// block (its data already there) does not pay it.
+#[test]
+fn blocking_and_waking_cost_cpu_only_when_the_thread_blocks() {
+    let cost = us(7);
+    let run_with = |block_cpu: SimDuration, latency: SimDuration| {
+        let mut c = machine(2, GilModel::new_gil());
+        c.machine.os.block_cpu = block_cpu;
+        c.machine.os.syscall = SimDuration::ZERO;
+        c.add_thread(
+            "io",
+            InterpId(0),
+            vec![Step::Repeat {
+                times: 100,
+                body: vec![Step::io(Dist::Fixed(latency))],
+            }],
+        );
+        run(&c).unwrap()
+    };
+    let on_core = |r: &Report| {
+        let t = &r.thread("io").unwrap().times;
+        t.python + t.native_holding_gil + t.native_released_gil
+    };
+    let (with, without) = (
+        run_with(cost, us(100)),
+        run_with(SimDuration::ZERO, us(100)),
+    );
+    assert_eq!(
+        on_core(&with) - on_core(&without),
+        SimDuration(100 * cost.0)
+    );
+    assert_eq!(with.makespan - without.makespan, SimDuration(100 * cost.0));
+    // A zero-latency call returns at once: no sleep, nothing to pay.
+    let (with, without) = (
+        run_with(cost, SimDuration::ZERO),
+        run_with(SimDuration::ZERO, SimDuration::ZERO),
+    );
+    assert_eq!(with.makespan, without.makespan);
+}

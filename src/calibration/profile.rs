@@ -165,6 +165,10 @@ pub struct EchoServerCost {
     /// The server process's CPU time per request (its `epoll_wait` wake-up,
     /// `recv`, `send` and Python).
     pub cpu: SimDuration,
+    /// Its CPU time per request when busy: requests waiting on 16
+    /// connections, served back to back without blocking (`None`: not
+    /// measured).
+    pub busy_cpu: Option<SimDuration>,
 }
 
 /// Measured inputs of the wake path.
@@ -187,6 +191,10 @@ pub struct WakePath {
     pub shallow_spread: Option<f64>,
     /// See `shallow_spread`.
     pub spread: Option<f64>,
+    /// CPU of blocking and being woken, beyond the system calls: a pipe
+    /// ping-pong hop's CPU (both processes) less its `write` + `read`
+    /// (`None`: not measured).
+    pub block_cpu: Option<SimDuration>,
 }
 
 /// z of the 90th percentile of the standard normal distribution.
@@ -226,7 +234,16 @@ fn wake_path(v: &Value) -> Result<Option<WakePath>, ProfileError> {
     } else {
         SimDuration::ZERO
     };
+    let block_cpu = match m(&["pipe_hop_cpu_us"])? {
+        Some(hop_cpu) => Some(cost(
+            &key("pipe_hop_cpu_us"),
+            (hop_cpu - syscalls).max(0.0),
+            1e3,
+        )?),
+        None => None,
+    };
     Ok(Some(WakePath {
+        block_cpu,
         shallow,
         recv_ready: cost(&key("recv_ready_syscall_us"), recv_ready, 1e3)?,
         send: cost(&key("send_syscall_us"), send, 1e3)?,
@@ -412,9 +429,13 @@ fn echo_server(v: &Value) -> Result<Option<EchoServerCost>, ProfileError> {
     let (Some(rtt), Some(cpu)) = (m("echo_server_rtt_us")?, m("echo_server_cpu_us")?) else {
         return Ok(None);
     };
+    let busy_cpu = m("echo_server_busy_cpu_us")?
+        .map(|us| cost(&key(&["echo_server_busy_cpu_us"]), us, 1e3))
+        .transpose()?;
     Ok(Some(EchoServerCost {
         rtt: cost(&key(&["echo_server_rtt_us"]), rtt, 1e3)?,
         cpu: cost(&key(&["echo_server_cpu_us"]), cpu, 1e3)?,
+        busy_cpu,
     }))
 }
 
@@ -497,6 +518,7 @@ impl Profile {
                 signal: None,
                 shallow_spread: None,
                 spread: None,
+                block_cpu: None,
             }),
             ..self.clone()
         }
@@ -569,6 +591,9 @@ impl Profile {
             }
             if let Some(sigma) = w.spread {
                 os.wake_spread = WakeSpread::LogNormal(sigma);
+            }
+            if let Some(b) = w.block_cpu {
+                os.block_cpu = b;
             }
         }
     }
@@ -736,6 +761,45 @@ mod tests {
             match Profile::from_json(&v.to_string()) {
                 Ok(p) => panic!("{path:?} = {value}: accepted as {p:?}"),
                 Err(e) => assert!(e.to_string().contains(want), "{path:?} = {value}: {e}"),
+            }
+        }
+    }
+
+    /// The servers profile's keys: read when there, range-checked like the others.
+    #[test]
+    fn the_echo_server_and_blocking_costs_are_read_and_checked() {
+        let text = include_str!("../../calibration/profiles/servers.json");
+        let p = Profile::from_json(text).unwrap();
+        let e = p
+            .echo_server
+            .expect("the servers profile measured the echo server");
+        assert!(e.busy_cpu.is_some() && e.cpu.0 > 0 && e.rtt.0 > 0);
+        let block = p
+            .wake
+            .and_then(|w| w.block_cpu)
+            .expect("and the CPU of blocking");
+        let mut os = OsConfig::default();
+        p.apply_os(&mut os);
+        assert_eq!(os.block_cpu, block);
+        assert_eq!(Profile::reference().wake.and_then(|w| w.block_cpu), None);
+        for (key, value, want) in [
+            (
+                "echo_server_cpu_us",
+                Value::from(-1.0),
+                "echo_server_cpu_us.median is -1.0",
+            ),
+            (
+                "echo_server_busy_cpu_us",
+                Value::from(1e300),
+                "echo_server_busy_cpu_us.median is 1e300",
+            ),
+            ("pipe_hop_cpu_us", Value::from(1e300), "pipe_hop_cpu_us"),
+        ] {
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            v["measurements"][key]["median"] = value.clone();
+            match Profile::from_json(&v.to_string()) {
+                Ok(_) => panic!("{key} = {value}: accepted"),
+                Err(err) => assert!(err.to_string().contains(want), "{key} = {value}: {err}"),
             }
         }
     }

@@ -633,8 +633,11 @@ fn echo_clients(
 /// The inputs of `echo_clients`, from the profile alone.
 #[derive(Clone, Copy, Debug)]
 pub struct EchoInputs {
-    /// The server's Python per request: its measured CPU per request less
-    /// the `recv` and `send` system calls the model charges itself.
+    /// The server's Python per request: its measured CPU per request when
+    /// busy (requests waiting, served back to back) less the `recv` and
+    /// `send` system calls the model charges itself; for a profile without
+    /// it, its CPU with one client (blocking for each request) less those and
+    /// a blocking wait's CPU.
     pub handler: SimDuration,
     /// A 16-byte `send`, GIL released (client request and server reply).
     pub send: SimDuration,
@@ -649,10 +652,19 @@ impl EchoInputs {
         let server = profile.echo_server?;
         let wake = profile.wake?;
         let mut inputs = EchoInputs {
-            handler: server
-                .cpu
-                .saturating_sub(wake.send)
-                .saturating_sub(wake.recv_ready),
+            handler: match server.busy_cpu {
+                // Served back to back: no sleep, no wake-up in it.
+                Some(busy) => busy
+                    .saturating_sub(wake.send)
+                    .saturating_sub(wake.recv_ready),
+                // With one client the server blocks for every request: its
+                // CPU includes the sleep and the wake-up.
+                None => server
+                    .cpu
+                    .saturating_sub(wake.send)
+                    .saturating_sub(wake.recv_ready)
+                    .saturating_sub(wake.block_cpu.unwrap_or(SimDuration::ZERO)),
+            },
             send: wake.send,
             network: SimDuration::ZERO,
         };
@@ -1251,7 +1263,7 @@ fn why(scenario: &str, metric: &str) -> &'static str {
         ("io_next_to_cpu", _) => "The client is a `send` (its system call, GIL released, as measured) and a `recv` of a reply due a round trip after the send; both release the GIL, and whether the woken waiter or the client takes it back first is a race between the waiter's wake-up and the client's system call. This profile did not measure that race, so the model runs on the OS defaults; the directions it decides are marked \"?\". The wake-path set below, with the race's inputs measured on its host, shows the client losing the GIL in both calls next to one CPU-bound thread (two intervals per round trip), as measured there; this run's host lost it about once. With two CPU-bound threads the model's client waits longer than the real one: its timed waits and the CPU-bound threads' fall into step, and the waiter that times out first is not the one the next signal wakes (docs/model.md, the wake path).",
         ("echo_rtt", m) if m.starts_with("rtt") || m == "requests_per_s" => "The echo peer is a delay taken from the 1-byte round trip to a blocking echo server; the measured peer is a single-threaded `selectors` server whose own Python work (its `select`, `recv` and `send`) the model does not run, so a client alone is too fast by about that work. With two CPU-bound threads the model's client waits longer than the real one: its timed waits and the CPU-bound threads' fall into step, and the waiter that times out first is not the one the next signal wakes. Next to CPU-bound processes, the model's client and server preempt them at once, with no wake-up latency, while the real ones sometimes wait up to a scheduler slice (the measured p99 of ~2 ms).",
         ("sleep_under_contention", _) | ("sleep_loop", _) => "As for io_next_to_cpu: with two CPU-bound threads the model's sleeper, whose wake-ups fall into step with the CPU-bound threads' timed waits, loses more races for the GIL than the real one.",
-        ("echo_clients", _) => "The CPU rows say why. The measured server spends less CPU per request as clients are added: with one client it blocks in `epoll_wait` after every reply and is woken for the next request, while from four clients on the next request is already waiting, so it skips the sleep and the wake-up. The measured client threads likewise spend more CPU per round trip than the model's, the CPU of blocking in `recv` and being woken. The model charges no CPU for going to sleep and waking on the same core (its context switch is charged only between two different threads), so it gives every request the one-client cost: its server saturates below the measured plateau. And since the handler holds that cost before the reply goes out, while the real server goes to sleep after sending its reply, the model's round trips are longer even with one client (the profile's one-client round trip leaves no time for the network, which comes out as zero). The design that would close this: charge each blocking wait the CPU of switching to the idle task and back, calibrated single-threaded from both processes' CPU time in a pipe ping-pong, and take the server's handler from a busy measurement rather than the one-client one.",
+        ("echo_clients", _) => "The CPU rows show where the time goes. The model charges each request the server's busy CPU (measured single-threaded with requests waiting on 16 connections) plus, whenever a thread blocked, the CPU of blocking and being woken (measured by a pipe ping-pong): so its server spends more per request with one client, which blocks every time, than with many, as the measured one does. At load, though, both the real server and the real clients spend more CPU per request than their single-threaded measurements, and the clients' cost grows with their number (64 threads of one interpreter contend for its GIL after every `recv`, each hand-off a futex wake and a condition signal), which the model does not charge: its plateau is too high and does not fall with many clients. With one client the model's round trip is too long: it charges the whole cost of blocking when the server wakes, before it replies, while the real server goes to sleep after sending its reply; the network delay, derived from that round trip, comes out as zero.",
         _ => "Not analysed yet.",
     }
 }
@@ -1542,13 +1554,22 @@ pub fn render_servers_set(
 `selectors` echo server in another process, measured by `calibration/measure_validation.py --only echo_clients` \
 ({name}) and predicted with the server inside the model (`add_listener`, `accept`, `respond`: its own CPU under \
 its own GIL, one request at a time). The profile `{}`, measured on the same host in the same session, gives the \
-inputs: the server's CPU per request with one client {} and that client's round trip {}; so the server's Python \
-per request is {} (the CPU less a 16-byte `send` {} and a ready `recv` {}, which the model charges as system \
-calls), and the one-way network delay is {} (what the model's one-client round trip with no delay lacks of the \
+inputs: the server's CPU per request when busy {} (requests waiting on 16 connections, served back to back) \
+and with one client {}, and that client's round trip {}; the CPU of blocking and being woken {}; so the server's \
+Python per request is {} (the busy CPU less a 16-byte `send` {} and a ready `recv` {}, which the model charges \
+itself), and the one-way network delay is {} (what the model's one-client round trip with no delay lacks of the \
 measured one, halved). A pure-Python loop iteration {:.1} ns. Nothing here is fitted to these rows.\n\n",
         profile.name,
+        profile
+            .echo_server
+            .and_then(|e| e.busy_cpu)
+            .map_or("(not measured)".to_string(), |d| d.to_string()),
         profile.echo_server.map_or("(not measured)".to_string(), |e| e.cpu.to_string()),
         profile.echo_server.map_or("(not measured)".to_string(), |e| e.rtt.to_string()),
+        profile
+            .wake
+            .and_then(|w| w.block_cpu)
+            .map_or("(not measured: 0)".to_string(), |b| b.to_string()),
         show(|i| i.handler),
         show(|i| i.send),
         profile.wake.map_or("(not measured)".to_string(), |w| w.recv_ready.to_string()),

@@ -667,10 +667,22 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     }
 
     fn wake_for(&mut self, t: ThreadId, how: Wake) {
-        if matches!(self.threads[t.index()].run, Run::Blocked(_)) {
+        if let Run::Blocked(w) = self.threads[t.index()].run {
+            self.pay_for_blocking(t, w);
             self.threads[t.index()].wait_gen += 1;
             self.set_state(t, ThreadState::Runnable);
             self.make_runnable(t, how);
+        }
+    }
+
+    /// A thread resuming from a blocking wait (not a GIL wait) first spends
+    /// the OS's `block_cpu` on its core: the sleep and the switch back in.
+    fn pay_for_blocking(&mut self, t: ThreadId, w: Wait) {
+        let cost = self.cfg.machine.os.block_cpu.0;
+        if cost > 0 && !matches!(w, Wait::Gil | Wait::GilSwitch) {
+            self.threads[t.index()]
+                .micro
+                .push_front(Micro::Run(BurstKind::Sys, cost));
         }
     }
 
