@@ -37,6 +37,7 @@ mod param;
 mod profile;
 pub mod resolver;
 mod result;
+mod sizes;
 mod sweep;
 mod table;
 mod values;
@@ -61,6 +62,7 @@ pub struct Host {
     signatures: Arc<Vec<Signature>>,
     main: String,
     limits: Limits,
+    clock: Arc<guard::ScriptClock>,
 }
 
 impl Host {
@@ -70,28 +72,43 @@ impl Host {
         let sources = Shared::new(Sources::default());
         ctx.attach_sources(sources.clone());
         let interrupt = ctx.interrupt.clone();
-        let clock = guard::ScriptClock::new(limits.max_script_time_s);
+        let clock = Arc::new(guard::ScriptClock::new(limits.max_script_time_s));
         let max_memory = limits.max_memory;
         let mut engine = Engine::new();
+        let watch = clock.clone();
+        let ticking = clock.clone();
+        // Rhai's own size limits stay off: with any of them set, Rhai
+        // re-measures a whole array or map (nested values included) after
+        // every call that touches it, so filling an array is quadratic. The
+        // `string`, `array` and `map` limits are checked by the functions
+        // that grow values instead (`sizes.rs`), each in constant time.
         engine
             .set_fail_on_invalid_map_property(true)
             .set_strict_variables(true)
             .set_max_operations(limits.max_ops)
             .set_max_call_levels(limits.max_call_levels)
             .set_max_expr_depths(limits.max_expr_depth.0, limits.max_expr_depth.1)
-            .set_max_string_size(limits.max_string_size)
-            .set_max_array_size(limits.max_array_size)
-            .set_max_map_size(limits.max_map_size)
+            .set_max_string_size(0)
+            .set_max_array_size(0)
+            .set_max_map_size(0)
+            // Operators on strings, arrays and BLOBs go through the
+            // registered functions (the checked ones of `sizes.rs`), not
+            // Rhai's built-in shortcuts.
+            .set_fast_operators(false)
+            // Optimised in `guard::compile`, unless the source is huge.
+            .set_optimization_level(rhai::OptimizationLevel::None)
             .set_max_modules(limits.max_modules)
             .set_module_resolver(
-                Resolver::new(dir, sources.clone()).with_max_modules(limits.max_modules),
+                Resolver::new(dir, sources.clone())
+                    .with_max_modules(limits.max_modules)
+                    .with_clock(clock.clone()),
             )
             .on_progress(move |ops| {
                 if interrupt.is_set() {
                     Some(Dynamic::UNIT)
                 } else if crate::support::memory::live_bytes() > max_memory {
                     Some(guard::MEMORY_TOKEN.into())
-                } else if clock.tick(ops) {
+                } else if ticking.tick(ops) {
                     Some(guard::TOKEN.into())
                 } else {
                     None
@@ -110,6 +127,11 @@ impl Host {
                 };
                 let _ = writeln!(err, "{}{at}: debug: {s}", src.unwrap_or("script"));
             });
+        // A volatile Rhai API (the `internals` feature), the only hook inside
+        // the parser.
+        #[allow(deprecated)]
+        engine.on_parse_token(move |token, pos, _| guard::watch_token(&watch, token, pos));
+        sizes::register(&mut engine, &limits);
         let signatures = register_api(&mut engine, ctx);
         Host {
             engine,
@@ -117,6 +139,7 @@ impl Host {
             signatures: Arc::new(signatures),
             main: main.to_string(),
             limits,
+            clock,
         }
     }
 
@@ -144,10 +167,8 @@ impl Host {
     pub fn compile(&self, path: &Path, text: &str) -> Result<AST, Box<ScriptError>> {
         self.sources
             .insert(&self.main, Some(path.to_path_buf()), text);
-        let mut ast = self
-            .engine
-            .compile(text)
-            .map_err(|e| self.error(&EvalAltResult::from(e)))?;
+        let mut ast =
+            guard::compile(&self.engine, Some(&self.clock), text).map_err(|e| self.error(&e))?;
         ast.set_source(self.main.as_str());
         Ok(ast)
     }
