@@ -307,10 +307,11 @@ fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
             let (max, unit) = match name {
                 "string" => (l.max_string_size, "a string would be longer than {} bytes"),
                 "map" => (l.max_map_size, "a map would have more than {} properties"),
-                _ => (
+                _ if what.contains("BLOB") => (
                     l.max_array_size,
-                    "an array (or BLOB) would have more than {} items",
+                    "a BLOB would have more than {} bytes (BLOBs count against the array limit)",
                 ),
+                _ => (l.max_array_size, "an array would have more than {} items"),
             };
             format!(
                 "{what} is too large: {}; {}",

@@ -189,10 +189,12 @@ pub fn watch_token(clock: &ScriptClock, token: Token, pos: Position) -> Token {
                 t.set(t.get().wrapping_add(1));
                 t.get()
             });
-            n % SAMPLE_TOKENS == 0
-                && LAST.with(|l| l.get()).is_some_and(|(then, _)| {
-                    clock.over_with(then.elapsed().saturating_sub(UNTIMED.with(Cell::get)))
-                })
+            n % SAMPLE_TOKENS == 0 && {
+                let since = LAST.with(|l| l.get()).map_or(Duration::ZERO, |(then, _)| {
+                    then.elapsed().saturating_sub(UNTIMED.with(Cell::get))
+                });
+                clock.over_with(since)
+            }
         }
     };
     if stop {

@@ -271,6 +271,84 @@ mod tests {
     }
     use crate::sweep::params::Params;
 
+    /// A host whose `script-time` limit is already used up: any compile of
+    /// more than a few dozen tokens is stopped by the watchdog.
+    fn host_without_script_time() -> Host {
+        let limits = Limits {
+            max_script_time_s: 0,
+            ..Limits::default()
+        };
+        let ctx = Arc::new(RunContext::new(0, 1, false, limits, Params::default()));
+        Host::new(ctx, "big.rhai", Path::new("."))
+    }
+
+    /// Compiling counts as script time, and a compile past the limit stops
+    /// at the token it reached with the limit's error (Rhai's compile time
+    /// grows with the square of the functions and variables of a source: a
+    /// 4 MiB source of functions took over ten minutes).
+    #[test]
+    fn a_compile_past_the_script_time_limit_stops_with_the_limits_error() {
+        let h = host_without_script_time();
+        let source: String = (0..2000).map(|i| format!("let v{i} = {i};\n")).collect();
+        let err = h
+            .compile(Path::new("big.rhai"), &source)
+            .expect_err("stopped by the watchdog");
+        assert!(
+            err.message.contains("compiling stopped here"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("--limit script-time=1"),
+            "{}",
+            err.message
+        );
+        assert!(err.to_string().starts_with("big.rhai:"), "{err}");
+        // A module compiled while the script runs is stopped the same way.
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("m.rhai"), &source).expect("module written");
+        let ctx = Arc::new(RunContext::new(
+            0,
+            1,
+            false,
+            Limits {
+                max_script_time_s: 0,
+                ..Limits::default()
+            },
+            Params::default(),
+        ));
+        let h = Host::new(ctx, "main.rhai", dir.path());
+        let ast = h
+            .compile(&dir.path().join("main.rhai"), "import \"m\" as m;")
+            .expect("a short main script compiles");
+        let err = h.run(&ast).expect_err("the module's compile is stopped");
+        assert!(err.message.contains("compiling stopped here"), "{err}");
+        // So is a source given to `eval` while the script runs.
+        let h = host_without_script_time();
+        let script = format!("let x = 0; eval({source:?});");
+        let ast = h.compile(Path::new("big.rhai"), &script);
+        let err = match ast {
+            Ok(ast) => h.run(&ast).expect_err("the eval's compile is stopped"),
+            Err(e) => e,
+        };
+        assert!(err.message.contains("compiling stopped here"), "{err}");
+    }
+
+    /// Large sources compile to the same program, optimised or not.
+    #[test]
+    fn sources_past_the_optimiser_limit_compile_and_run() {
+        let h = host();
+        let n = guard::OPTIMIZE_MAX_TOKENS / 5 + 1;
+        let mut source: String = (0..n).map(|i| format!("const c{i} = {i};\n")).collect();
+        source.push_str(&format!(
+            "if c{} != {} {{ throw \"wrong\"; }}",
+            n - 1,
+            n - 1
+        ));
+        let ast = h.compile(Path::new("big.rhai"), &source).expect("compiles");
+        h.run(&ast).expect("runs");
+    }
+
     fn host() -> Host {
         let ctx = Arc::new(RunContext::new(
             0,
