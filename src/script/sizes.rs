@@ -517,7 +517,7 @@ fn maps(engine: &mut Engine, m: Max) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Host, Limits, RunContext};
+    use crate::script::{Host, Limits, RunContext};
     use crate::sweep::params::Params;
     use std::path::Path;
     use std::sync::Arc;
