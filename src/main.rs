@@ -65,15 +65,15 @@ Each error caused by a limit names it. Limits and defaults:
   call-depth=64          nested function calls (at most 1000)
   expr-depth=64          nesting of expressions and blocks (at most 1000)
   string=1048576         bytes in one string
-  array=1000000          items in one array, nested arrays counted in
-  map=10000              properties in one map, nested maps counted in
+  array=1000000          items in one array (bytes in one BLOB)
+  map=10000              properties in one map
   modules=256            modules imported
   threads=100000         threads in one program, pool workers included
   processes=10000        processes and interpreters in one program
   events=100000000       events of one machine.run (default and cap of max_events)
   trace-events=10000000  events in one trace (file or kept in memory)
   sweep-runs=1000000     runs of one sweep (points × replicates)
-  script-time=600        seconds the script computes by itself (machine.run not counted)
+  script-time=600        seconds the script computes and compiles by itself (machine.run not counted)
   memory=2147483648      bytes the run holds in memory (tables, strings, prints, modules, models)";
 
 const CHECK_EXAMPLES: &str = "\

@@ -32,9 +32,9 @@ pub struct Limits {
     pub max_expr_depth: (usize, usize),
     /// Bytes in one string. `string`.
     pub max_string_size: usize,
-    /// Elements in one array (nested arrays counted in). `array`.
+    /// Items in one array, bytes in one BLOB (top level; see `script/sizes.rs`). `array`.
     pub max_array_size: usize,
-    /// Properties in one object map (nested maps counted in). `map`.
+    /// Properties in one object map (top level). `map`.
     pub max_map_size: usize,
     /// Modules imported. `modules`.
     pub max_modules: usize,

@@ -285,6 +285,11 @@ fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
                 raise_hint(name, *max as u64, None)
             )
         }
+        EvalAltResult::ErrorParsing(ParseErrorType::BadInput(rhai::LexError::Runtime(t)), _)
+            if t == super::guard::COMPILE_TOKEN =>
+        {
+            compile_time_message(l)
+        }
         EvalAltResult::ErrorParsing(p, _) => format!("syntax error: {p}"),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => function_not_found(sig, cx.signatures),
         EvalAltResult::ErrorTooManyOperations(_) => format!(
@@ -301,14 +306,12 @@ fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
             let name = data_limit(what);
             let (max, unit) = match name {
                 "string" => (l.max_string_size, "a string would be longer than {} bytes"),
-                "map" => (
-                    l.max_map_size,
-                    "a map would have more than {} properties (nested maps counted in)",
-                ),
-                _ => (
+                "map" => (l.max_map_size, "a map would have more than {} properties"),
+                _ if what.contains("BLOB") => (
                     l.max_array_size,
-                    "an array would have more than {} items (nested arrays counted in)",
+                    "a BLOB would have more than {} bytes (BLOBs count against the array limit)",
                 ),
+                _ => (l.max_array_size, "an array would have more than {} items"),
             };
             format!(
                 "{what} is too large: {}; {}",
@@ -329,6 +332,9 @@ fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
             l.max_script_time_s,
             raise_hint("script-time", l.max_script_time_s, None)
         ),
+        EvalAltResult::ErrorTerminated(token, _) if super::guard::is_compile_token(token) => {
+            compile_time_message(l)
+        }
         EvalAltResult::ErrorTerminated(token, _) if super::guard::is_memory_token(token) => format!(
             "the run holds more than {} bytes of memory ({} MiB) and was stopped: everything it keeps counts (tables, strings, arrays and maps, lines printed by sweep points, modules, models and their results); keep less, or {}",
             l.max_memory,
@@ -342,6 +348,15 @@ fn message(err: &EvalAltResult, cx: &ErrorContext) -> String {
             script_types(s.strip_suffix(&suffix).unwrap_or(&s))
         }
     }
+}
+
+/// The `script-time` limit reached while compiling (`guard::compile`).
+fn compile_time_message(l: &super::context::Limits) -> String {
+    format!(
+        "compiling stopped here: the script has computed and compiled for more than {} s (compiling counts as script time); Rhai's compile time grows with the square of the number of functions and variables in one source, so split a huge generated source into smaller modules, or {}",
+        l.max_script_time_s,
+        raise_hint("script-time", l.max_script_time_s, None)
+    )
 }
 
 /// The limit a Rhai size error is about: `string`, `array` or `map`.

@@ -16,7 +16,8 @@
 //! stops. The clock is summed over the threads that evaluate the script
 //! (the main one and the sweep workers).
 
-use std::cell::Cell;
+use rhai::{Engine, EvalAltResult, OptimizationLevel, Position, Scope, Token, AST};
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,22 @@ impl ScriptClock {
             .saturating_add(gap_ns);
         Duration::from_nanos(spent) > self.limit
     }
+
+    /// Script time used so far.
+    fn spent(&self) -> Duration {
+        Duration::from_nanos(self.spent_ns.load(Ordering::Relaxed))
+    }
+
+    /// Counts `took` as script time.
+    fn add(&self, took: Duration) {
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.spent_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// Whether the time used so far plus `more` is over the limit.
+    fn over_with(&self, more: Duration) -> bool {
+        self.spent().saturating_add(more) > self.limit
+    }
 }
 
 /// While it lives, this thread's time is not script time (a simulation, a
@@ -104,6 +121,134 @@ impl Drop for Untimed {
 pub fn restart_thread() {
     LAST.with(|l| l.set(None));
     UNTIMED.with(|u| u.set(Duration::ZERO));
+}
+
+/// The token of the error raised when compiling a source runs past the
+/// `script-time` limit.
+pub const COMPILE_TOKEN: &str = "gilsim: script-time limit while compiling";
+
+/// The clock is read every this many tokens while a source compiles.
+const SAMPLE_TOKENS: u64 = 64;
+
+/// Sources of more tokens than this are not optimised: Rhai's optimiser
+/// looks constants up in a list, so its time grows with the square of the
+/// source (about half a second at this size), and the watchdog below cannot
+/// stop it. Optimising changes no result, only the speed of a script.
+pub const OPTIMIZE_MAX_TOKENS: u64 = 100_000;
+
+/// One compile on this thread, as the token watchdog sees it.
+struct Compiling {
+    start: Instant,
+    tokens: u64,
+    /// Where the watchdog stopped the parser.
+    stopped: Option<Position>,
+}
+
+thread_local! {
+    /// The compile in progress on this thread ([`compile`]).
+    static COMPILING: RefCell<Option<Compiling>> = const { RefCell::new(None) };
+    /// Tokens read on this thread outside [`compile`] (`eval` in a script).
+    static EVAL_TOKENS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The token that stops the parser: a lexer error it reports at once.
+fn stop_token() -> Token {
+    Token::LexError(Box::new(rhai::LexError::Runtime(COMPILE_TOKEN.into())))
+}
+
+/// The watchdog of compile time, called by Rhai for every token the parser
+/// reads (`Engine::on_parse_token`).
+///
+/// Rhai's parser looks every variable up in a list of the variables and
+/// functions declared before it, so its time grows with the square of the
+/// source: 40 000 `let`s take half a minute, a 4 MiB source of functions
+/// many minutes, and no operation is counted while it runs. Compiling counts
+/// as script time: when the time spent so far plus this compile's passes the
+/// `script-time` limit, every further token is a lexer error, which ends the
+/// parse at the current token; [`compile`] turns it into the limit's error.
+pub fn watch_token(clock: &ScriptClock, token: Token, pos: Position) -> Token {
+    let verdict = COMPILING.with(|c| {
+        let mut c = c.borrow_mut();
+        let st = c.as_mut()?;
+        if st.stopped.is_some() {
+            return Some(true);
+        }
+        st.tokens += 1;
+        if st.tokens % SAMPLE_TOKENS == 0 && clock.over_with(st.start.elapsed()) {
+            st.stopped = Some(pos);
+            return Some(true);
+        }
+        Some(false)
+    });
+    let stop = match verdict {
+        Some(stop) => stop,
+        // `eval` of a string while the script runs: the time since the last
+        // operation counts.
+        None => {
+            let n = EVAL_TOKENS.with(|t| {
+                t.set(t.get().wrapping_add(1));
+                t.get()
+            });
+            n % SAMPLE_TOKENS == 0 && {
+                let since = LAST.with(|l| l.get()).map_or(Duration::ZERO, |(then, _)| {
+                    then.elapsed().saturating_sub(UNTIMED.with(Cell::get))
+                });
+                clock.over_with(since)
+            }
+        }
+    };
+    if stop {
+        stop_token()
+    } else {
+        token
+    }
+}
+
+/// Compiles `text` under the `script-time` limit: the time it takes counts
+/// as script time (also while the script runs, for a module it imports),
+/// and a compile that would pass the limit stops with
+/// `ErrorTerminated(COMPILE_TOKEN)` at the token it reached. The AST is
+/// optimised as Rhai would, unless the source is larger than
+/// [`OPTIMIZE_MAX_TOKENS`].
+pub fn compile(
+    engine: &Engine,
+    clock: Option<&ScriptClock>,
+    text: &str,
+) -> Result<AST, Box<EvalAltResult>> {
+    let start = Instant::now();
+    let outer = COMPILING.with(|c| {
+        c.replace(Some(Compiling {
+            start,
+            tokens: 0,
+            stopped: None,
+        }))
+    });
+    let result = engine.compile_with_scope(&Scope::new(), text);
+    let this = COMPILING.with(|c| c.replace(outer));
+    let took = start.elapsed();
+    // Counted here in full, so not again by the next operation's reading.
+    if let Some(clock) = clock {
+        clock.add(took);
+    }
+    UNTIMED.with(|u| u.set(u.get().saturating_add(took)));
+    let (tokens, stopped) = this.map_or((0, None), |c| (c.tokens, c.stopped));
+    if let Some(pos) = stopped {
+        return Err(EvalAltResult::ErrorTerminated(COMPILE_TOKEN.into(), pos).into());
+    }
+    let ast = result.map_err(|e| Box::new(EvalAltResult::from(e)))?;
+    Ok(if tokens <= OPTIMIZE_MAX_TOKENS {
+        engine.optimize_ast(&Scope::new(), ast, OptimizationLevel::Simple)
+    } else {
+        ast
+    })
+}
+
+/// Whether the token of an `ErrorTerminated` is the compile watchdog's.
+pub fn is_compile_token(token: &rhai::Dynamic) -> bool {
+    token
+        .clone()
+        .into_immutable_string()
+        .is_ok_and(|s| s.as_str() == COMPILE_TOKEN)
 }
 
 /// The token of the `ErrorTerminated` raised at the `memory` limit.

@@ -37,6 +37,7 @@ mod param;
 mod profile;
 pub mod resolver;
 mod result;
+mod sizes;
 mod sweep;
 mod table;
 mod values;
@@ -61,6 +62,7 @@ pub struct Host {
     signatures: Arc<Vec<Signature>>,
     main: String,
     limits: Limits,
+    clock: Arc<guard::ScriptClock>,
 }
 
 impl Host {
@@ -70,28 +72,43 @@ impl Host {
         let sources = Shared::new(Sources::default());
         ctx.attach_sources(sources.clone());
         let interrupt = ctx.interrupt.clone();
-        let clock = guard::ScriptClock::new(limits.max_script_time_s);
+        let clock = Arc::new(guard::ScriptClock::new(limits.max_script_time_s));
         let max_memory = limits.max_memory;
         let mut engine = Engine::new();
+        let watch = clock.clone();
+        let ticking = clock.clone();
+        // Rhai's own size limits stay off: with any of them set, Rhai
+        // re-measures a whole array or map (nested values included) after
+        // every call that touches it, so filling an array is quadratic. The
+        // `string`, `array` and `map` limits are checked by the functions
+        // that grow values instead (`sizes.rs`), each in constant time.
         engine
             .set_fail_on_invalid_map_property(true)
             .set_strict_variables(true)
             .set_max_operations(limits.max_ops)
             .set_max_call_levels(limits.max_call_levels)
             .set_max_expr_depths(limits.max_expr_depth.0, limits.max_expr_depth.1)
-            .set_max_string_size(limits.max_string_size)
-            .set_max_array_size(limits.max_array_size)
-            .set_max_map_size(limits.max_map_size)
+            .set_max_string_size(0)
+            .set_max_array_size(0)
+            .set_max_map_size(0)
+            // Operators on strings, arrays and BLOBs go through the
+            // registered functions (the checked ones of `sizes.rs`), not
+            // Rhai's built-in shortcuts.
+            .set_fast_operators(false)
+            // Optimised in `guard::compile`, unless the source is huge.
+            .set_optimization_level(rhai::OptimizationLevel::None)
             .set_max_modules(limits.max_modules)
             .set_module_resolver(
-                Resolver::new(dir, sources.clone()).with_max_modules(limits.max_modules),
+                Resolver::new(dir, sources.clone())
+                    .with_max_modules(limits.max_modules)
+                    .with_clock(clock.clone()),
             )
             .on_progress(move |ops| {
                 if interrupt.is_set() {
                     Some(Dynamic::UNIT)
                 } else if crate::support::memory::live_bytes() > max_memory {
                     Some(guard::MEMORY_TOKEN.into())
-                } else if clock.tick(ops) {
+                } else if ticking.tick(ops) {
                     Some(guard::TOKEN.into())
                 } else {
                     None
@@ -110,6 +127,11 @@ impl Host {
                 };
                 let _ = writeln!(err, "{}{at}: debug: {s}", src.unwrap_or("script"));
             });
+        // A volatile Rhai API (the `internals` feature), the only hook inside
+        // the parser.
+        #[allow(deprecated)]
+        engine.on_parse_token(move |token, pos, _| guard::watch_token(&watch, token, pos));
+        sizes::register(&mut engine, &limits);
         let signatures = register_api(&mut engine, ctx);
         Host {
             engine,
@@ -117,6 +139,7 @@ impl Host {
             signatures: Arc::new(signatures),
             main: main.to_string(),
             limits,
+            clock,
         }
     }
 
@@ -144,10 +167,8 @@ impl Host {
     pub fn compile(&self, path: &Path, text: &str) -> Result<AST, Box<ScriptError>> {
         self.sources
             .insert(&self.main, Some(path.to_path_buf()), text);
-        let mut ast = self
-            .engine
-            .compile(text)
-            .map_err(|e| self.error(&EvalAltResult::from(e)))?;
+        let mut ast =
+            guard::compile(&self.engine, Some(&self.clock), text).map_err(|e| self.error(&e))?;
         ast.set_source(self.main.as_str());
         Ok(ast)
     }
@@ -249,6 +270,84 @@ mod tests {
         assert!(message.contains("--limit script-time="), "{message}");
     }
     use crate::sweep::params::Params;
+
+    /// A host whose `script-time` limit is already used up: any compile of
+    /// more than a few dozen tokens is stopped by the watchdog.
+    fn host_without_script_time() -> Host {
+        let limits = Limits {
+            max_script_time_s: 0,
+            ..Limits::default()
+        };
+        let ctx = Arc::new(RunContext::new(0, 1, false, limits, Params::default()));
+        Host::new(ctx, "big.rhai", Path::new("."))
+    }
+
+    /// Compiling counts as script time, and a compile past the limit stops
+    /// at the token it reached with the limit's error (Rhai's compile time
+    /// grows with the square of the functions and variables of a source: a
+    /// 4 MiB source of functions took over ten minutes).
+    #[test]
+    fn a_compile_past_the_script_time_limit_stops_with_the_limits_error() {
+        let h = host_without_script_time();
+        let source: String = (0..2000).map(|i| format!("let v{i} = {i};\n")).collect();
+        let err = h
+            .compile(Path::new("big.rhai"), &source)
+            .expect_err("stopped by the watchdog");
+        assert!(
+            err.message.contains("compiling stopped here"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("--limit script-time=1"),
+            "{}",
+            err.message
+        );
+        assert!(err.to_string().starts_with("big.rhai:"), "{err}");
+        // A module compiled while the script runs is stopped the same way.
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("m.rhai"), &source).expect("module written");
+        let ctx = Arc::new(RunContext::new(
+            0,
+            1,
+            false,
+            Limits {
+                max_script_time_s: 0,
+                ..Limits::default()
+            },
+            Params::default(),
+        ));
+        let h = Host::new(ctx, "main.rhai", dir.path());
+        let ast = h
+            .compile(&dir.path().join("main.rhai"), "import \"m\" as m;")
+            .expect("a short main script compiles");
+        let err = h.run(&ast).expect_err("the module's compile is stopped");
+        assert!(err.message.contains("compiling stopped here"), "{err}");
+        // So is a source given to `eval` while the script runs.
+        let h = host_without_script_time();
+        let script = format!("let x = 0; eval({source:?});");
+        let ast = h.compile(Path::new("big.rhai"), &script);
+        let err = match ast {
+            Ok(ast) => h.run(&ast).expect_err("the eval's compile is stopped"),
+            Err(e) => e,
+        };
+        assert!(err.message.contains("compiling stopped here"), "{err}");
+    }
+
+    /// Large sources compile to the same program, optimised or not.
+    #[test]
+    fn sources_past_the_optimiser_limit_compile_and_run() {
+        let h = host();
+        let n = guard::OPTIMIZE_MAX_TOKENS / 5 + 1;
+        let mut source: String = (0..n).map(|i| format!("const c{i} = {i};\n")).collect();
+        source.push_str(&format!(
+            "if c{} != {} {{ throw \"wrong\"; }}",
+            n - 1,
+            n - 1
+        ));
+        let ast = h.compile(Path::new("big.rhai"), &source).expect("compiles");
+        h.run(&ast).expect("runs");
+    }
 
     fn host() -> Host {
         let ctx = Arc::new(RunContext::new(

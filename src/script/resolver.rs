@@ -120,6 +120,8 @@ pub struct Resolver {
     max_modules: usize,
     /// Modules loaded (or being loaded) so far.
     loaded: std::sync::atomic::AtomicUsize,
+    /// The run's `script-time` clock, which compiling a module advances.
+    clock: Option<std::sync::Arc<super::guard::ScriptClock>>,
 }
 
 fn fail(msg: String, pos: Position) -> Box<EvalAltResult> {
@@ -136,7 +138,15 @@ impl Resolver {
             sources,
             max_modules: usize::MAX,
             loaded: std::sync::atomic::AtomicUsize::new(0),
+            clock: None,
         }
+    }
+
+    /// The same resolver, compiling modules under the run's `script-time`
+    /// clock.
+    pub fn with_clock(mut self, clock: std::sync::Arc<super::guard::ScriptClock>) -> Self {
+        self.clock = Some(clock);
+        self
     }
 
     /// The same resolver, loading at most `max_modules` modules in all.
@@ -227,7 +237,7 @@ impl Resolver {
         let result = if CHECK_ONLY.with(|c| *c.borrow()) {
             compile_and_resolve(engine, self, name, text, pos)
         } else {
-            compile_and_eval(engine, name, text, pos)
+            compile_and_eval(engine, self.clock.as_deref(), name, text, pos)
         };
         LOADING.with(|l| l.borrow_mut().pop());
         let module = result?;
@@ -262,7 +272,7 @@ fn compile_and_resolve(
 ) -> Result<Shared<Module>, Box<EvalAltResult>> {
     let in_module =
         |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(name.to_string(), e, pos));
-    engine.compile(text).map_err(|e| in_module(e.into()))?;
+    super::guard::compile(engine, resolver.clock.as_deref(), text).map_err(in_module)?;
     for (path, p) in find_imports(text) {
         resolver
             .resolve(engine, Some(name), &path, p)
@@ -273,13 +283,14 @@ fn compile_and_resolve(
 
 fn compile_and_eval(
     engine: &Engine,
+    clock: Option<&super::guard::ScriptClock>,
     name: &str,
     text: &str,
     pos: Position,
 ) -> Result<Shared<Module>, Box<EvalAltResult>> {
     let in_module =
         |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(name.to_string(), e, pos));
-    let mut ast = engine.compile(text).map_err(|e| in_module(e.into()))?;
+    let mut ast = super::guard::compile(engine, clock, text).map_err(in_module)?;
     ast.set_source(name);
     let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
     Ok(Shared::new(module))

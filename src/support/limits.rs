@@ -44,12 +44,12 @@ pub const LIMITS: &[LimitInfo] = &[
     },
     LimitInfo {
         name: "array",
-        what: "items in one array, nested arrays counted in",
+        what: "items in one array or bytes in one BLOB (what its items hold counts against `memory`)",
         max: 1 << 32,
     },
     LimitInfo {
         name: "map",
-        what: "properties in one map, nested maps counted in",
+        what: "properties in one map (what its values hold counts against `memory`)",
         max: 1 << 32,
     },
     LimitInfo {
@@ -84,7 +84,7 @@ pub const LIMITS: &[LimitInfo] = &[
     },
     LimitInfo {
         name: "script-time",
-        what: "seconds the script computes by itself (summed over sweep workers; machine.run not counted)",
+        what: "seconds the script computes and compiles by itself (summed over sweep workers; machine.run not counted)",
         max: 1 << 32,
     },
     LimitInfo {

@@ -350,3 +350,59 @@ fn check_handles_sources_at_and_over_the_size_limits() {
         assert!(err.len() < 2000, "{script}: a short error, not the source");
     }
 }
+
+/// A hostile source at the 4 MiB size limit (functions, or `let`s, whose
+/// compile time grows with the square of their number: many minutes) ends
+/// at the `script-time` limit while compiling, with the limit's short
+/// error, for `check` and `run` alike; nothing is written.
+#[test]
+fn a_hostile_source_at_the_size_limit_stops_compiling_at_the_script_time_limit() {
+    let d = Dir::new();
+    let fill = |line: &dyn Fn(usize) -> String| {
+        let mut s = String::new();
+        let mut i = 0;
+        loop {
+            let l = line(i);
+            if s.len() + l.len() > 4 << 20 {
+                break s;
+            }
+            s.push_str(&l);
+            i += 1;
+        }
+    };
+    d.write(
+        "fns.rhai",
+        &fill(&|i| format!("fn f{i}(x) {{ x + {i} }}\n")),
+    );
+    d.write(
+        "lets.rhai",
+        &fill(&|i| match i {
+            0 => "let v0 = 0;\n".to_string(),
+            _ => format!("let v{i} = v{};\n", i / 2),
+        }),
+    );
+    for script in ["fns.rhai", "lets.rhai"] {
+        for cmd in ["check", "run"] {
+            let mut args = vec![cmd, script, "--limit", "script-time=1"];
+            if cmd == "run" {
+                args.extend(["--out", "out"]);
+            }
+            let r = d.gilsim(&args);
+            let err = r.stderr();
+            assert_eq!(r.code(), 1, "{cmd} {script}: {err}");
+            assert!(err.starts_with(&format!("error: {script}:")), "{err}");
+            for says in [
+                "compiling stopped here",
+                "more than 1 s",
+                "raise the `script-time` limit (1) with --limit script-time=",
+            ] {
+                assert!(
+                    err.contains(says),
+                    "{cmd} {script}: expected {says:?} in {err}"
+                );
+            }
+            assert!(err.len() < 2000, "{cmd} {script}: a short error: {err}");
+            assert!(!d.exists("out"), "{cmd} {script}: nothing written");
+        }
+    }
+}
