@@ -271,17 +271,17 @@ class ThreadState:
 
 class _Probe:
     """A thread blocked on a lock; a sampled C call releases the lock, and the
-    probe then needs the GIL to record which call was running (``phase``)."""
+    probe then needs the GIL to record which sampled calls were running then
+    (``active``, by the number each probed call draws, into ``hits``)."""
 
     def __init__(self):
         self.arm = threading.Lock()
         self.arm.acquire()
         self.pending = False
-        self.phase = 0
+        self.active = {}
+        self.hits = {}
         self.gen = 0
-        self.seen_gen = -1
         self.t_arm = 0
-        self.t_got = 0
         self.runs = 0
         self.arms = 0
         self.stop = False
@@ -303,8 +303,11 @@ def _probe_loop(p):
     now = time.perf_counter_ns
     while True:
         acquire()
-        p.t_got = now()
-        p.seen_gen = p.phase
+        t = now()
+        hit = (t, p.t_arm)
+        hits = p.hits
+        for g in list(p.active):
+            hits[g] = hit
         p.runs += 1
         p.pending = False
         if p.stop:
@@ -382,8 +385,8 @@ class Tracer:
                 top = stack[-1]
                 if top[0]:
                     top[6] = True
-                    if top[4] and probe is not None:
-                        probe.phase = 0
+                    if top[4]:
+                        probe.active.pop(top[4], None)
             stack.append([0, site, 0])
             if code is FIND:
                 if st.import_depth == 0:
@@ -415,9 +418,11 @@ class Tracer:
             if stack and probe is not None:
                 new = stack[-1]
                 if new[0] and new[4]:
-                    probe.phase = new[4]
+                    probe.active[new[4]] = None
 
         def c_push(st, code, offset, fn):
+            if st.name is None:
+                st.name = _thread_name(st.ident)
             sites = st.c_sites.get(code)
             if sites is None:
                 sites = st.c_sites[code] = {}
@@ -427,13 +432,13 @@ class Tracer:
             if site.folded:
                 return None
             e = [1, site, 0, 0, 0, 0, False]
-            if probe is not None and probe.phase == 0 and (
+            if probe is not None and (
                 site.probed < PROBE_FIRST or site.n % PROBE_EVERY == 0 or site.last_wall >= PROBE_LONG_NS
             ):
                 probe.gen += 1
                 g = probe.gen
                 e[4] = g
-                probe.phase = g
+                probe.active[g] = None
                 if not probe.pending:
                     probe.pending = True
                     probe.arms += 1
@@ -455,17 +460,17 @@ class Tracer:
             g = e[4]
             if g:
                 cpu = cpu_now() - e[5]
-                if probe.phase == g:
-                    probe.phase = 0
+                probe.active.pop(g, None)
+                hit = probe.hits.pop(g, None)
                 site.probed += 1
                 site.cpu_ns += cpu
                 site.wall_ns += wall
                 blocked = wall >= BLOCKED_MIN_NS and cpu < BLOCKED_CPU_SHARE * wall
                 released = None
-                if probe.seen_gen == g:
-                    if probe.t_got - probe.t_arm < interval_half:
+                if hit is not None:
+                    if hit[0] - hit[1] < interval_half:
                         released = True
-                    elif not e[6] and t - probe.t_got < FORCED_GAP_NS:
+                    elif not e[6] and t - hit[0] < FORCED_GAP_NS:
                         released = False   # the probe got the GIL by a forced drop after the call
                 elif wall >= HOLD_EVIDENCE_NS:
                     released = False
@@ -668,7 +673,9 @@ class Tracer:
                 sys.setprofile(None)
             return None
         ident = threading.get_ident()
-        st = ThreadState(ident, threading.current_thread().name, t)
+        # Not threading.current_thread(): in a thread's bootstrap it would
+        # register a _DummyThread. The name is looked up again later.
+        st = ThreadState(ident, _thread_name(ident), t)
         self.states[ident] = st
         self.all_states.append(st)
         return st
@@ -829,7 +836,9 @@ class Tracer:
                 else:
                     main.root_ns += dt
                     main.held += dt
-        for st in self.all_states:
+        for i, st in enumerate(self.all_states):
+            if st.name is None:
+                st.name = _thread_name(st.ident) or "thread-%d" % i
             if st.t_end is None:
                 st.t_end = st.last
             while st.stack:
@@ -978,6 +987,11 @@ class Tracer:
             "python_sites": py_json,
             "c_sites": c_json,
         }
+
+
+def _thread_name(ident):
+    th = threading._active.get(ident)
+    return th.name if th is not None else None
 
 
 def _cal_f():
