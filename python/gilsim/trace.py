@@ -244,7 +244,7 @@ class ThreadState:
     __slots__ = ("ident", "name", "is_main", "stack", "last", "cb_ns", "events",
                  "held", "bursts", "root_ns", "py_sites", "c_sites",
                  "t_first", "cpu_first", "t_end", "cpu_end", "import_depth",
-                 "import_t0", "imports_ns", "discard")
+                 "import_t0", "imports_ns")
 
     def __init__(self, ident, name, t, is_main=False):
         self.ident = ident
@@ -266,7 +266,6 @@ class ThreadState:
         self.import_depth = 0
         self.import_t0 = 0
         self.imports_ns = 0
-        self.discard = False
 
 
 class _Probe:
@@ -471,7 +470,13 @@ class Tracer:
                     if hit[0] - hit[1] < interval_half:
                         released = True
                     elif not e[6] and t - hit[0] < FORCED_GAP_NS:
-                        released = False   # the probe got the GIL by a forced drop after the call
+                        # The probe got the GIL by a forced drop after the call: held,
+                        # unless the thread was off the CPU (then the probe was late).
+                        released = None if blocked else False
+                    elif not e[6] and hit[0] - e[3] < interval_half:
+                        # A probe still waiting from an earlier arm got in early in
+                        # this call, well before its end: this call let it in.
+                        released = True
                 elif wall >= HOLD_EVIDENCE_NS:
                     released = False
                 if released is True:
@@ -619,7 +624,7 @@ class Tracer:
             if st is None:
                 st = tracer._new_state(t)
                 if st is None:
-                    return
+                    return DISABLE   # the probe thread (or after the stop)
             dt = t - st.last - H
             if dt > 0:
                 stack = st.stack
@@ -673,6 +678,8 @@ class Tracer:
                 sys.setprofile(None)
             return None
         ident = threading.get_ident()
+        if self.probe is not None and ident == self.probe.ident:
+            return None   # sys.monitoring is process-wide: the probe's own events are not traced
         # Not threading.current_thread(): in a thread's bootstrap it would
         # register a _DummyThread. The name is looked up again later.
         st = ThreadState(ident, _thread_name(ident), t)
@@ -803,10 +810,6 @@ class Tracer:
         self._t_start = t
         self._wall_start_iso = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.active = True
-        if self.probe is not None:
-            dummy = ThreadState(self.probe.ident, "probe", t)
-            dummy.discard = True
-            self.states[self.probe.ident] = dummy
         main = ThreadState(threading.get_ident(), threading.current_thread().name, t, is_main=True)
         self.states[main.ident] = main
         self.all_states.append(main)
@@ -959,7 +962,8 @@ class Tracer:
             for s in c_sites[MAX_SITES:]:
                 for i, d in enumerate(final[id(s)]):
                     other[i].merge(d)
-            c_json.append({"callee": "(other)", "file": None, "line": None, "category": "c_hold",
+            c_json.append({"callee": "(other)", "caller": None, "file": None, "line": None,
+                           "category": "c_hold",
                            "calls": sum(d.n for d in other),
                            "by_category": {CATEGORY_NAMES[i]: d.to_json() for i, d in enumerate(other) if d.n},
                            "evidence": None, "wait_kind": None, "folded_after": None})
