@@ -64,9 +64,11 @@ PROBE_LONG_NS = 200_000     # and every call after one that took >= 200 us.
 HOLD_EVIDENCE_NS = 500_000  # a probed call the probe did not see counts as "holds" from 0.5 ms on
 BLOCKED_CPU_SHARE = 0.25    # thread CPU / wall below this: blocked
 BLOCKED_MIN_NS = 20_000     # ... for calls of at least 20 us
+LATE_CPU_NS = 200_000       # a late probe: the caller still computed >= 0.2 ms of the call afterwards
 FORCED_GAP_NS = 300_000     # probe ran < 0.3 ms before the return after a long wait: a forced drop
-FOLD_AFTER = 2000           # 3.12+: a C call site with 2000 calls all < 5 us that never released
-FOLD_MAX_NS = 5_000         # the GIL stops being watched (its time counts as Python time)
+BYTECODE_SCALE_MIN = 1.15   # a measured bytecode slowdown below this is taken as noise (no scaling)
+FOLD_AFTER = 2000           # 3.12+: a C call site with 2000 calls, 99 % of them < 5 us, that never
+FOLD_MAX_NS = 5_000         # released the GIL stops being watched (its time counts as Python time)
 MAX_SITES = 300             # sites written per thread and kind; the rest are summed into "(other)"
 EMPIRICAL_POINTS = 16
 
@@ -210,7 +212,7 @@ class PySite:
 class CSite:
     __slots__ = ("code", "offset", "name", "n", "probed", "rel", "hold", "ambiguous",
                  "blocked", "cpu_ns", "wall_ns", "cat", "last_wall", "max_wall",
-                 "by_cat", "undecided", "folded", "folded_at")
+                 "by_cat", "undecided", "folded", "folded_at", "slow")
 
     def __init__(self, code, offset, fn):
         self.code = code
@@ -231,6 +233,7 @@ class CSite:
         self.undecided = None
         self.folded = False
         self.folded_at = None
+        self.slow = 0
 
     def verdict(self):
         if self.blocked * 2 > self.probed:
@@ -242,9 +245,9 @@ class CSite:
 
 class ThreadState:
     __slots__ = ("ident", "name", "is_main", "stack", "last", "cb_ns", "events",
-                 "held", "bursts", "root_ns", "py_sites", "c_sites",
+                 "c_events", "held", "bursts", "root_ns", "py_sites", "c_sites",
                  "t_first", "cpu_first", "t_end", "cpu_end", "import_depth",
-                 "import_t0", "imports_ns")
+                 "import_t0", "imports_ns", "clk")
 
     def __init__(self, ident, name, t, is_main=False):
         self.ident = ident
@@ -254,6 +257,7 @@ class ThreadState:
         self.last = t
         self.cb_ns = 0
         self.events = 0
+        self.c_events = 0
         self.held = 0
         self.bursts = Dist()
         self.root_ns = 0
@@ -266,6 +270,7 @@ class ThreadState:
         self.import_depth = 0
         self.import_t0 = 0
         self.imports_ns = 0
+        self.clk = _cpu_clock(ident)
 
 
 class _Probe:
@@ -288,6 +293,35 @@ class _Probe:
                                        daemon=True)
         self.thread.start()
         self.ident = self.thread.ident
+        native = getattr(self.thread, "native_id", None)
+        self._stat = "/proc/self/task/%d/stat" % native if native else None
+        self.starved = 0
+        # Warm up: one round trip, then let it park on the lock (it needs the GIL
+        # to get there; a probe still starting would be late for the first call).
+        self.pending = True
+        self.arm.release()
+        deadline = time.monotonic() + 2.0
+        while self.runs == 0 and time.monotonic() < deadline:
+            time.sleep(0.0002)
+        time.sleep(0.002)
+        self.runs = 0
+
+    def runnable(self):
+        """Whether the probe thread is runnable but not running (Linux: its
+        state in /proc is R): then a missed call is no evidence the GIL was held."""
+        if self._stat is None:
+            return False
+        try:
+            with open(self._stat, "rb") as f:
+                text = f.read()
+        except OSError:
+            self._stat = None
+            return False
+        state = text[text.rfind(b")") + 2:text.rfind(b")") + 3]
+        if state == b"R":
+            self.starved += 1
+            return True
+        return False
 
     def close(self):
         self.stop = True
@@ -300,13 +334,20 @@ class _Probe:
 def _probe_loop(p):
     acquire = p.arm.acquire
     now = time.perf_counter_ns
+    gettime = getattr(time, "clock_gettime_ns", None)
     while True:
         acquire()
         t = now()
-        hit = (t, p.t_arm)
+        ta = p.t_arm
         hits = p.hits
-        for g in list(p.active):
-            hits[g] = hit
+        for g, clk in list(p.active.items()):
+            # The calling thread's CPU time now: if it still computes in the call
+            # afterwards, the probe got in during the call (not after it).
+            try:
+                c = gettime(clk) if clk is not None else None
+            except OSError:
+                c = None
+            hits[g] = (t, ta, c)
         p.runs += 1
         p.pending = False
         if p.stop:
@@ -347,7 +388,9 @@ class Tracer:
         self.want_calibrate = calibrate
         self.want_startup = startup
         self.fold = fold and backend == "sys.monitoring"
-        self.hidden_ns = 0
+        self.hidden_py_ns = 0
+        self.python_time_scale = 1.0
+        self.hidden_c_ns = 0
         self.calibration = None
         self.startup = None
         self.states = {}
@@ -364,7 +407,10 @@ class Tracer:
 
     # ---- the event operations, built as closures for speed -------------------
 
-    def _build(self, H, probe, fold):
+    def _build(self, Hp, Hc, probe, fold, BF=1.0):
+        """The callbacks. Hp, Hc: hidden cost per Python / C event (ns); BF:
+        the factor Python time between events is multiplied by (1 / the
+        bytecode slowdown the hooks cause)."""
         now = _now
         cpu_now = _cpu_now
         get_ident = threading.get_ident
@@ -374,6 +420,7 @@ class Tracer:
         interval_half = int(sys.getswitchinterval() * 1e9) // 2
         DISABLE = sys.monitoring.DISABLE if hasattr(sys, "monitoring") else None
         FT, MT = _FunctionType, _MethodType
+        probe_runnable = probe.runnable if probe is not None else None
 
         def py_push(st, code, t):
             stack = st.stack
@@ -417,7 +464,7 @@ class Tracer:
             if stack and probe is not None:
                 new = stack[-1]
                 if new[0] and new[4]:
-                    probe.active[new[4]] = None
+                    probe.active[new[4]] = st.clk
 
         def c_push(st, code, offset, fn):
             if st.name is None:
@@ -437,7 +484,7 @@ class Tracer:
                 probe.gen += 1
                 g = probe.gen
                 e[4] = g
-                probe.active[g] = None
+                probe.active[g] = st.clk
                 if not probe.pending:
                     probe.pending = True
                     probe.arms += 1
@@ -458,7 +505,8 @@ class Tracer:
             wall = t - e[3]
             g = e[4]
             if g:
-                cpu = cpu_now() - e[5]
+                c_end = cpu_now()
+                cpu = c_end - e[5]
                 probe.active.pop(g, None)
                 hit = probe.hits.pop(g, None)
                 site.probed += 1
@@ -469,15 +517,23 @@ class Tracer:
                 if hit is not None:
                     if hit[0] - hit[1] < interval_half:
                         released = True
-                    elif not e[6] and t - hit[0] < FORCED_GAP_NS:
+                    elif e[6]:
+                        pass   # Python ran inside the call: a forced drop there says nothing
+                    elif hit[2] is not None:
+                        if c_end - hit[2] >= LATE_CPU_NS:
+                            released = True   # the caller computed on in the call after the probe ran
+                        elif not blocked:
+                            released = False  # the probe got in at the call's end: a forced drop
+                    elif t - hit[0] < FORCED_GAP_NS:
                         # The probe got the GIL by a forced drop after the call: held,
                         # unless the thread was off the CPU (then the probe was late).
                         released = None if blocked else False
-                    elif not e[6] and hit[0] - e[3] < interval_half:
+                    elif hit[0] - e[3] < interval_half:
                         # A probe still waiting from an earlier arm got in early in
                         # this call, well before its end: this call let it in.
                         released = True
-                elif wall >= HOLD_EVIDENCE_NS:
+                elif wall >= HOLD_EVIDENCE_NS and not probe_runnable():
+                    # Not let in during a long call, and waiting (not starved of a CPU).
                     released = False
                 if released is True:
                     site.rel += 1
@@ -501,6 +557,8 @@ class Tracer:
             site.last_wall = wall
             if wall > site.max_wall:
                 site.max_wall = wall
+            if wall >= FOLD_MAX_NS:
+                site.slow += 1
             self_ns = e[2]
             if cat < 0:
                 # No evidence of its own: the site's final verdict decides (at the end).
@@ -518,7 +576,7 @@ class Tracer:
             else:
                 st.bursts.add(st.held)
                 st.held = 0
-            if (fold and not g and site.n >= FOLD_AFTER and site.max_wall < FOLD_MAX_NS
+            if (fold and not g and site.n >= FOLD_AFTER and site.slow * 100 <= site.n
                     and site.rel == 0 and site.cat == C_HOLD):
                 site.folded = True
                 site.folded_at = site.n
@@ -533,15 +591,19 @@ class Tracer:
                     st = tracer._new_state(t)
                     if st is None:
                         return
-                dt = t - st.last - H
+                dt = t - st.last - (Hp if (event == "call" or event == "return") else Hc)
                 if dt > 0:
                     stack = st.stack
                     if stack:
                         top = stack[-1]
-                        top[2] += dt
-                        if not top[0]:
+                        if top[0]:
+                            top[2] += dt
+                        else:
+                            dt = int(dt * BF)
+                            top[2] += dt
                             st.held += dt
                     else:
+                        dt = int(dt * BF)
                         st.root_ns += dt
                         st.held += dt
                 if event == "call":
@@ -552,6 +614,7 @@ class Tracer:
                     e = c_push(st, frame.f_code, frame.f_lasti, arg)
                     t2 = now()
                     st.events += 1
+                    st.c_events += 1
                     st.cb_ns += t2 - t
                     st.last = t2
                     if e is not None:
@@ -559,6 +622,7 @@ class Tracer:
                     return
                 else:
                     c_pop(st, t)
+                    st.c_events += 1
                 st.events += 1
                 t2 = now()
                 st.cb_ns += t2 - t
@@ -573,15 +637,19 @@ class Tracer:
                 st = tracer._new_state(t)
                 if st is None:
                     return
-            dt = t - st.last - H
+            dt = t - st.last - Hp
             if dt > 0:
                 stack = st.stack
                 if stack:
                     top = stack[-1]
-                    top[2] += dt
-                    if not top[0]:
+                    if top[0]:
+                        top[2] += dt
+                    else:
+                        dt = int(dt * BF)
+                        top[2] += dt
                         st.held += dt
                 else:
+                    dt = int(dt * BF)
                     st.root_ns += dt
                     st.held += dt
             py_push(st, code, t)
@@ -597,15 +665,19 @@ class Tracer:
                 st = tracer._new_state(t)
                 if st is None:
                     return
-            dt = t - st.last - H
+            dt = t - st.last - Hp
             if dt > 0:
                 stack = st.stack
                 if stack:
                     top = stack[-1]
-                    top[2] += dt
-                    if not top[0]:
+                    if top[0]:
+                        top[2] += dt
+                    else:
+                        dt = int(dt * BF)
+                        top[2] += dt
                         st.held += dt
                 else:
+                    dt = int(dt * BF)
                     st.root_ns += dt
                     st.held += dt
             py_pop(st, code, t)
@@ -625,19 +697,24 @@ class Tracer:
                 st = tracer._new_state(t)
                 if st is None:
                     return DISABLE   # the probe thread (or after the stop)
-            dt = t - st.last - H
+            dt = t - st.last - Hc
             if dt > 0:
                 stack = st.stack
                 if stack:
                     top = stack[-1]
-                    top[2] += dt
-                    if not top[0]:
+                    if top[0]:
+                        top[2] += dt
+                    else:
+                        dt = int(dt * BF)
+                        top[2] += dt
                         st.held += dt
                 else:
+                    dt = int(dt * BF)
                     st.root_ns += dt
                     st.held += dt
             e = c_push(st, code, offset, fn)
             st.events += 1
+            st.c_events += 1
             t2 = now()
             st.cb_ns += t2 - t
             st.last = t2
@@ -652,19 +729,24 @@ class Tracer:
                 st = tracer._new_state(t)
                 if st is None:
                     return
-            dt = t - st.last - H
+            dt = t - st.last - Hc
             if dt > 0:
                 stack = st.stack
                 if stack:
                     top = stack[-1]
-                    top[2] += dt
-                    if not top[0]:
+                    if top[0]:
+                        top[2] += dt
+                    else:
+                        dt = int(dt * BF)
+                        top[2] += dt
                         st.held += dt
                 else:
+                    dt = int(dt * BF)
                     st.root_ns += dt
                     st.held += dt
             c_pop(st, t)   # a folded site is disabled at its next CALL (C_RETURN cannot be)
             st.events += 1
+            st.c_events += 1
             t2 = now()
             st.cb_ns += t2 - t
             st.last = t2
@@ -749,48 +831,80 @@ class Tracer:
 
     # ---- calibration ---------------------------------------------------------
 
-    def _calibrate(self, n=20000, rounds=3):
-        """Per-event cost: the same loop untraced and traced (the best of
-        `rounds` each). The part of it the callbacks do not see themselves
-        (event dispatch, argument set-up) is `hidden_ns`, subtracted from
-        every interval between two events."""
-        best0 = None
+    def _calibrate(self, n=20000, rounds=5):
+        """Per-event cost, for Python-call events and C-call events apart: a
+        loop of Python calls and a loop of C calls, each untraced and traced
+        (the best of `rounds`). The part of the cost the callbacks do not see
+        themselves (event dispatch, argument set-up) is subtracted from every
+        interval between two events: `hidden_py_ns` after a Python event,
+        `hidden_c_ns` after a C event."""
+        ops = self._build(0, 0, None, False)
+        ident = threading.get_ident()
+        out = {"loop_iterations": n}
+        for kind, work in (("python", _cal_py_work), ("c", _cal_c_work)):
+            best0 = None
+            for _ in range(rounds):
+                t0 = _now()
+                work(n)
+                dt = _now() - t0
+                best0 = dt if best0 is None else min(best0, dt)
+            runs = []
+            for _ in range(rounds):
+                self.states.clear()
+                self.active = True
+                st = ThreadState(ident, "calibration", _now())
+                self.states[ident] = st
+                self._install(ops)
+                t0 = _now()
+                work(n)
+                dt = _now() - t0
+                self._uninstall()
+                self.active = False
+                runs.append((dt, st.events, st.cb_ns))
+            self.states.clear()
+            dt, events, cb = min(runs)
+            events = max(events, 1)
+            per_event = max(0.0, (dt - best0) / events)
+            in_cb = cb / events
+            hidden = int(max(0.0, per_event - in_cb))
+            out[kind] = {"untraced_ns": best0, "traced_ns": dt, "events": events,
+                         "per_event_ns": int(round(per_event)),
+                         "in_callback_per_event_ns": int(round(in_cb)),
+                         "hidden_per_event_ns": hidden}
+        # Does the hook slow bytecode itself? (3.11 with a profile function runs
+        # every instruction through its tracing dispatch, unspecialized: ~2x.)
+        loops = 100_000
+        best0 = best1 = None
         for _ in range(rounds):
             t0 = _now()
-            _cal_work(n)
+            _cal_loop(loops)
             dt = _now() - t0
             best0 = dt if best0 is None else min(best0, dt)
-        ops = self._build(0, None, False)
-        runs = []
-        ident = threading.get_ident()
         for _ in range(rounds):
             self.states.clear()
             self.active = True
-            st = ThreadState(ident, "calibration", _now())
-            self.states[ident] = st
+            self.states[ident] = ThreadState(ident, "calibration", _now())
             self._install(ops)
             t0 = _now()
-            _cal_work(n)
+            _cal_loop(loops)
             dt = _now() - t0
             self._uninstall()
             self.active = False
-            runs.append((dt, st.events, st.cb_ns))
+            best1 = dt if best1 is None else min(best1, dt)
         self.states.clear()
-        dt, events, cb = min(runs)
-        events = max(events, 1)
-        per_event = max(0.0, (dt - best0) / events)
-        in_cb = cb / events
-        hidden = max(0.0, per_event - in_cb)
-        self.hidden_ns = int(hidden)
-        self.calibration = {
-            "loop_iterations": n,
-            "untraced_ns": best0,
-            "traced_ns": dt,
-            "events": events,
-            "per_event_ns": int(round(per_event)),
-            "in_callback_per_event_ns": int(round(in_cb)),
-            "hidden_per_event_ns": int(hidden),
-        }
+        factor = best1 / max(best0, 1)
+        self.python_time_scale = factor if factor >= BYTECODE_SCALE_MIN else 1.0
+        out["bytecode"] = {"loop_iterations": loops, "untraced_ns": best0, "traced_ns": best1,
+                           "slowdown": round(factor, 4), "python_time_scale": round(self.python_time_scale, 4)}
+        # The event loops' own bytecode ran slower by that factor too: not an event cost.
+        for kind in ("python", "c"):
+            k = out[kind]
+            per_event = max(0.0, (k["traced_ns"] - k["untraced_ns"] * self.python_time_scale) / k["events"])
+            k["per_event_ns"] = int(round(per_event))
+            k["hidden_per_event_ns"] = int(max(0.0, per_event - k["in_callback_per_event_ns"]))
+        self.hidden_py_ns = out["python"]["hidden_per_event_ns"]
+        self.hidden_c_ns = out["c"]["hidden_per_event_ns"]
+        self.calibration = out
 
     # ---- start and stop ----------------------------------------------------
 
@@ -805,7 +919,8 @@ class Tracer:
             self._calibrate()
         if self.want_probe:
             self.probe = _Probe()
-        ops = self._build(self.hidden_ns, self.probe, self.fold)
+        ops = self._build(self.hidden_py_ns, self.hidden_c_ns, self.probe, self.fold,
+                          1.0 / self.python_time_scale)
         t = _now()
         self._t_start = t
         self._wall_start_iso = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -830,15 +945,17 @@ class Tracer:
         main.t_end = t
         main.cpu_end = _cpu_now()
         if main.stack or True:
-            dt = t - main.last - self.hidden_ns
+            dt = t - main.last - self.hidden_py_ns
             if dt > 0:
-                if main.stack:
+                if main.stack and main.stack[-1][0]:
                     main.stack[-1][2] += dt
-                    if not main.stack[-1][0]:
-                        main.held += dt
                 else:
-                    main.root_ns += dt
+                    dt = int(dt / self.python_time_scale)
                     main.held += dt
+                    if main.stack:
+                        main.stack[-1][2] += dt
+                    else:
+                        main.root_ns += dt
         for i, st in enumerate(self.all_states):
             if st.name is None:
                 st.name = _thread_name(st.ident) or "thread-%d" % i
@@ -853,7 +970,7 @@ class Tracer:
         if self.probe is not None:
             self.probe.close()
             probe_stats = {"arms": self.probe.arms, "runs": self.probe.runs,
-                           "probed_calls": self.probe.gen}
+                           "probed_calls": self.probe.gen, "starved": self.probe.starved}
         self._release_tool()
         self.result = self._report(probe_stats)
         return self.result
@@ -871,7 +988,7 @@ class Tracer:
         wall = self._t_stop - self._t_start
         events = sum(st.events for st in self.all_states)
         cb = sum(st.cb_ns for st in self.all_states)
-        hidden_total = events * self.hidden_ns
+        hidden_total = sum(self._hidden_total(st) for st in self.all_states)
         est = cb + hidden_total
         # The program's own time is what the threads' categories add up to (the
         # main thread's, for a single-threaded program); wall / that is the slowdown.
@@ -900,8 +1017,9 @@ class Tracer:
                     "probe_first": PROBE_FIRST, "probe_every": PROBE_EVERY,
                     "probe_long_ns": PROBE_LONG_NS, "hold_evidence_ns": HOLD_EVIDENCE_NS,
                     "blocked_cpu_share": BLOCKED_CPU_SHARE, "blocked_min_ns": BLOCKED_MIN_NS,
-                    "forced_gap_ns": FORCED_GAP_NS, "fold_after": FOLD_AFTER,
+                    "forced_gap_ns": FORCED_GAP_NS, "late_cpu_ns": LATE_CPU_NS, "fold_after": FOLD_AFTER,
                     "fold_max_ns": FOLD_MAX_NS, "max_sites": MAX_SITES,
+                    "bytecode_scale_min": BYTECODE_SCALE_MIN,
                 },
             },
             "python": {
@@ -926,20 +1044,26 @@ class Tracer:
             "overhead": {
                 "events": events,
                 "calibration": self.calibration,
-                "hidden_per_event_ns": self.hidden_ns,
+                "hidden_python_event_ns": self.hidden_py_ns,
+                "hidden_c_event_ns": self.hidden_c_ns,
+                "python_time_scale": round(self.python_time_scale, 4),
                 "in_callback_ns": cb,
                 "estimated_ns": est,
-                "estimated_slowdown": round(wall / untraced, 4),
+                "estimated_slowdown": round(min(wall / untraced, 1000.0), 4),
+                "overhead_share": round(min(1.0, est / wall), 4) if wall else 0.0,
                 "probe": probe_stats,
             },
             "threads": threads,
         }
 
+    def _hidden_total(self, st):
+        return (st.events - st.c_events) * self.hidden_py_ns + st.c_events * self.hidden_c_ns
+
     def _thread_json(self, index, st):
         py_total = st.root_ns + sum(s.dist.total for s in st.py_sites.values())
         wall = st.t_end - st.t_first
         cpu = (st.cpu_end - st.cpu_first) if (st.cpu_end is not None and st.cpu_first is not None) else None
-        tracer = st.cb_ns + st.events * self.hidden_ns
+        tracer = st.cb_ns + self._hidden_total(st)
         py_sites = sorted(st.py_sites.values(), key=lambda s: -s.dist.total)
         py_json = [_py_site_json(s) for s in py_sites[:MAX_SITES] if s.dist.n]
         if len(py_sites) > MAX_SITES:
@@ -993,6 +1117,14 @@ class Tracer:
         }
 
 
+def _cpu_clock(ident):
+    """The CPU-time clock of a thread (Unix), or None."""
+    try:
+        return time.pthread_getcpuclockid(ident)
+    except (AttributeError, OSError, OverflowError):
+        return None
+
+
 def _thread_name(ident):
     th = threading._active.get(ident)
     return th.name if th is not None else None
@@ -1002,12 +1134,23 @@ def _cal_f():
     pass
 
 
-def _cal_work(n):
+def _cal_py_work(n):
     f = _cal_f
+    for _ in range(n):
+        f()
+
+
+def _cal_loop(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+
+def _cal_c_work(n):
     ln = len
     t = ()
     for _ in range(n):
-        f()
         ln(t)
 
 
