@@ -1325,8 +1325,10 @@ def summary(result):
     busy = sum(v for k, v in tot.items() if k != "tracer") or 1
     parts = ", ".join("%s %.0f%%" % (k.replace("_", " "), 100.0 * tot[k] / busy)
                       for k in ("python", "c_hold", "c_release", "blocked"))
-    return "%.3f s traced; %s; estimated tracer slowdown %.2fx" % (
-        result["process"]["wall_ns"] / 1e9, parts, result["overhead"]["estimated_slowdown"])
+    o = result["overhead"]
+    measured = ("; measured %.2fx" % o["measured_slowdown"]) if "measured_slowdown" in o else ""
+    return "%.3f s traced; %s; estimated tracer slowdown %.2fx%s" % (
+        result["process"]["wall_ns"] / 1e9, parts, o["estimated_slowdown"], measured)
 
 
 def main(argv=None):
@@ -1343,6 +1345,9 @@ def main(argv=None):
     ap.add_argument("--no-calibrate", action="store_true", help="do not calibrate the per-event cost")
     ap.add_argument("--backend", choices=["sys.monitoring", "sys.setprofile"], default=None,
                     help="the event source (default: sys.monitoring on 3.12+, else sys.setprofile)")
+    ap.add_argument("--measure-slowdown", action="store_true",
+                    help="run the program once untraced first, and record the measured slowdown "
+                         "(the program runs twice: only for programs that may)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
     ns = ap.parse_args(argv)
@@ -1366,6 +1371,16 @@ def main(argv=None):
         tracer.program = {"kind": "script", "script": script, "argv": rest[:]}
         target = functools.partial(runpy.run_path, script, run_name="__main__")
     status = 0
+    untraced_ns = None
+    if ns.measure_slowdown:
+        argv0 = sys.argv[:]
+        t0 = _now()
+        try:
+            target()
+        except SystemExit:
+            pass
+        untraced_ns = _now() - t0
+        sys.argv = argv0
     tracer.start()
     try:
         target()
@@ -1381,6 +1396,9 @@ def main(argv=None):
         raise
     result = tracer.stop()
     result["program"]["exit_status"] = status
+    if untraced_ns is not None:
+        result["overhead"]["untraced_wall_ns"] = untraced_ns
+        result["overhead"]["measured_slowdown"] = round(result["process"]["wall_ns"] / max(untraced_ns, 1), 4)
     write_trace(result, ns.output)
     if not ns.quiet:
         print("gilsim.trace: wrote %s: %s" % (ns.output, summary(result)), file=sys.stderr)
