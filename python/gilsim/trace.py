@@ -23,11 +23,13 @@ memory; and the tracer's own overhead, calibrated at start-up.
 
 Whether a C call releases the GIL is *measured*: a probe thread, blocked on a
 lock, is woken when a sampled C call starts; it can take the GIL only if the
-caller releases it, so if the probe ran during the call (promptly, i.e. not
-because a switch-interval drop request forced the caller out after the call),
-the call released the GIL. Whether a call that releases the GIL was blocked or
-computing is told by the caller's thread CPU time (``time.thread_time_ns``)
-against the wall time of the call.
+caller releases it (C code holding the GIL never checks the eval breaker), so
+if the probe ran during the call -- promptly, or while the caller still
+computed in the call afterwards (its CPU clock, read by the probe), not because
+a switch-interval drop request forced the caller out just after the call -- the
+call released the GIL. Whether a call was blocked or computing is told by the
+caller's thread CPU time (``time.thread_time_ns``) against the call's wall
+time. The rules, thresholds and the overhead bound: docs/trace-format.md.
 
 Standard library only; CPython 3.8 or newer. ``sys.monitoring`` (PEP 669) on
 3.12+, ``sys.setprofile`` before.
@@ -48,7 +50,8 @@ import threading
 import time
 import types
 
-__all__ = ["FORMAT", "VERSION", "Tracer", "tracing", "traced", "main"]
+__all__ = ["FORMAT", "VERSION", "Dist", "Tracer", "dumps", "main", "measure_startup", "summary",
+           "traced", "tracing", "write_trace"]
 
 FORMAT = "gilsim-trace"
 VERSION = 1
@@ -62,7 +65,8 @@ PROBE_FIRST = 16            # the first calls of every C call site are probed,
 PROBE_EVERY = 32            # then every 32nd call,
 PROBE_LONG_NS = 200_000     # and every call after one that took >= 200 us.
 HOLD_EVIDENCE_NS = 500_000  # a probed call the probe did not see counts as "holds" from 0.5 ms on
-BLOCKED_CPU_SHARE = 0.25    # thread CPU / wall below this: blocked
+BLOCKED_CPU_SHARE = 0.25    # without run-queue data: thread CPU / wall below this is blocked
+BLOCKED_BUSY_SHARE = 0.5    # with it (Linux): (thread CPU + run-queue wait) / wall below this
 BLOCKED_MIN_NS = 20_000     # ... for calls of at least 20 us
 LATE_CPU_NS = 200_000       # a late probe: the caller still computed >= 0.2 ms of the call afterwards
 FORCED_GAP_NS = 300_000     # probe ran < 0.3 ms before the return after a long wait: a forced drop
@@ -212,7 +216,7 @@ class PySite:
 class CSite:
     __slots__ = ("code", "offset", "name", "n", "probed", "rel", "hold", "ambiguous",
                  "blocked", "cpu_ns", "wall_ns", "cat", "last_wall", "max_wall",
-                 "by_cat", "undecided", "folded", "folded_at", "slow")
+                 "by_cat", "undecided", "folded", "folded_at", "slow", "waitq_ns")
 
     def __init__(self, code, offset, fn):
         self.code = code
@@ -234,6 +238,7 @@ class CSite:
         self.folded = False
         self.folded_at = None
         self.slow = 0
+        self.waitq_ns = 0
 
     def verdict(self):
         if self.blocked * 2 > self.probed:
@@ -247,7 +252,7 @@ class ThreadState:
     __slots__ = ("ident", "name", "is_main", "stack", "last", "cb_ns", "events",
                  "c_events", "held", "bursts", "root_ns", "py_sites", "c_sites",
                  "t_first", "cpu_first", "t_end", "cpu_end", "import_depth",
-                 "import_t0", "imports_ns", "clk")
+                 "import_t0", "imports_ns", "clk", "sched_fd")
 
     def __init__(self, ident, name, t, is_main=False):
         self.ident = ident
@@ -271,6 +276,7 @@ class ThreadState:
         self.import_t0 = 0
         self.imports_ns = 0
         self.clk = _cpu_clock(ident)
+        self.sched_fd = _open_schedstat()
 
 
 class _Probe:
@@ -421,6 +427,14 @@ class Tracer:
         DISABLE = sys.monitoring.DISABLE if hasattr(sys, "monitoring") else None
         FT, MT = _FunctionType, _MethodType
         probe_runnable = probe.runnable if probe is not None else None
+        pread = getattr(os, "pread", None)
+
+        def runq_wait(st):
+            try:
+                return int(pread(st.sched_fd, 128, 0).split()[1])
+            except (OSError, ValueError, IndexError, TypeError):
+                _close_schedstat(st)
+                return 0
 
         def py_push(st, code, t):
             stack = st.stack
@@ -477,10 +491,13 @@ class Tracer:
                 site = sites[offset] = CSite(code, offset, fn)
             if site.folded:
                 return None
-            e = [1, site, 0, 0, 0, 0, False]
+            e = [1, site, 0, 0, 0, 0, False, None]
             if probe is not None and (
                 site.probed < PROBE_FIRST or site.n % PROBE_EVERY == 0 or site.last_wall >= PROBE_LONG_NS
             ):
+                if st.sched_fd is not None:
+                    # Before the call is active: pread releases the GIL (the probe would get in).
+                    e[7] = runq_wait(st)
                 probe.gen += 1
                 g = probe.gen
                 e[4] = g
@@ -509,10 +526,20 @@ class Tracer:
                 cpu = c_end - e[5]
                 probe.active.pop(g, None)
                 hit = probe.hits.pop(g, None)
+                # Time runnable but waiting for a CPU (Linux schedstat): not blocked.
+                # (Read after the call is no longer active: pread releases the GIL.)
+                waitq = runq_wait(st) - e[7] if e[7] is not None else 0
+                if waitq < 0:
+                    waitq = 0
+                site.waitq_ns += waitq
                 site.probed += 1
                 site.cpu_ns += cpu
                 site.wall_ns += wall
-                blocked = wall >= BLOCKED_MIN_NS and cpu < BLOCKED_CPU_SHARE * wall
+                # Blocked: asleep (neither computing nor waiting for a CPU) most of the call.
+                if e[7] is not None:
+                    blocked = wall >= BLOCKED_MIN_NS and cpu + waitq < BLOCKED_BUSY_SHARE * wall
+                else:
+                    blocked = wall >= BLOCKED_MIN_NS and cpu < BLOCKED_CPU_SHARE * wall
                 released = None
                 if hit is not None:
                     if hit[0] - hit[1] < interval_half:
@@ -860,6 +887,7 @@ class Tracer:
                 dt = _now() - t0
                 self._uninstall()
                 self.active = False
+                _close_schedstat(st)
                 runs.append((dt, st.events, st.cb_ns))
             self.states.clear()
             dt, events, cb = min(runs)
@@ -883,13 +911,14 @@ class Tracer:
         for _ in range(rounds):
             self.states.clear()
             self.active = True
-            self.states[ident] = ThreadState(ident, "calibration", _now())
+            st = self.states[ident] = ThreadState(ident, "calibration", _now())
             self._install(ops)
             t0 = _now()
             _cal_loop(loops)
             dt = _now() - t0
             self._uninstall()
             self.active = False
+            _close_schedstat(st)
             best1 = dt if best1 is None else min(best1, dt)
         self.states.clear()
         factor = best1 / max(best0, 1)
@@ -944,18 +973,18 @@ class Tracer:
         main = self._main
         main.t_end = t
         main.cpu_end = _cpu_now()
-        if main.stack or True:
-            dt = t - main.last - self.hidden_py_ns
-            if dt > 0:
-                if main.stack and main.stack[-1][0]:
+        # The stretch since the main thread's last event.
+        dt = t - main.last - self.hidden_py_ns
+        if dt > 0:
+            if main.stack and main.stack[-1][0]:
+                main.stack[-1][2] += dt
+            else:
+                dt = int(dt / self.python_time_scale)
+                main.held += dt
+                if main.stack:
                     main.stack[-1][2] += dt
                 else:
-                    dt = int(dt / self.python_time_scale)
-                    main.held += dt
-                    if main.stack:
-                        main.stack[-1][2] += dt
-                    else:
-                        main.root_ns += dt
+                    main.root_ns += dt
         for i, st in enumerate(self.all_states):
             if st.name is None:
                 st.name = _thread_name(st.ident) or "thread-%d" % i
@@ -972,6 +1001,8 @@ class Tracer:
             probe_stats = {"arms": self.probe.arms, "runs": self.probe.runs,
                            "probed_calls": self.probe.gen, "starved": self.probe.starved}
         self._release_tool()
+        for st in self.all_states:
+            _close_schedstat(st)
         self.result = self._report(probe_stats)
         return self.result
 
@@ -1016,7 +1047,8 @@ class Tracer:
                 "parameters": {
                     "probe_first": PROBE_FIRST, "probe_every": PROBE_EVERY,
                     "probe_long_ns": PROBE_LONG_NS, "hold_evidence_ns": HOLD_EVIDENCE_NS,
-                    "blocked_cpu_share": BLOCKED_CPU_SHARE, "blocked_min_ns": BLOCKED_MIN_NS,
+                    "blocked_cpu_share": BLOCKED_CPU_SHARE, "blocked_busy_share": BLOCKED_BUSY_SHARE,
+                    "blocked_min_ns": BLOCKED_MIN_NS,
                     "forced_gap_ns": FORCED_GAP_NS, "late_cpu_ns": LATE_CPU_NS, "fold_after": FOLD_AFTER,
                     "fold_max_ns": FOLD_MAX_NS, "max_sites": MAX_SITES,
                     "bytecode_scale_min": BYTECODE_SCALE_MIN,
@@ -1117,6 +1149,27 @@ class Tracer:
         }
 
 
+def _open_schedstat():
+    """A descriptor on this thread's /proc schedstat (Linux; read with pread),
+    whose second field is the time it spent runnable, waiting for a CPU."""
+    if not hasattr(os, "pread"):
+        return None
+    try:
+        native = threading.get_native_id()
+        return os.open("/proc/self/task/%d/schedstat" % native, os.O_RDONLY)
+    except (AttributeError, OSError):
+        return None
+
+
+def _close_schedstat(st):
+    if st.sched_fd is not None:
+        try:
+            os.close(st.sched_fd)
+        except OSError:
+            pass
+        st.sched_fd = None
+
+
 def _cpu_clock(ident):
     """The CPU-time clock of a thread (Unix), or None."""
     try:
@@ -1209,6 +1262,7 @@ def _c_site_json(s, final):
             "inconclusive": s.ambiguous,
             "blocked": s.blocked,
             "cpu_share": round(s.cpu_ns / s.wall_ns, 4) if s.wall_ns else None,
+            "runqueue_share": round(s.waitq_ns / s.wall_ns, 4) if s.wall_ns else None,
         },
         "wait_kind": _wait_kind(s.name) if s.cat == BLOCKED else None,
         "folded_after": s.folded_at,
