@@ -1404,8 +1404,17 @@ def main(argv=None):
                          "(the program runs twice: only for programs that may)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after "-m MODULE" belongs to the module (its own options too).
+    prog_args = None
+    for i, a in enumerate(argv):
+        if a == "--":
+            break
+        if a == "-m" and i + 1 < len(argv):
+            argv, prog_args = argv[:i + 2], argv[i + 2:]
+            break
     ns = ap.parse_args(argv)
-    rest = list(ns.args)
+    rest = list(ns.args) if prog_args is None else prog_args
     if rest and rest[0] == "--":
         rest = rest[1:]
     if ns.module is None and not rest:

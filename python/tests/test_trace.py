@@ -613,11 +613,11 @@ class CommandLine(unittest.TestCase):
             """), encoding="utf-8")
             out = Path(d) / "t.json"
             p = subprocess.run([sys.executable, "-m", "gilsim.trace", "-q", "--no-startup", "--measure-slowdown",
-                                "-o", str(out), "-m", "mymod", "x"], capture_output=True, text=True,
+                                "-o", str(out), "-m", "mymod", "x", "-o", "--y"], capture_output=True, text=True,
                                cwd=d, env=_env(), timeout=120)
             self.assertEqual(p.returncode, 0, p.stderr)
             # It ran twice (untraced, then traced), as __main__, with its arguments.
-            self.assertEqual(p.stdout.count("mymod __main__ ['x']"), 2, p.stdout)
+            self.assertEqual(p.stdout.count("mymod __main__ ['x', '-o', '--y']"), 2, p.stdout)
             self.assertEqual(p.stderr, "")
             trace = json.loads(out.read_text(encoding="utf-8"))
             self.assertEqual(validate(trace), [])
