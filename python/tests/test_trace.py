@@ -545,6 +545,14 @@ class Format(unittest.TestCase):
             breakit(bad)
             self.assertNotEqual(validate(bad), [], "the validator missed %s" % what)
 
+    def test_the_docs_example_matches_the_schema(self):
+        doc = (REPO / "docs" / "trace-format.md").read_text(encoding="utf-8")
+        start = doc.index("```json\n", doc.index("### A small example")) + len("```json\n")
+        example = json.loads(doc[start:doc.index("\n```", start)])
+        errors = []
+        check(example, SCHEMA, "$", errors)   # abridged: the sites do not add up to the totals
+        self.assertEqual(errors, [])
+
     def test_dumps_round_trips(self):
         trace = json.loads(FIXTURE.read_text(encoding="utf-8"))
         self.assertEqual(json.loads(gtrace.dumps(trace)), trace)
