@@ -577,7 +577,24 @@ def _env():
     env = dict(os.environ)
     root = str(Path(gilsim.__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONFAULTHANDLER"] = "1"   # a child that hangs shows its threads' stacks (below)
     return env
+
+
+def run_cli(args, cwd=None, timeout=int(os.environ.get("GILSIM_TRACE_CLI_TIMEOUT", "120"))):
+    """Runs a command like subprocess.run(capture_output=True, text=True); if it
+    does not finish in time, it is sent SIGABRT (faulthandler prints every
+    thread's stack) and the test fails with that output."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                         env=_env())
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        import signal
+        p.send_signal(getattr(signal, "SIGABRT", signal.SIGTERM))
+        out, err = p.communicate()
+        raise AssertionError("%s did not finish in %d s; its stacks:\n%s" % (args, timeout, err[-8000:]))
+    return subprocess.CompletedProcess(args, p.returncode, out, err)
 
 
 class CommandLine(unittest.TestCase):
@@ -596,9 +613,8 @@ class CommandLine(unittest.TestCase):
             """), encoding="utf-8")
             out = Path(d) / "t.json"
             got = Path(d) / "argv.txt"
-            p = subprocess.run([sys.executable, "-m", "gilsim.trace", "-o", str(out), "--", str(script),
-                                str(got), "b c"], capture_output=True, text=True, cwd=d, env=_env(),
-                               timeout=120)
+            p = run_cli([sys.executable, "-m", "gilsim.trace", "-o", str(out), "--", str(script),
+                         str(got), "b c"], cwd=d)
             self.assertEqual(p.returncode, 3, p.stderr)
             self.assertIn("gilsim.trace: wrote", p.stderr)
             self.assertEqual(got.read_text(encoding="utf-8"), "%s b c __main__" % got)
@@ -620,9 +636,8 @@ class CommandLine(unittest.TestCase):
                 print("mymod", __name__, sys.argv[1:])
             """), encoding="utf-8")
             out = Path(d) / "t.json"
-            p = subprocess.run([sys.executable, "-m", "gilsim.trace", "-q", "--no-startup", "--measure-slowdown",
-                                "-o", str(out), "-m", "mymod", "x", "-o", "--y"], capture_output=True, text=True,
-                               cwd=d, env=_env(), timeout=120)
+            p = run_cli([sys.executable, "-m", "gilsim.trace", "-q", "--no-startup", "--measure-slowdown",
+                         "-o", str(out), "-m", "mymod", "x", "-o", "--y"], cwd=d)
             self.assertEqual(p.returncode, 0, p.stderr)
             # It ran twice (untraced, then traced), as __main__, with its arguments.
             self.assertEqual(p.stdout.count("mymod __main__ ['x', '-o', '--y']"), 2, p.stdout)
@@ -634,8 +649,7 @@ class CommandLine(unittest.TestCase):
             self.assertGreater(trace["overhead"]["untraced_wall_ns"], 10_000_000)
 
     def test_a_script_is_required(self):
-        p = subprocess.run([sys.executable, "-m", "gilsim.trace"], capture_output=True, text=True,
-                           env=_env(), timeout=60)
+        p = run_cli([sys.executable, "-m", "gilsim.trace"], timeout=60)
         self.assertEqual(p.returncode, 2)
         self.assertIn("name a script", p.stderr)
 
