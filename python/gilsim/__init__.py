@@ -12,8 +12,12 @@ as ``cargo install``, shipped inside the wheel. This module adds:
 - ``__version__`` — the crate's version (maturin takes it from Cargo.toml,
   the single source of truth).
 
-A tracer for your own programs will live beside these, as ``gilsim.trace``
-(a module of its own; not part of this release).
+and, as a module of its own (standard library only, CPython 3.8+),
+``gilsim.trace``: a tracer for your own program. ``python -m gilsim.trace
+-o trace.json -- script.py args...`` (or ``with gilsim.trace.tracing(path):``)
+measures how its threads split their time between Python, C code that holds
+the GIL, C code that releases it, and blocking calls, per call site, with
+distributions; see docs/trace-format.md.
 """
 
 from ._binary import find_gilsim_bin
