@@ -246,6 +246,21 @@ struct ValidateArgs {
         default_value = "calibration/profiles/servers.json"
     )]
     servers_profile: PathBuf,
+    /// The versions set (the same workloads under CPython 2.7 to 3.13, by
+    /// calibration/measure_versions.py); skipped if the file is missing.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/measured/versions.json"
+    )]
+    versions_measured: PathBuf,
+    /// The folder of per-version profiles (X.Y.json) measured with --versions-measured.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "calibration/profiles/versions"
+    )]
+    versions_profiles: PathBuf,
     /// The Markdown page to write.
     #[arg(long, value_name = "FILE.md", default_value = "docs/validation.md")]
     out: PathBuf,
@@ -570,12 +585,23 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let servers = servers_profile
         .as_ref()
         .map(|p| (p, args.servers_measured.as_path()));
+    let version_profiles = if args.versions_measured.is_file() {
+        Some(gilsim::calibration::versions::VersionProfiles::load(
+            &args.versions_profiles,
+        )?)
+    } else {
+        None
+    };
+    let versions = version_profiles
+        .as_ref()
+        .map(|p| (p, args.versions_measured.as_path()));
     let summary = gilsim::commands::validate::write_validation(
         &profile,
         &args.measured,
         replicate.as_deref(),
         wake,
         servers,
+        versions,
         &args.out,
         &args.figure,
     )?;

@@ -7,6 +7,9 @@
 //!   into the engine's costs and the wake path, each value range-checked.
 //! - [`validation`]: the measured multi-thread scenarios predicted by the
 //!   model, compared, and rendered as docs/validation.md and its figures.
+//! - [`versions`]: the same predictors against CPython 2.7 to 3.13, each
+//!   version with its own profile and GIL.
 
 pub mod profile;
 pub mod validation;
+pub mod versions;

@@ -22,7 +22,8 @@
 //! (`calibration/profiles/reference.json`, compiled in).
 
 use gilsim_engine::{
-    Costs, OsConfig, SimConfig, SimDuration, StartCost, WakeSpread, TIMER_SLACK_MIN_FRACTION,
+    Costs, GilModel, OsConfig, SimConfig, SimDuration, StartCost, WakeSpread,
+    TIMER_SLACK_MIN_FRACTION,
 };
 use serde_json::Value;
 use thiserror::Error;
@@ -154,6 +155,9 @@ pub struct Profile {
     /// A single-threaded `selectors` echo server with one client (`None` in
     /// profiles made before it was measured).
     pub echo_server: Option<EchoServerCost>,
+    /// CPython 2's ticks per countdown iteration (`None` but on 2.x): read
+    /// from its `_Py_Ticker` by `calibration/versions_child.py`.
+    pub py_ticks_per_iter: Option<f64>,
 }
 
 /// Measured inputs of an in-model server: `calibration/selectors_echo_server.py`
@@ -453,6 +457,18 @@ fn cpu_count(v: &Value) -> Result<u32, ProfileError> {
     }
 }
 
+/// Ticks a countdown iteration takes on CPython 2 (a loop iteration is a
+/// few bytecodes, each at most one tick), if measured.
+fn ticks_per_iter(v: &Value) -> Result<Option<f64>, ProfileError> {
+    let path = ["py_ticks_per_iter"];
+    optional_median(v, &measurement(&path))?
+        .map(|x| within(&key(&path), x, TICKS_PER_ITER, "ticks"))
+        .transpose()
+}
+
+/// The range of [`ticks_per_iter`]: at least one opcode per iteration.
+const TICKS_PER_ITER: (f64, f64) = (0.5, 100.0);
+
 impl Profile {
     /// Parses a profile made by `calibration/measure_profile.py`: each
     /// field is read by one step above, in this order, and the first value
@@ -472,6 +488,7 @@ impl Profile {
         let wake = wake_path(&v)?;
         let echo_server = echo_server(&v)?;
         let cpu_count = cpu_count(&v)?;
+        let py_ticks_per_iter = ticks_per_iter(&v)?;
         let rate = |k: &[&str]| within(&key(k), required(&v, k)?, RATES, "bytes per second");
         let us = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e3);
         let ms = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e6);
@@ -496,6 +513,7 @@ impl Profile {
             ipc_message,
             wake,
             echo_server,
+            py_ticks_per_iter,
         })
     }
 
@@ -539,6 +557,27 @@ impl Profile {
         }
         let text = std::fs::read_to_string(path).map_err(|e| cannot(e.to_string()))?;
         Profile::from_json(&text).map_err(|e| anyhow::anyhow!("profile {}: {e}", path.display()))
+    }
+
+    /// The old GIL releasing every `check_interval` ticks, a tick being the
+    /// measured loop iteration's share (`None` without `py_ticks_per_iter`,
+    /// which only a CPython 2 profile has). Its other parameters keep the
+    /// engine's defaults.
+    pub fn old_gil(&self, check_interval: u32) -> Option<GilModel> {
+        let tick = dur(self.py_loop_ns_per_iter / self.py_ticks_per_iter?, 1.0);
+        match GilModel::old_gil() {
+            GilModel::Old {
+                release_gap,
+                waiter_choice,
+                ..
+            } => Some(GilModel::Old {
+                check_interval,
+                tick,
+                release_gap,
+                waiter_choice,
+            }),
+            _ => None,
+        }
     }
 
     /// CPU time of `n` iterations of the countdown loop.
@@ -721,6 +760,11 @@ mod tests {
                 "cpu_count is 1000000000000",
             ),
             (&["cpu_count"], Value::from(2.5), "cpu_count is 2.5"),
+            (
+                &["measurements", "py_ticks_per_iter", "median"],
+                Value::from(1e6),
+                "py_ticks_per_iter.median is 1000000.0: expected a number from 5e-1 to 1e2 ticks",
+            ),
             (&["cpu_count"], Value::Null, "cpu_count is null"),
             (
                 &["measurements", "thread_start_us", "median"],

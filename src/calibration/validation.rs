@@ -88,13 +88,26 @@ fn u(p: &Value, k: &str) -> u64 {
     p[k].as_u64().unwrap_or(0)
 }
 
-fn base(profile: &Profile, interval_s: f64, seed: u64) -> SimConfig {
-    let interval = SimDuration::from_secs_f64(if interval_s > 0.0 { interval_s } else { 0.005 })
-        .unwrap_or(SimDuration::ms(5));
-    let mut c = SimConfig::new(
-        MachineConfig::with_cores(profile.cpu_count),
-        GilModel::new_with_interval(interval),
-    );
+/// The new GIL at a switch interval in seconds (5 ms when not given).
+fn new_gil(interval_s: f64) -> GilModel {
+    GilModel::new_with_interval(
+        SimDuration::from_secs_f64(if interval_s > 0.0 { interval_s } else { 0.005 })
+            .unwrap_or(SimDuration::ms(5)),
+    )
+}
+
+/// The GIL a row was measured under: the old GIL where it gives CPython 2's
+/// `check_interval` (`None` if the profile has no tick measurement), else the
+/// new GIL at its `switch_interval_s`.
+fn gil_of(p: &Value, profile: &Profile) -> Option<GilModel> {
+    match p["check_interval"].as_u64() {
+        Some(ticks) => profile.old_gil(u32::try_from(ticks).ok()?),
+        None => Some(new_gil(f(p, "switch_interval_s"))),
+    }
+}
+
+fn base(profile: &Profile, gil: GilModel, seed: u64) -> SimConfig {
+    let mut c = SimConfig::new(MachineConfig::with_cores(profile.cpu_count), gil);
     profile.apply(&mut c);
     c.limits.seed = seed;
     c
@@ -102,17 +115,22 @@ fn base(profile: &Profile, interval_s: f64, seed: u64) -> SimConfig {
 
 /// Threads started and joined by a main thread that does nothing else.
 fn started_and_joined(c: &mut SimConfig, programs: Vec<Vec<Step>>) {
-    let mut main = Vec::new();
+    let in_main = programs.into_iter().map(|p| (InterpId(0), p)).collect();
+    started_and_joined_in(c, in_main);
+}
+
+/// The same, each thread in the interpreter given with its program.
+fn started_and_joined_in(c: &mut SimConfig, programs: Vec<(InterpId, Vec<Step>)>) {
     let ids: Vec<ThreadId> = programs
         .into_iter()
         .enumerate()
-        .map(|(i, p)| {
-            let t = c.add_thread(&format!("w{i}"), InterpId(0), p);
+        .map(|(i, (interp, p))| {
+            let t = c.add_thread(&format!("w{i}"), interp, p);
             c.threads[t.index()].autostart = false;
             t
         })
         .collect();
-    main.extend(ids.iter().map(|&t| Step::StartThread(t)));
+    let mut main: Vec<Step> = ids.iter().map(|&t| Step::StartThread(t)).collect();
     main.extend(ids.iter().map(|&t| Step::Join(t)));
     c.add_thread("main", InterpId(0), main);
 }
@@ -123,12 +141,12 @@ fn mean_over_seeds(mut one: impl FnMut(u64) -> Option<f64>) -> Option<f64> {
 }
 
 /// What a predictor reads of a measured row: its parameters and metric, the
-/// profile, and the row's switch interval in seconds (0 when not given).
+/// profile, and the GIL it was measured under ([`gil_of`]).
 struct Case<'a> {
     p: &'a Value,
     metric: &'a str,
     profile: &'a Profile,
-    interval: f64,
+    gil: GilModel,
 }
 
 /// Builds a row's scenario in the model, runs it (over [`SEEDS`]) and returns
@@ -137,8 +155,9 @@ type Predictor = fn(&Case) -> Option<f64>;
 
 /// Every scenario the model covers: its name, the metric predicted (`*`: the
 /// predictor decides) and the predictor. Scenario names are unique.
-const PREDICTORS: [(&str, &str, Predictor); 10] = [
+const PREDICTORS: [(&str, &str, Predictor); 11] = [
     ("cpu_split", "wall_s", cpu_split),
+    ("subinterp_split", "wall_s", subinterp_split),
     ("io_next_to_cpu", "*", io_next_to_cpu),
     (
         "sleep_under_contention",
@@ -161,7 +180,7 @@ pub fn predict(row: &MeasuredRow, profile: &Profile) -> Option<f64> {
         p: &row.params,
         metric: &row.metric,
         profile,
-        interval: f(&row.params, "switch_interval_s"),
+        gil: gil_of(&row.params, profile)?,
     };
     let (_, _, predictor) = PREDICTORS
         .iter()
@@ -174,12 +193,12 @@ fn cpu_split(
     &Case {
         p,
         profile,
-        interval,
+        ref gil,
         ..
     }: &Case,
 ) -> Option<f64> {
     mean_over_seeds(|seed| {
-        let mut c = base(profile, interval, seed);
+        let mut c = base(profile, gil.clone(), seed);
         let work = profile.py_iters(u(p, "n_per_worker"));
         let workers = u(p, "workers").max(1);
         if p["mode"] == "threads" {
@@ -201,6 +220,33 @@ fn cpu_split(
     })
 }
 
+/// `subinterp_split`, metric `wall_s`: W threads of the main process, each
+/// running its share in its own isolated subinterpreter (PEP 684: its own
+/// GIL), started and joined by the main thread.
+fn subinterp_split(
+    &Case {
+        p,
+        profile,
+        ref gil,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, gil.clone(), seed);
+        let work = profile.py_iters(u(p, "n_per_worker"));
+        let programs = (0..u(p, "workers").max(1))
+            .map(|_| {
+                (
+                    c.add_interpreter(ProcessId(0), gil.clone()),
+                    vec![Step::py(work)],
+                )
+            })
+            .collect();
+        started_and_joined_in(&mut c, programs);
+        run(&c).ok().map(|r| r.makespan.as_secs_f64())
+    })
+}
+
 /// `io_next_to_cpu`.
 fn io_next_to_cpu(
     &Case {
@@ -218,12 +264,12 @@ fn sleep_under_contention(
     &Case {
         p,
         profile,
-        interval,
+        ref gil,
         ..
     }: &Case,
 ) -> Option<f64> {
     mean_over_seeds(|seed| {
-        let mut c = base(profile, interval, seed);
+        let mut c = base(profile, gil.clone(), seed);
         let window = SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
         c.limits.until = Some(SimTime::ZERO + window);
         for i in 0..u(p, "cpu_threads") {
@@ -259,12 +305,12 @@ fn io_threads_scaling(
     &Case {
         p,
         profile,
-        interval,
+        ref gil,
         ..
     }: &Case,
 ) -> Option<f64> {
     mean_over_seeds(|seed| {
-        let mut c = base(profile, interval, seed);
+        let mut c = base(profile, gil.clone(), seed);
         let window = SimDuration::from_secs_f64(f(p, "window_s")).unwrap_or(SimDuration::secs(1));
         c.limits.until = Some(SimTime::ZERO + window);
         let work = profile.py_iters(u(p, "work_iters"));
@@ -290,12 +336,12 @@ fn native_in_threads(
     &Case {
         p,
         profile,
-        interval,
+        ref gil,
         ..
     }: &Case,
 ) -> Option<f64> {
     mean_over_seeds(|seed| {
-        let mut c = base(profile, interval, seed);
+        let mut c = base(profile, gil.clone(), seed);
         let per = u(p, "units_per_thread");
         let bytes = u(p, "buffer_bytes");
         let glue = SimDuration::us(5);
@@ -327,7 +373,7 @@ fn pool_small_tasks(
     &Case {
         p,
         profile,
-        interval,
+        ref gil,
         ..
     }: &Case,
 ) -> Option<f64> {
@@ -346,7 +392,7 @@ fn pool_small_tasks(
         _ => return None,
     };
     mean_over_seeds(|seed| {
-        let mut c = base(profile, interval, seed);
+        let mut c = base(profile, gil.clone(), seed);
         let tasks = (0..n)
             .map(|_| TaskConfig {
                 steps: vec![Step::py(task)],
@@ -389,12 +435,12 @@ fn sleep_loop(
         p,
         metric,
         profile,
-        interval,
+        ref gil,
         ..
     }: &Case,
 ) -> Option<f64> {
     mean_over_seeds(|seed| {
-        let mut c = base(profile, interval, seed);
+        let mut c = base(profile, gil.clone(), seed);
         let window = window_of(p);
         let cpu = competitors(&mut c, p, window);
         let sleep = SimDuration::from_secs_f64(f(p, "sleep_s")).unwrap_or(SimDuration::us(100));
@@ -424,12 +470,12 @@ fn zlib_py_cycle(
         p,
         metric,
         profile,
-        interval,
+        ref gil,
         ..
     }: &Case,
 ) -> Option<f64> {
     mean_over_seeds(|seed| {
-        let mut c = base(profile, interval, seed);
+        let mut c = base(profile, gil.clone(), seed);
         let window = window_of(p);
         let cpu = competitors(&mut c, p, window);
         let zlib = profile.zlib_time(u(p, "zlib_bytes"));
@@ -538,7 +584,7 @@ fn echo_client(
     seed: u64,
     send_cpu: SimDuration,
 ) -> Option<f64> {
-    let mut c = base(profile, f(p, "switch_interval_s"), seed);
+    let mut c = base(profile, new_gil(f(p, "switch_interval_s")), seed);
     let window = window_of(p);
     c.limits.until = Some(SimTime::ZERO + window);
     let cpu = competitors(&mut c, p, window);
@@ -678,7 +724,7 @@ impl EchoInputs {
     /// trip for `window`, to one single-threaded server (its own
     /// interpreter, so its own GIL, already running).
     fn model(&self, profile: &Profile, clients: u64, window: SimDuration, seed: u64) -> SimConfig {
-        let mut c = base(profile, 0.0, seed);
+        let mut c = base(profile, new_gil(0.0), seed);
         c.limits.until = Some(SimTime::ZERO + window);
         let l = c.add_listener("echo", Dist::Fixed(self.network));
         let own = c.add_interpreter(ProcessId(0), c.interpreters[0].gil.clone());
@@ -727,9 +773,19 @@ fn client_round_trips(r: &Report) -> Histogram {
 }
 
 fn label(row: &MeasuredRow) -> String {
+    let what = label_of_scenario(row);
+    match row.params["check_interval"].as_u64() {
+        Some(ticks) => format!("{what}, check interval {ticks}"),
+        None => what,
+    }
+}
+
+/// [`label`] without the old GIL's check interval.
+fn label_of_scenario(row: &MeasuredRow) -> String {
     let p = &row.params;
     let ms = |k: &str| format!("{} ms", f(p, k) * 1e3);
     match row.scenario.as_str() {
+        "subinterp_split" => format!("{} subinterpreters", u(p, "workers")),
         "cpu_split" => format!("{} {}", u(p, "workers"), p["mode"].as_str().unwrap_or("")),
         "io_next_to_cpu" => format!(
             "{} CPU threads, interval {}",
@@ -1217,7 +1273,12 @@ marker and colour per scenario and metric ({groups} groups); dashed lines at exa
 
 /// A residual figure on the page: the image with its alt text, then its
 /// numbered caption.
-fn residual_markdown(number: usize, cmp: &[Comparison], bands: &[Band], path: &str) -> String {
+pub(super) fn residual_markdown(
+    number: usize,
+    cmp: &[Comparison],
+    bands: &[Band],
+    path: &str,
+) -> String {
     let (alt, caption) = residual_caption(cmp, bands);
     format!("![{alt}]({path})\n\n*Figure {number}. {caption}*\n\n")
 }
@@ -1460,7 +1521,7 @@ zone, {} \"same\" in both runs); the model predicts {right} of the {} directions
 }
 
 /// The table of measured against predicted values, one row per comparison.
-fn push_comparison_table(s: &mut String, cmp: &[Comparison]) {
+pub(super) fn push_comparison_table(s: &mut String, cmp: &[Comparison]) {
     s.push_str("| scenario | parameters | metric | measured | predicted | relative error | quiet |\n|---|---|---|---:|---:|---:|---|\n");
     for c in cmp {
         s.push_str(&format!(

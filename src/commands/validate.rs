@@ -9,6 +9,9 @@ use crate::calibration::validation::{
     render_markdown, render_servers_set, render_wake_set, residual_figure, wake_bands, FigurePaths,
     MeasuredRow,
 };
+use crate::calibration::versions::{
+    compare_versions, render_versions_set, version_bands, VersionProfiles,
+};
 use crate::output::staging::write_atomically;
 use serde_json::Value;
 
@@ -23,6 +26,7 @@ pub fn write_validation(
     replicate: Option<&std::path::Path>,
     wake: Option<(&Profile, &std::path::Path)>,
     servers: Option<(&Profile, &std::path::Path)>,
+    versions: Option<(&VersionProfiles, &std::path::Path)>,
     out: &std::path::Path,
     figure_base: &std::path::Path,
 ) -> anyhow::Result<String> {
@@ -127,6 +131,25 @@ pub fn write_validation(
             "; servers set: {} rows, median absolute error {:.1}%",
             scmp.len(),
             median_abs_error(&scmp) * 100.0
+        ));
+    }
+    if let Some((profiles, path)) = versions {
+        let (rows, name) = load(path)?;
+        let vcmp = compare_versions(&rows, profiles);
+        let base = suffixed(figure_base, "_versions_residuals");
+        md.push_str(&render_versions_set(&vcmp, profiles, &name, &link(&base)));
+        figures.push((
+            base,
+            residual_figure(
+                &vcmp,
+                "Error of the predictions of the versions set",
+                &version_bands(),
+            ),
+        ));
+        wake_summary.push_str(&format!(
+            "; versions set: {} rows, median absolute error {:.1}%",
+            vcmp.len(),
+            median_abs_error(&vcmp) * 100.0
         ));
     }
     let mut files = Vec::new();
