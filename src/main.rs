@@ -598,10 +598,12 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let summary = gilsim::commands::validate::write_validation(
         &profile,
         &args.measured,
-        replicate.as_deref(),
-        wake,
-        servers,
-        versions,
+        &gilsim::commands::validate::OtherSets {
+            replicate: replicate.as_deref(),
+            wake,
+            servers,
+            versions,
+        },
         &args.out,
         &args.figure,
     )?;

@@ -15,6 +15,21 @@ use crate::calibration::versions::{
 use crate::output::staging::write_atomically;
 use serde_json::Value;
 
+/// The sets beside the main one, each optional: the main set's replicate
+/// (another run of it), and the wake-path, servers and versions sets, each
+/// with the profile (or, for versions, the profiles) measured with it.
+#[derive(Clone, Copy, Default)]
+pub struct OtherSets<'a> {
+    /// Another run of the main set, for the directions that repeat.
+    pub replicate: Option<&'a std::path::Path>,
+    /// The wake-path set and its profile.
+    pub wake: Option<(&'a Profile, &'a std::path::Path)>,
+    /// The servers set and its profile.
+    pub servers: Option<(&'a Profile, &'a std::path::Path)>,
+    /// The versions set and a profile per version.
+    pub versions: Option<(&'a VersionProfiles, &'a std::path::Path)>,
+}
+
 /// Compares `profile`'s predictions with the measurements in `measured` and
 /// writes the Markdown page and its figures, each atomically: predicted
 /// against measured (`figure`.svg and .png), the relative errors
@@ -23,14 +38,17 @@ use serde_json::Value;
 pub fn write_validation(
     profile: &Profile,
     measured: &std::path::Path,
-    replicate: Option<&std::path::Path>,
-    wake: Option<(&Profile, &std::path::Path)>,
-    servers: Option<(&Profile, &std::path::Path)>,
-    versions: Option<(&VersionProfiles, &std::path::Path)>,
+    sets: &OtherSets,
     out: &std::path::Path,
     figure_base: &std::path::Path,
 ) -> anyhow::Result<String> {
     use anyhow::Context;
+    let OtherSets {
+        replicate,
+        wake,
+        servers,
+        versions,
+    } = *sets;
     let load = |path: &std::path::Path| -> anyhow::Result<(Vec<MeasuredRow>, String)> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
