@@ -21,7 +21,7 @@ use thiserror::Error;
 pub struct MergeOptions {
     /// The shard folders.
     pub dirs: Vec<PathBuf>,
-    /// Output folder [default: `out/<script stem>`].
+    /// Output folder (by default `out/<script stem>`).
     pub out: Option<PathBuf>,
     /// Workers for any sweep that runs after the sharded one.
     pub jobs: Option<usize>,

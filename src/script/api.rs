@@ -50,7 +50,7 @@ impl<'e> Api<'e> {
     }
 
     /// Records `text` (`name(...)` or `Type.name(...)`) as a documented
-    /// signature and returns the function's name. Used by [`add!`].
+    /// signature and returns the function's name. Used by `add!`.
     pub fn record(&mut self, text: &str) -> String {
         let head = text.split('(').next().unwrap_or(text);
         let name = head.rsplit('.').next().unwrap_or(head).to_string();

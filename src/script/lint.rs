@@ -16,7 +16,7 @@
 //!   its columns as literals;
 //! - a method call on a receiver whose type is known without running
 //!   (`let m = machine(); m.add_thread(...)`: `add_thread` is a method of
-//!   `Program`, not of `Machine`), see [`receivers`]. Where the type is not
+//!   `Program`, not of `Machine`), see `receivers`. Where the type is not
 //!   known, a method that exists on some type passes.
 
 mod receivers;

@@ -11,7 +11,7 @@
 //! simulation results.
 //!
 //! The count is kept per thread and added to a global total in steps of
-//! [`BATCH`] bytes, so the cost per allocation is a thread-local add.
+//! `BATCH` bytes, so the cost per allocation is a thread-local add.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

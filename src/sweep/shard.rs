@@ -148,7 +148,7 @@ pub struct SweepShare {
 /// `.gilsim-shard.json`: what a shard ran and how far it got.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardRecord {
-    /// [`FORMAT`].
+    /// `FORMAT`.
     pub format: String,
     /// `running`, `complete`, `failed` or `interrupted`.
     pub status: String,
