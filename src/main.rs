@@ -271,8 +271,9 @@ struct ValidateArgs {
 
 #[derive(Args)]
 struct BenchArgs {
-    /// Only this canonical scenario (A, B, C or D). Repeatable.
-    #[arg(long, value_name = "NAME")]
+    /// Only this canonical scenario. Repeatable.
+    #[arg(long, value_name = "NAME",
+          value_parser = clap::builder::PossibleValuesParser::new(gilsim_engine::scenarios::CANONICAL))]
     scenario: Vec<String>,
     /// Simulated seconds per run.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]

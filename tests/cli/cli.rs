@@ -56,10 +56,12 @@ fn usage_errors_exit_with_2() {
     );
     // An unknown scenario fails before the table's header is printed.
     let r = d.gilsim(&["bench", "--scenario", "Z"]);
-    assert_eq!(r.code(), 1);
+    assert_eq!(r.code(), 2);
     assert_eq!(r.stdout(), "", "no header before the error");
     assert!(
-        r.stderr().contains("unknown scenario \"Z\""),
+        r.stderr()
+            .contains("invalid value 'Z' for '--scenario <NAME>'")
+            && r.stderr().contains("possible values: A, B"),
         "{}",
         r.stderr()
     );
