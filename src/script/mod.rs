@@ -7,6 +7,7 @@
 //! | `duration.rs` | `Duration`: `ns` `us` `ms` `s`, arithmetic, conversions |
 //! | `dist.rs` | `Dist`: `fixed` `uniform` `exp` `lognormal` `normal` `empirical` |
 //! | `workload.rs` | `Step`, `Task`: `py` `c` `io` `sleep` `repeat` `loop_for` `acquire` ... |
+//! | `workload/arrivals.rs` | `Arrivals`: `poisson` `periodic` `bursts` `replay` |
 //! | `handles.rs` | `Thread`, `Process`, `Interpreter`, `Lock`, `Queue`, `Device`, `Pool` |
 //! | `model.rs` | `Machine`, `Program`: `machine()`, `python()`, `app.add_thread()` ... |
 //! | `result.rs` | `Machine.run`, `Report`, `ThreadReport`, `CoreReport`, `GilReport` |
@@ -17,6 +18,7 @@
 //! | `param.rs` | `param()` |
 //! | `resolver.rs` | `import "name" as x;` |
 //! | `errors.rs` | `file:line:column: message` |
+//! | `sizes.rs` | the growing functions and operators, with the `string`, `array` and `map` limits checked in O(1) |
 //!
 //! [`Host`] assembles the engine (limits, strict variables and map
 //! properties, the module resolver) and runs or checks a script.
