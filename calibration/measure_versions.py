@@ -48,10 +48,12 @@ def child(python, scenario, params, timeout=600):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measured(python, scenario, params, metric, unit, threshold, log):
+def measured(python, scenario, params, metric, unit, args, log):
     """One row: the child runs params.reps samples; the machine must be quiet
-    before and stay quiet during (other load <= threshold cores)."""
-    obs = C.wait_for_quiet(60, threshold, log)
+    before (waiting up to --max-wait s) and stay quiet during (other load <=
+    --threshold cores)."""
+    threshold = args.threshold
+    obs = C.wait_for_quiet(args.max_wait, threshold, log)
     s0 = C.Snapshot()
     values = child(python, scenario, params)[metric]
     s1 = C.Snapshot()
@@ -85,18 +87,18 @@ def measure_version(minor, python, args, log):
             p = {"python": probe["version"], "mode": "threads", "workers": w,
                  "n_total": n_total, "n_per_worker": n_total // w, "reps": args.reps}
             p.update(gil_setting(minor, v))
-            rows.append(measured(python, "cpu_split", p, "wall_s", "s", args.threshold, log))
+            rows.append(measured(python, "cpu_split", p, "wall_s", "s", args, log))
         for k in (0, 1, 2):
             p = {"python": probe["version"], "sleep_s": 0.001, "cpu_threads": k,
                  "window_s": 0.5, "reps": args.reps_io}
             p.update(gil_setting(minor, v))
             rows.append(measured(python, "sleep_under_contention", p, "sleep_actual_ms", "ms",
-                                 args.threshold, log))
+                                 args, log))
     if minor in ("3.12", "3.13"):
         for w in (1, 2, 4):
             p = {"python": probe["version"], "workers": w, "n_total": n_total,
                  "n_per_worker": n_total // w, "reps": args.reps, "switch_interval_s": 0.005}
-            rows.append(measured(python, "subinterp_split", p, "wall_s", "s", args.threshold, log))
+            rows.append(measured(python, "subinterp_split", p, "wall_s", "s", args, log))
     return probe, rows
 
 
@@ -123,7 +125,10 @@ def main():
                     help="sequential length of the CPU work at each version's own speed")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--reps-io", type=int, default=3)
-    ap.add_argument("--threshold", type=float, default=0.2)
+    ap.add_argument("--threshold", type=float, default=0.2,
+                    help="most cores other processes may use for a row to count as quiet")
+    ap.add_argument("--max-wait", type=float, default=60.0,
+                    help="seconds to wait for a quiet machine before each row")
     ap.add_argument("--out", default=str(HERE / "measured" / "versions.json"))
     ap.add_argument("--profiles", default=str(HERE / "profiles" / "versions"))
     args = ap.parse_args()
