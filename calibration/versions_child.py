@@ -138,7 +138,9 @@ def sleep_under_contention(p):
     return {"sleep_actual_ms": durs}
 
 
-SUB_CODE = "n = %d\nwhile n > 0:\n    n -= 1\n"
+# countdown as a function, as in the main interpreter: top-level code would
+# read and write `n` as a global, about twice as slow as a local.
+SUB_CODE = "def countdown(n):\n    while n > 0:\n        n -= 1\ncountdown(%d)\n"
 
 
 def subinterp_split(p):
