@@ -47,7 +47,7 @@ pub enum TraceError {
         bytes: u64,
     },
     /// Not JSON.
-    #[error("trace {file} is not valid JSON: {reason}")]
+    #[error("trace {file} is not valid JSON: {reason}; gilsim reads \"{FORMAT}\" version {VERSION} JSON (made by `python -m gilsim.trace`, docs/trace-format.md)")]
     Json {
         /// The file.
         file: String,

@@ -18,7 +18,8 @@
 //!   to the thread's `python` + `c_hold` totals, each split into `py(...)`
 //!   then `c(..., false)` in the ratio of those two totals;
 //! - the releasing calls, and the stretches, in an order shuffled with a
-//!   seeded permutation (option `seed`, default 0): the trace does not say
+//!   seeded permutation (option `seed`, default 0; option `traced_thread`, a name or an index,
+//!   picks the thread, default the one that started tracing): the trace does not say
 //!   which call followed which.
 //!
 //! So each category's total is the trace's, to the nanosecond (rounding is
@@ -46,7 +47,7 @@ use std::path::{Component, Path, PathBuf};
 pub const MAX_RELEASES: u64 = 10_000;
 
 /// Options of `workload(path, options)`.
-const OPTIONS: &[&str] = &["thread", "seed"];
+const OPTIONS: &[&str] = &["traced_thread", "seed"];
 
 /// The file `name` in `dir`, checked like an import path.
 fn resolve(dir: &Path, name: &str, what: &str) -> RhaiResult<PathBuf> {
@@ -61,7 +62,7 @@ fn resolve(dir: &Path, name: &str, what: &str) -> RhaiResult<PathBuf> {
         .into());
     }
     let candidate = dir.join(p);
-    let shown = display_path(&candidate);
+    let shown = shown(dir, name);
     let abs = std::fs::canonicalize(&candidate)
         .map_err(|e| format!("{what}(\"{name}\"): cannot read trace {shown}: {e}"))?;
     let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -75,9 +76,18 @@ fn resolve(dir: &Path, name: &str, what: &str) -> RhaiResult<PathBuf> {
     Ok(abs)
 }
 
+/// A path as errors show it: `name` itself for a script in the working folder.
+fn shown(dir: &Path, name: &str) -> String {
+    if dir == Path::new(".") {
+        name.to_string()
+    } else {
+        display_path(&dir.join(name))
+    }
+}
+
 fn load(dir: &Path, name: &str, what: &str) -> RhaiResult<ProgramTrace> {
     let abs = resolve(dir, name, what)?;
-    trace::read(&abs, &display_path(&dir.join(name))).map_err(|e| format!("{what}: {e}").into())
+    trace::read(&abs, &shown(dir, name)).map_err(|e| format!("{what}: {e}").into())
 }
 
 /// The traced thread `which` (a name or an index), or the main thread.
@@ -98,7 +108,7 @@ fn pick<'t>(t: &'t ProgramTrace, which: Option<Dynamic>) -> RhaiResult<&'t Trace
             .and_then(|i| t.threads.get(i))
             .ok_or_else(|| {
                 format!(
-                    "option `thread` of workload(): no thread {i} in the trace; it has {} ({})",
+                    "option `traced_thread` of workload(): no thread {i} in the trace; it has {} ({})",
                     t.threads.len(),
                     names()
                 )
@@ -107,13 +117,13 @@ fn pick<'t>(t: &'t ProgramTrace, which: Option<Dynamic>) -> RhaiResult<&'t Trace
     }
     let name = which.clone().into_string().map_err(|_| {
         format!(
-            "option `thread` of workload(): expected a thread's name or index, got {}",
+            "option `traced_thread` of workload(): expected a thread's name or index, got {}",
             crate::script::values::describe(&which)
         )
     })?;
     t.threads.iter().find(|t| t.name == name).ok_or_else(|| {
         format!(
-            "option `thread` of workload(): no thread \"{name}\" in the trace; its threads: {}",
+            "option `traced_thread` of workload(): no thread \"{name}\" in the trace; its threads: {}",
             names()
         )
         .into()
@@ -272,7 +282,7 @@ fn workload(dir: &Path, name: &str, opts: Map) -> RhaiResult<Array> {
     let t = load(dir, name, "workload")?;
     let mut o = Opts::new("workload()", opts, OPTIONS)?;
     let seed = o.int_in("seed", 0, INT::MAX)?.unwrap_or(0) as u64;
-    let thread = pick(&t, o.raw("thread"))?;
+    let thread = pick(&t, o.raw("traced_thread"))?;
     let steps = steps_of(thread, seed);
     if steps.is_empty() {
         return Err(format!(
