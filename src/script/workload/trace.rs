@@ -392,6 +392,74 @@ mod tests {
         assert_eq!(quantile(&pts, 0.0), 0.0);
     }
 
+    /// The fixture's copy: one step per traced releasing call, each drawn
+    /// within its site's measured range; the same seed gives the same steps,
+    /// another seed another order of the same steps.
+    #[test]
+    fn a_copy_of_the_fixture_has_its_calls_in_their_measured_ranges() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace/mixed.json"),
+        )
+        .unwrap();
+        let t = trace::parse(&text, "mixed.json").unwrap();
+        let main = t.main_thread();
+        let steps = steps_of(main, 0);
+        let released: Vec<SimDuration> = steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::C {
+                    dur,
+                    releases_gil: true,
+                } => Some(*dur),
+                _ => None,
+            })
+            .collect();
+        let sleeps: Vec<SimDuration> = steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Io {
+                    latency: Dist::Fixed(d),
+                    ..
+                } => Some(*d),
+                _ => None,
+            })
+            .collect();
+        let count = |k: Release| -> u64 {
+            main.releases
+                .iter()
+                .filter(|s| s.kind == k)
+                .map(|s| s.calls.count)
+                .sum()
+        };
+        assert_eq!(released.len() as u64, count(Release::Compute));
+        assert_eq!(sleeps.len() as u64, count(Release::Blocked));
+        let sleep = main
+            .releases
+            .iter()
+            .find(|s| s.callee == "time.sleep")
+            .unwrap();
+        // Within the measured range, stretched by the scaling to the exact
+        // total (the quantiles come from the histogram, not the samples).
+        let n = sleep.calls.count;
+        let raw: f64 = (0..n)
+            .map(|j| quantile(&sleep.calls.empirical, (j as f64 + 0.5) / n as f64))
+            .sum();
+        let scale = sleep.calls.total.0 as f64 / raw;
+        let lo = sleep.calls.empirical[0].0 as f64 * scale.min(1.0);
+        let hi = sleep.calls.empirical[15].0 as f64 * scale.max(1.0);
+        for d in &sleeps {
+            let d = d.0 as f64;
+            assert!(
+                d >= lo.floor() && d <= hi.ceil(),
+                "{d} outside [{lo}, {hi}]"
+            );
+        }
+        assert_eq!(steps, steps_of(main, 0));
+        let other = steps_of(main, 1);
+        assert_ne!(steps, other);
+        assert_eq!(steps.len(), other.len());
+    }
+
     #[test]
     fn spread_keeps_the_total_and_the_order_of_quantiles() {
         let pts: Vec<SimDuration> = (0..16).map(|i| SimDuration(1000 + 7 * i * i)).collect();
