@@ -119,6 +119,9 @@ fn check_accepts_scripts_that_load_traces() {
         "let w = workload(\"none-yet.json\", #{ traced_thread: \"MainThread\", seed: 3 });\nlet i = trace_info(\"none-yet.json\");\nlet p = tasks(4, w);\n",
     );
     assert!(d.gilsim(&["check", "s.rhai"]).ok().contains("ok"));
+    // The script `gilsim whatif` runs passes the same check.
+    d.write("whatif.rhai", gilsim::commands::whatif::SCRIPT);
+    assert!(d.gilsim(&["check", "whatif.rhai"]).ok().contains("ok"));
     d.write("typo.rhai", "let w = workloads(\"t.json\");");
     let r = d.gilsim(&["check", "typo.rhai"]);
     assert_eq!(r.code(), 1);

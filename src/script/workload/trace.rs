@@ -91,7 +91,7 @@ fn load(dir: &Path, name: &str, what: &str) -> RhaiResult<ProgramTrace> {
 }
 
 /// The traced thread `which` (a name or an index), or the main thread.
-fn pick<'t>(t: &'t ProgramTrace, which: Option<Dynamic>) -> RhaiResult<&'t TraceThread> {
+fn pick(t: &ProgramTrace, which: Option<Dynamic>) -> RhaiResult<&TraceThread> {
     let names = || {
         t.threads
             .iter()
