@@ -116,6 +116,42 @@ enum Command {
     /// Assemble the outputs of a sharded sweep (`run --shard I/N`) from its shard folders.
     #[command(after_help = MERGE_EXAMPLES)]
     Merge(MergeArgs),
+    /// Predict a traced program (python -m gilsim.trace) as threads, processes, free-threaded.
+    #[command(after_help = WHATIF_EXAMPLES)]
+    Whatif(WhatifArgs),
+}
+
+const WHATIF_EXAMPLES: &str = "\
+Examples:
+  python -m gilsim.trace -o app.json -- app.py      trace the program once, single-threaded
+  gilsim whatif app.json                            outputs go to out/app-whatif/
+  gilsim whatif app.json --cores 8 --out results/app --seed 3
+
+Runs k = 1, 2, 4, 8 copies of the traced thread as threads (the traced switch interval,
+1 ms, 20 ms), as spawned processes (with the measured start-up) and free-threaded, on
+--cores cores [default: the tracing host's CPUs]. Writes whatif.csv (wall time, copies/s,
+speed-up, GIL wait, CPU wait and blocked shares, core use), whatif_trace.csv (the trace's
+totals against one simulated copy), two figures and manifest.json, whose findings (also
+printed) say what limits each layout. Same bytes for any --jobs. docs/tracing.md.
+Exit status: 0 on success, 1 if the trace is unusable or a write failed, 2 on a usage error.";
+
+#[derive(Args)]
+struct WhatifArgs {
+    /// The trace (`python -m gilsim.trace -o FILE.json -- program.py`).
+    #[arg(value_name = "TRACE.json")]
+    trace: PathBuf,
+    /// Output folder [default: out/<trace name>-whatif].
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Cores of the machine modelled [default: the tracing host's CPUs, or 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    cores: Option<u32>,
+    /// Master seed of every random stream.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = seed_arg)]
+    seed: u64,
+    /// Worker threads for the runs [default: all cores]. Results do not depend on it.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    jobs: Option<u64>,
 }
 
 const MERGE_EXAMPLES: &str = "\
@@ -511,6 +547,45 @@ fn merge(args: MergeArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn whatif(args: WhatifArgs, interrupt: Interrupt) -> anyhow::Result<()> {
+    let opts = gilsim::commands::whatif::WhatifOptions {
+        trace: args.trace,
+        out: args.out,
+        cores: args.cores,
+        seed: args.seed,
+        jobs: args.jobs.map(|j| j as usize),
+        progress: std::io::stderr().is_terminal(),
+        interrupt,
+    };
+    let outcome = match gilsim::commands::whatif::whatif(&opts) {
+        Ok(o) => o,
+        // A failed run keeps its own error type (exit status after a signal).
+        Err(gilsim::commands::whatif::WhatifError::Run(e)) => return Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    for f in &outcome.findings {
+        outln!("{f}");
+    }
+    let names: Vec<String> = outcome
+        .files
+        .iter()
+        .chain([&outcome.manifest])
+        .map(|f| {
+            f.strip_prefix(&outcome.out_dir)
+                .unwrap_or(f)
+                .display()
+                .to_string()
+        })
+        .collect();
+    outln!(
+        "wrote {}: {} ({:.2} s)",
+        outcome.out_dir.display(),
+        names.join(", "),
+        outcome.wall_time_s
+    );
+    Ok(())
+}
+
 fn check(args: CheckArgs) -> anyhow::Result<()> {
     gilsim::check(&args.script, limits(&args.limits, None, None)?)?;
     outln!("{}: ok", args.script.display());
@@ -632,6 +707,10 @@ fn main() -> ExitCode {
         Command::Bench(a) => gilsim::commands::bench::bench(&a.scenario, a.seconds, a.repeat),
         Command::Merge(a) => match Interrupt::install() {
             Ok(i) => merge(a, i),
+            Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
+        },
+        Command::Whatif(a) => match Interrupt::install() {
+            Ok(i) => whatif(a, i),
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
         },
     };

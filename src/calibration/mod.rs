@@ -5,11 +5,14 @@
 //!
 //! - [`profile`]: a calibration profile (`calibration/profiles/*.json`) read
 //!   into the engine's costs and the wake path, each value range-checked.
+//! - [`trace`]: a real program's trace (`python -m gilsim.trace`,
+//!   docs/trace-format.md) read and checked.
 //! - [`validation`]: the measured multi-thread scenarios predicted by the
 //!   model, compared, and rendered as docs/validation.md and its figures.
 //! - [`versions`]: the same predictors against CPython 2.7 to 3.13, each
 //!   version with its own profile and GIL.
 
 pub mod profile;
+pub mod trace;
 pub mod validation;
 pub mod versions;

@@ -9,11 +9,14 @@
 //! - [`report`]: `gilsim report`: every experiment run, and the report page.
 //! - [`validate`]: `gilsim validate`: docs/validation.md and its figures.
 //! - [`bench`](mod@bench): `gilsim bench`: the engine's speed on fixed scenarios.
+//! - [`whatif`]: `gilsim whatif`: a traced program as threads, processes,
+//!   free-threaded, at several switch intervals (a built-in script's run).
 //!
-//! Inside the layer: `merge` and `report` use `run`; the others use none of it.
+//! Inside the layer: `merge`, `report` and `whatif` use `run`; the others use none of it.
 
 pub mod bench;
 pub mod merge;
 pub mod report;
 pub mod run;
 pub mod validate;
+pub mod whatif;

@@ -8,6 +8,7 @@
 //! | `dist.rs` | `Dist`: `fixed` `uniform` `exp` `lognormal` `normal` `empirical` |
 //! | `workload.rs` | `Step`, `Task`: `py` `c` `io` `sleep` `repeat` `loop_for` `acquire` ... |
 //! | `workload/arrivals.rs` | `Arrivals`: `poisson` `periodic` `bursts` `replay` |
+//! | `workload/trace.rs` | `workload("trace.json")`, `trace_info(...)`: a real program's trace as steps |
 //! | `handles.rs` | `Thread`, `Process`, `Interpreter`, `Lock`, `Queue`, `Device`, `Pool` |
 //! | `model.rs` | `Machine`, `Program`: `machine()`, `python()`, `app.add_thread()` ... |
 //! | `result.rs` | `Machine.run`, `Report`, `ThreadReport`, `CoreReport`, `GilReport` |
@@ -134,7 +135,7 @@ impl Host {
         #[allow(deprecated)]
         engine.on_parse_token(move |token, pos, _| guard::watch_token(&watch, token, pos));
         sizes::register(&mut engine, &limits);
-        let signatures = register_api(&mut engine, ctx);
+        let signatures = register_api(&mut engine, ctx, dir);
         Host {
             engine,
             sources,
@@ -219,11 +220,12 @@ impl Host {
     }
 }
 
-fn register_api(engine: &mut Engine, ctx: Arc<RunContext>) -> Vec<Signature> {
+fn register_api(engine: &mut Engine, ctx: Arc<RunContext>, dir: &Path) -> Vec<Signature> {
     let mut api = Api::new(engine, ctx.limits.clone());
     duration::register(&mut api);
     dist::register(&mut api);
     workload::register(&mut api);
+    workload::trace::register(&mut api, dir);
     model::register(&mut api, &ctx.limits, ctx.profile.clone());
     profile::register(&mut api, ctx.profile.clone());
     result::register(&mut api, ctx.clone());

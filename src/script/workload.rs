@@ -7,6 +7,7 @@
 //! nested lists, which are flattened: recipes can return lists of steps.
 
 pub mod arrivals;
+pub mod trace;
 
 use super::api::add;
 use super::api::{Api, RhaiResult};

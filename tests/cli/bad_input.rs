@@ -564,6 +564,34 @@ const CASES: &[Case] = &[
         at: "bad.rhai:4:11:",
         says: &["start_process = \"w\": a process with a start method (this one runs from the start)"],
     },
+    Case {
+        what: "a trace outside the script's folder",
+        script: "let w = workload(\"/etc/passwd\");",
+        args: &[],
+        at: "bad.rhai:1:9:",
+        says: &["workload(\"/etc/passwd\"): a trace is named by a path relative to the script's folder"],
+    },
+    Case {
+        what: "a trace path with ..",
+        script: "let w = workload(\"../t.json\");",
+        args: &[],
+        at: "bad.rhai:1:9:",
+        says: &["without `..`"],
+    },
+    Case {
+        what: "a missing trace",
+        script: "let i = trace_info(\"nothere.json\");",
+        args: &[],
+        at: "bad.rhai:1:9:",
+        says: &["trace_info(\"nothere.json\"): cannot read trace nothere.json"],
+    },
+    Case {
+        what: "a file that is not a trace",
+        script: "let w = workload(\"bad.rhai\");",
+        args: &[],
+        at: "bad.rhai:1:9:",
+        says: &["trace bad.rhai is not valid JSON", "gilsim reads"],
+    },
 ];
 
 #[test]

@@ -37,6 +37,8 @@ fn every_rhai_example_in_the_docs_runs() {
     let blocks = rhai_blocks(&doc());
     assert!(blocks.len() >= 20, "only {} examples found", blocks.len());
     let d = Dir::new();
+    // The trace the `workload(...)` examples load.
+    d.write("trace.json", include_str!("../fixtures/trace/mixed.json"));
     for (k, (line, text)) in blocks.iter().enumerate() {
         let name = format!("example{k}.rhai");
         d.write(&name, text);

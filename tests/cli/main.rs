@@ -21,3 +21,4 @@ mod servers;
 mod shard;
 mod traces;
 mod util;
+mod whatif;
