@@ -175,6 +175,11 @@ impl<F, J> EventLoop<F, J> {
         id
     }
 
+    /// Tasks spawned and not yet returned.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
     /// No task is left and the loop serves nothing: `run_until_complete` returns.
     pub fn finished(&self) -> bool {
         self.live == 0 && !self.serves

@@ -922,9 +922,15 @@ mod tests {
         v["measurements"]["asyncio_loop_us"] =
             serde_json::json!({ "switch": stat(6.0), "alone": stat(5.0) });
         let e = Profile::from_json(&v.to_string()).unwrap_err().to_string();
-        assert!(e.contains("asyncio_loop_us") && e.contains("switch 6"), "{e}");
+        assert!(
+            e.contains("asyncio_loop_us") && e.contains("switch 6"),
+            "{e}"
+        );
 
-        v["measurements"].as_object_mut().unwrap().remove("asyncio_loop_us");
+        v["measurements"]
+            .as_object_mut()
+            .unwrap()
+            .remove("asyncio_loop_us");
         let p = Profile::from_json(&v.to_string()).unwrap();
         let mut c = SimConfig::new(MachineConfig::with_cores(2), GilModel::new_gil());
         p.apply(&mut c);

@@ -221,6 +221,18 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         self.wake_selecting_loop(l);
     }
 
+    /// Requests a loop serving `ln` has accepted and not answered: an
+    /// asyncio server accepts at once, so its queue is its tasks.
+    pub(crate) fn loop_requests(&self, ln: ListenerId) -> usize {
+        self.cfg
+            .event_loops
+            .iter()
+            .zip(&self.loops)
+            .filter(|(c, _)| c.serves == Some(ln))
+            .map(|(_, s)| s.door.live())
+            .sum()
+    }
+
     /// Runs the iteration's next callback, or begins the next iteration.
     fn run_next_handle(&mut self, t: ThreadId, l: LoopId) {
         let Some(h) = self.loops[l.index()].door.next() else {
