@@ -166,7 +166,7 @@ Measure a machine first: python3 calibration/measure_profile.py && python3 calib
 
 const BENCH_EXAMPLES: &str = "\
 Examples:
-  gilsim bench                            scenarios A-D, 10 simulated seconds each
+  gilsim bench                            scenarios A-D and S, 10 simulated seconds each
   gilsim bench --scenario A --repeat 20
 
 Reports events per second, simulated seconds per wall second, and the bare event-queue
@@ -256,7 +256,7 @@ struct ValidateArgs {
 
 #[derive(Args)]
 struct BenchArgs {
-    /// Only this canonical scenario (A, B, C or D). Repeatable.
+    /// Only this scenario (A, B, C, D, or S: a service). Repeatable.
     #[arg(long, value_name = "NAME")]
     scenario: Vec<String>,
     /// Simulated seconds per run.
