@@ -102,6 +102,13 @@ NOTES = {
         "= the work queue's get_nowait() and the _WorkItem.run() done by the main thread (as "
         "a worker would), minus a bare square(i) call; 'collect' = Future.result() of the finished future. "
         "%d tasks per sample." % 1000,
+    "asyncio_loop_us":
+        "asyncio event loop (default selector loop, one thread), per callback: 'switch' = "
+        "%d tasks each doing `await asyncio.sleep(0)` %d times, the wall time divided by "
+        "the task switches (each iteration runs every task once); 'alone' = one task "
+        "doing it, per iteration (one select(0) plus one callback). The model's "
+        "per-callback cost is (N*switch - alone)/(N - 1), its per-iteration cost "
+        "alone minus that." % (100, 200),
     "ipc_message_us":
         "One multiprocessing (fork context) SimpleQueue put + get of a small task tuple "
         "(1, 2, 'square', (7,), {}) in one process (the queue's pipe, its lock, "
@@ -650,6 +657,28 @@ def measure_executor(min_count, min_s, n=1000):
     return parts
 
 
+def measure_asyncio_loop(min_count, min_s, part, tasks=100, rounds=200):
+    """Single-threaded cost of the asyncio loop in us: 'switch' = per task switch
+    with `tasks` tasks yielding (`await asyncio.sleep(0)`) `rounds` times each;
+    'alone' = per iteration with one task doing it."""
+    import asyncio
+    n = tasks if part == "switch" else 1
+    count = rounds if part == "switch" else rounds * tasks
+
+    async def yielder():
+        for _ in range(count):
+            await asyncio.sleep(0)
+
+    async def main():
+        t0 = perf_counter()
+        await asyncio.gather(*(yielder() for _ in range(n)))
+        return perf_counter() - t0
+
+    def one():
+        return asyncio.run(main()) / (n * count) * 1e6
+    return repeat(one, min_count, min_s)
+
+
 def measure_ipc_message(min_count, min_s, n=1000):
     q = multiprocessing.get_context("fork").SimpleQueue()
     task = (1, 2, "square", (7,), {})
@@ -798,6 +827,10 @@ def main():
             "executor_task_us", "us",
             lambda c: measure_executor(3, B)[c[0]],
             configs=[("submit", None), ("run", None), ("collect", None)])
+        M["asyncio_loop_us"] = run(
+            "asyncio_loop_us", "us",
+            lambda c: measure_asyncio_loop(3, B, c[0]),
+            configs=[("switch", None), ("alone", None)])
         M["ipc_message_us"] = run("ipc_message_us", "us",
                                   lambda c: measure_ipc_message(3, B))
 

@@ -202,7 +202,7 @@ Measure a machine first: python3 calibration/measure_profile.py && python3 calib
 
 const BENCH_EXAMPLES: &str = "\
 Examples:
-  gilsim bench                            scenarios A-D, 10 simulated seconds each
+  gilsim bench                            scenarios A-D and S, 10 simulated seconds each
   gilsim bench --scenario A --repeat 20
 
 Reports events per second, simulated seconds per wall second, and the bare event-queue
@@ -307,9 +307,9 @@ struct ValidateArgs {
 
 #[derive(Args)]
 struct BenchArgs {
-    /// Only this canonical scenario. Repeatable.
+    /// Only this scenario (A, B, C, D, or S: a service). Repeatable.
     #[arg(long, value_name = "NAME",
-          value_parser = clap::builder::PossibleValuesParser::new(gilsim_engine::scenarios::CANONICAL))]
+          value_parser = clap::builder::PossibleValuesParser::new(gilsim_engine::scenarios::ALL))]
     scenario: Vec<String>,
     /// Simulated seconds per run.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]

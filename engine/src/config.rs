@@ -350,6 +350,8 @@ pub struct Costs {
     /// measured `put` + `get` of a small task: default 3.1 µs (reference
     /// machine, `ipc_message_us`).
     pub ipc_message: SimDuration,
+    /// The asyncio event loop's own costs.
+    pub asyncio: crate::event_loop::LoopCosts,
 }
 
 impl Default for Costs {
@@ -375,6 +377,7 @@ impl Default for Costs {
             executor_run: SimDuration::ns(1_800),
             executor_collect: SimDuration::ns(450),
             ipc_message: SimDuration::ns(3_100),
+            asyncio: Default::default(),
         }
     }
 }
@@ -680,6 +683,19 @@ pub enum Step {
     /// `pool.map(...)`: starts the pool's workers, runs every task, waits for
     /// all results, shuts the pool down.
     MapPool(PoolId),
+    /// `asyncio.run`: the loop thread runs its event loop (`event_loop.rs`)
+    /// until its coroutines return (for ever when it serves a listener).
+    RunLoop(LoopId),
+    /// An executor worker of the loop: runs its `ToThread` jobs.
+    ExecutorWorker(LoopId),
+    /// In a coroutine: `await` of socket I/O that completes after `latency`
+    /// (the selector's wake-up); the loop runs other tasks meanwhile.
+    AwaitIo(Dist),
+    /// In a coroutine: `await asyncio.sleep(d)` (0: yield to the loop).
+    AwaitSleep(SimDuration),
+    /// In a coroutine: `await asyncio.to_thread(...)`: the steps run on a
+    /// worker of the loop's executor (same process, same GIL).
+    ToThread(Vec<Step>),
 }
 
 impl Step {
@@ -747,6 +763,8 @@ pub struct SimConfig {
     pub listeners: Vec<ListenerConfig>,
     /// Arrival sources sending requests to the listeners.
     pub sources: Vec<SourceConfig>,
+    /// asyncio event loops (`SimConfig::add_event_loop`).
+    pub event_loops: Vec<crate::event_loop::EventLoopConfig>,
     /// Thread, process and IPC costs.
     pub costs: Costs,
     /// Bounds and seed.
@@ -774,6 +792,7 @@ impl SimConfig {
             pools: Vec::new(),
             listeners: Vec::new(),
             sources: Vec::new(),
+            event_loops: Vec::new(),
             costs: Costs::default(),
             limits: RunLimits::default(),
         }

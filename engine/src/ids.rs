@@ -40,5 +40,7 @@ typed_id!(/// A thread or process pool.
     PoolId, "pool#");
 typed_id!(/// A listening socket served by threads of the same simulation (an in-model peer).
     ListenerId, "listener#");
+typed_id!(/// An asyncio event loop.
+    LoopId, "loop#");
 typed_id!(/// An arrival source: an open workload sending requests to a listener.
     SourceId, "source#");

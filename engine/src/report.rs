@@ -253,6 +253,8 @@ pub struct Report {
     pub listeners: Vec<ListenerReport>,
     /// Per arrival source, in config order.
     pub sources: Vec<SourceReport>,
+    /// Per asyncio event loop, in config order.
+    pub loops: Vec<LoopReport>,
     /// Totals.
     pub totals: Totals,
 }
@@ -277,6 +279,24 @@ pub struct SourceReport {
     /// arrivals found in the last quarter of the run at least twice that of
     /// the second quarter, and more than the server threads).
     pub saturated: bool,
+}
+
+/// Metrics of one asyncio event loop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoopReport {
+    /// Its name.
+    pub name: String,
+    /// Iterations (`_run_once` calls).
+    pub iterations: u64,
+    /// Callbacks run.
+    pub handles: u64,
+    /// Tasks that returned (its coroutines and the requests it served).
+    pub tasks_done: u64,
+    /// When each of its configured coroutines returned (`None`: it did not).
+    pub coroutine_ends: Vec<Option<SimTime>>,
+    /// Live tasks integrated over the run, task·seconds: divided by the
+    /// run's span, the mean number of tasks in the loop.
+    pub task_seconds: f64,
 }
 
 /// Metrics of one listening socket.

@@ -106,6 +106,13 @@ pub(crate) fn validate(c: &SimConfig) -> R {
             validate_steps(c, &format!("{f}.tasks[{k}].steps"), &t.steps, 0)?;
         }
     }
+    for (i, l) in c.event_loops.iter().enumerate() {
+        for (k, co) in l.coroutines.iter().enumerate() {
+            let f = format!("event_loops[{i}] \"{}\".coroutines[{k}].steps", l.name);
+            validate_steps(c, &f, &co.steps, 0)?;
+        }
+    }
+    crate::event_loop::validate(c)?;
     validate_costs(&c.costs)?;
     if c.limits.max_events == 0 {
         return Err(ConfigError::new("max_events", 0, "at least 1"));
@@ -379,6 +386,20 @@ fn validate_steps(c: &SimConfig, f: &str, steps: &[Step], depth: usize) -> R {
                 }
             }
             Step::MapPool(p) => idx("pool", p.index(), c.pools.len(), "pools")?,
+            Step::RunLoop(l) | Step::ExecutorWorker(l) => {
+                idx("loop", l.index(), c.event_loops.len(), "event loops")?
+            }
+            Step::AwaitIo(latency) => validate_dist(&format!("{f}.await_io.latency"), latency)?,
+            Step::AwaitSleep(_) => {}
+            Step::ToThread(body) => {
+                check(
+                    !body.is_empty(),
+                    "to_thread",
+                    "[]".into(),
+                    "a non-empty body",
+                )?;
+                validate_steps(c, &format!("{f}.to_thread"), body, depth + 1)?;
+            }
         }
     }
     Ok(())

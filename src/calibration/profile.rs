@@ -150,6 +150,9 @@ pub struct Profile {
     /// Python time at each end of one `multiprocessing` queue message: half a
     /// measured put + get (`None` in older profiles).
     pub ipc_message: Option<SimDuration>,
+    /// The asyncio loop's cost per iteration and per callback, rescaled
+    /// (`asyncio_loop_us`); `None`: the engine's defaults.
+    pub asyncio: Option<[SimDuration; 2]>,
     /// The wake path (`None` in profiles made before it was measured).
     pub wake: Option<WakePath>,
     /// A single-threaded `selectors` echo server with one client (`None` in
@@ -412,6 +415,36 @@ fn executor(v: &Value, py_loop_ns: f64) -> Result<Option<[SimDuration; 3]>, Prof
     })
 }
 
+/// Tasks switching in the `switch` part of `asyncio_loop_us`
+/// (`measure_asyncio_loop` in `calibration/measure_profile.py`).
+const ASYNCIO_TASKS: f64 = 100.0;
+
+/// The asyncio loop's cost per iteration and per callback, rescaled: with
+/// N tasks each iteration runs N callbacks, so a switch costs
+/// `handle + iteration / N`, and one task alone `handle + iteration`.
+fn asyncio_loop(v: &Value, py_loop_ns: f64) -> Result<Option<[SimDuration; 2]>, ProfileError> {
+    let part = |p: &str| cpu_us(v, &measurement(&["asyncio_loop_us", p]), py_loop_ns);
+    let (Some(switch), Some(alone)) = (part("switch")?, part("alone")?) else {
+        return Ok(None);
+    };
+    let n = ASYNCIO_TASKS;
+    let handle = (n * switch - alone) / (n - 1.0);
+    let iteration = alone - handle;
+    if !(handle > 0.0 && iteration > 0.0) {
+        return Err(ProfileError::Range {
+            key: "measurements.asyncio_loop_us".into(),
+            value: format!("switch {switch} µs, alone {alone} µs"),
+            allowed: format!(
+                "one task alone slower per iteration than a switch among {n} tasks, and less than {n} switches"
+            ),
+        });
+    }
+    Ok(Some([
+        cost(&key(&["asyncio_loop_us", "alone"]), iteration, 1e3)?,
+        cost(&key(&["asyncio_loop_us", "switch"]), handle, 1e3)?,
+    ]))
+}
+
 /// One end of a queue message: half a measured put + get, rescaled.
 fn ipc_message(v: &Value, py_loop_ns: f64) -> Result<Option<SimDuration>, ProfileError> {
     cpu_us(v, &measurement(&["ipc_message_us"]), py_loop_ns)?
@@ -484,6 +517,7 @@ impl Profile {
         )?;
         let executor = executor(&v, py_loop_ns_per_iter)?;
         let ipc_message = ipc_message(&v, py_loop_ns_per_iter)?;
+        let asyncio = asyncio_loop(&v, py_loop_ns_per_iter)?;
         let loopback_send = loopback_send(&v)?;
         let wake = wake_path(&v)?;
         let echo_server = echo_server(&v)?;
@@ -511,6 +545,7 @@ impl Profile {
             ],
             executor,
             ipc_message,
+            asyncio,
             wake,
             echo_server,
             py_ticks_per_iter,
@@ -663,6 +698,10 @@ impl Profile {
         }
         if let Some(m) = self.ipc_message {
             c.ipc_message = m;
+        }
+        if let Some([iteration, handle]) = self.asyncio {
+            c.asyncio.iteration = iteration;
+            c.asyncio.handle = handle;
         }
     }
 }
@@ -904,6 +943,42 @@ mod tests {
         for text in [REFERENCE_JSON, wake] {
             Profile::from_json(text).unwrap();
         }
+    }
+
+    /// The asyncio loop's two costs come from its two measurements: a
+    /// switch among 100 tasks and one task alone; a profile without them
+    /// keeps the engine's defaults, and numbers that give a negative cost
+    /// are refused with the key.
+    #[test]
+    fn asyncio_loop_costs_are_solved_from_a_switch_and_one_task_alone() {
+        let mut v: Value = serde_json::from_str(REFERENCE_JSON).unwrap();
+        let stat = |us: f64| serde_json::json!({ "median": us });
+        // handle 2 µs, iteration 3 µs: switch 2 + 3/100, alone 5.
+        v["measurements"]["asyncio_loop_us"] =
+            serde_json::json!({ "switch": stat(2.03), "alone": stat(5.0) });
+        let p = Profile::from_json(&v.to_string()).unwrap();
+        assert_eq!(p.asyncio, Some([SimDuration::us(3), SimDuration::us(2)]));
+        let mut c = SimConfig::new(MachineConfig::with_cores(2), GilModel::new_gil());
+        p.apply(&mut c);
+        assert_eq!(c.costs.asyncio.iteration, SimDuration::us(3));
+        assert_eq!(c.costs.asyncio.handle, SimDuration::us(2));
+
+        v["measurements"]["asyncio_loop_us"] =
+            serde_json::json!({ "switch": stat(6.0), "alone": stat(5.0) });
+        let e = Profile::from_json(&v.to_string()).unwrap_err().to_string();
+        assert!(
+            e.contains("asyncio_loop_us") && e.contains("switch 6"),
+            "{e}"
+        );
+
+        v["measurements"]
+            .as_object_mut()
+            .unwrap()
+            .remove("asyncio_loop_us");
+        let p = Profile::from_json(&v.to_string()).unwrap();
+        let mut c = SimConfig::new(MachineConfig::with_cores(2), GilModel::new_gil());
+        p.apply(&mut c);
+        assert_eq!(c.costs.asyncio, gilsim_engine::LoopCosts::default());
     }
 
     /// Executor and queue-message costs are Python work: each is rescaled from

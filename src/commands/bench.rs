@@ -1,4 +1,5 @@
-//! `gilsim bench`: the engine's speed on the canonical scenarios, quoted as
+//! `gilsim bench`: the engine's speed on the canonical scenarios and the
+//! service scenario S, quoted as
 //! events per second, simulated seconds per wall second, and a fraction of the
 //! bare event-queue rate measured in the same run at the same queue size (so
 //! noise on a shared machine affects both alike).
@@ -20,7 +21,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs the benchmark and prints a Markdown table on stdout.
 pub fn bench(only: &[String], seconds: u64, repeat: u64) -> anyhow::Result<()> {
     let names: Vec<&str> = if only.is_empty() {
-        scenarios::CANONICAL.to_vec()
+        scenarios::ALL.to_vec()
     } else {
         only.iter().map(String::as_str).collect()
     };
@@ -28,8 +29,8 @@ pub fn bench(only: &[String], seconds: u64, repeat: u64) -> anyhow::Result<()> {
     for name in &names {
         if scenarios::canonical(name, 1).is_none() {
             anyhow::bail!(
-                "unknown scenario {name:?}; the canonical ones are {:?}",
-                scenarios::CANONICAL
+                "unknown scenario {name:?}; the scenarios are {:?}",
+                scenarios::ALL
             );
         }
     }
@@ -38,8 +39,8 @@ pub fn bench(only: &[String], seconds: u64, repeat: u64) -> anyhow::Result<()> {
     for name in names {
         let cfg = scenarios::canonical(name, seconds).ok_or_else(|| {
             anyhow::anyhow!(
-                "unknown scenario {name:?}; the canonical ones are {:?}",
-                scenarios::CANONICAL
+                "unknown scenario {name:?}; the scenarios are {:?}",
+                scenarios::ALL
             )
         })?;
         let first = run(&cfg)?;

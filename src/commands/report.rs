@@ -248,6 +248,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "e10_web_service",
         include_str!("../../experiments/e10_web_service.rhai"),
     ),
+    (
+        "e11_asyncio_or_threads",
+        include_str!("../../experiments/e11_asyncio_or_threads.rhai"),
+    ),
 ];
 
 /// The default experiments folder.

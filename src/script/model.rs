@@ -958,11 +958,15 @@ pub fn build(
         })
         .collect();
     for t in &program.threads {
+        let what = format!("thread \"{}\"", t.name);
         cfg.threads.push(ThreadConfig {
             name: t.name.clone(),
             interp: InterpId(t.interp as u32),
             autostart: t.autostart,
-            program: workload::to_engine(&t.steps, &ids, &format!("thread \"{}\"", t.name))?,
+            program: match workload::asyncio::loop_of(&t.steps) {
+                Some(_) => Vec::new(), // `asyncio::attach` below
+                None => workload::to_engine(&t.steps, &ids, &what)?,
+            },
         });
     }
     for p in &program.pools {
@@ -1012,6 +1016,11 @@ pub fn build(
             timeout: src.timeout,
         });
     }
+    let loops = program
+        .threads
+        .iter()
+        .map(|t| (t.name.as_str(), &t.steps[..]));
+    workload::asyncio::attach(loops, &mut cfg, &ids)?;
     cfg.locks = program.locks.clone();
     cfg.queues = program.queues.clone();
     cfg.costs = program.costs.clone();

@@ -581,6 +581,43 @@ impl RunReport {
         }
     }
 
+    /// `#{name, iterations, callbacks, tasks_done, mean_tasks}` of the
+    /// event loop of the thread named `name` (docs/scripting.md, "asyncio").
+    fn event_loop(&self, name: &str) -> RhaiResult<Map> {
+        let report = &self.0.report;
+        let Some(l) = report.loops.iter().find(|l| l.name == name) else {
+            let names: Vec<String> = report
+                .loops
+                .iter()
+                .map(|l| format!("\"{}\"", l.name))
+                .collect();
+            return Err(format!(
+                "the report has no event loop \"{name}\"; its loops: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+            .into());
+        };
+        let span = report.end.since(gilsim_engine::SimTime::ZERO).as_secs_f64();
+        Ok(Map::from_iter([
+            ("name".into(), Dynamic::from(l.name.clone())),
+            ("iterations".into(), Dynamic::from(count(l.iterations))),
+            ("callbacks".into(), Dynamic::from(count(l.handles))),
+            ("tasks_done".into(), Dynamic::from(count(l.tasks_done))),
+            (
+                "mean_tasks".into(),
+                Dynamic::from(if span > 0.0 {
+                    l.task_seconds / span
+                } else {
+                    0.0
+                }),
+            ),
+        ]))
+    }
+
     /// A source's metrics as a map (see docs/scripting.md, "Services").
     fn source(&self, name: &str) -> RhaiResult<Map> {
         let all = &self.0.report.sources;
@@ -983,6 +1020,11 @@ pub fn register(api: &mut Api, ctx: Arc<RunContext>) {
         api,
         "Report.listener(name: string) -> map",
         |r: &mut RunReport, name: &str| r.listener(name)
+    );
+    add!(
+        api,
+        "Report.event_loop(name: string) -> map",
+        |r: &mut RunReport, name: &str| r.event_loop(name)
     );
     add!(
         api,

@@ -95,6 +95,23 @@ pub enum StepKind {
     JoinProcess(String),
     /// Run a pool's tasks.
     MapPool(String),
+    /// `asyncio.run`: the thread runs an event loop (`workload/asyncio.rs`).
+    AsyncioRun {
+        /// Each coroutine's steps.
+        coroutines: Vec<Vec<Step>>,
+        /// Executor workers (`None`: CPython's default for the machine).
+        workers: Option<u32>,
+        /// The listener it serves (an asyncio server).
+        serve: Option<String>,
+        /// CPU time of a reply's send call (GIL released).
+        reply_cpu: SimDuration,
+    },
+    /// In a coroutine: `await` of socket I/O.
+    AwaitIo(Dist),
+    /// In a coroutine: `await asyncio.sleep(d)`.
+    AwaitSleep(SimDuration),
+    /// In a coroutine: `await asyncio.to_thread(...)`.
+    ToThread(Vec<Step>),
 }
 
 /// One step of a program, as a script value (`Step`).
@@ -165,6 +182,19 @@ impl fmt::Display for Step {
             StepKind::StartProcess(p) => write!(f, "start(process(\"{p}\"))"),
             StepKind::JoinProcess(p) => write!(f, "join(process(\"{p}\"))"),
             StepKind::MapPool(p) => write!(f, "map_pool(pool(\"{p}\"))"),
+            StepKind::AsyncioRun {
+                coroutines, serve, ..
+            } => match serve {
+                Some(l) => write!(
+                    f,
+                    "asyncio_run({} coroutines, serving listener(\"{l}\"))",
+                    coroutines.len()
+                ),
+                None => write!(f, "asyncio_run({} coroutines)", coroutines.len()),
+            },
+            StepKind::AwaitIo(d) => write!(f, "await_io({})", show_dist(d)),
+            StepKind::AwaitSleep(d) => write!(f, "await_sleep({d})"),
+            StepKind::ToThread(body) => write!(f, "to_thread([{}])", list(body)),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! nested lists, which are flattened: recipes can return lists of steps.
 
 pub mod arrivals;
+pub mod asyncio;
 pub mod trace;
 
 use super::api::add;
@@ -265,6 +266,14 @@ pub fn to_engine(
                 E::JoinProcess(ProcessId(lookup(&ids.processes, "process", p).map_err(at)?))
             }
             StepKind::MapPool(p) => E::MapPool(PoolId(lookup(&ids.pools, "pool", p).map_err(at)?)),
+            StepKind::AsyncioRun { .. } => return Err(at(asyncio::ONLY_STEP.into())),
+            StepKind::AwaitIo(d) => E::AwaitIo(d.clone()),
+            StepKind::AwaitSleep(d) => E::AwaitSleep(*d),
+            StepKind::ToThread(body) => E::ToThread(to_engine(
+                body,
+                ids,
+                &format!("{what}, step [{i}] to_thread"),
+            )?),
         });
     }
     Ok(out)
@@ -273,6 +282,7 @@ pub fn to_engine(
 /// Registers `Step`, `Task`, `Arrivals` and their constructors.
 pub fn register(api: &mut Api) {
     arrivals::register(api);
+    asyncio::register(api);
     api.engine()
         .register_type_with_name::<Step>("Step")
         .register_type_with_name::<Task>("Task");

@@ -489,6 +489,48 @@ fn e10_threads_stop_at_the_gil_and_workers_at_the_cores() {
     assert!(c("1 worker × 1 thread") < c("1 worker × 8 threads"));
 }
 
+/// E11: asyncio serves one GIL's worth of Python whatever the wait; a
+/// 16-thread pool in one process never serves more; prefork falls behind
+/// asyncio at little Python per request and overtakes it at much. Every
+/// layout is near its bound (the script's own GIL, thread and core bounds)
+/// and its latency has taken off by 110% of its capacity.
+#[test]
+fn e11_asyncio_follows_the_gil_and_prefork_overtakes_it_as_python_grows() {
+    let t = rows("e11_asyncio_or_threads", "e11_capacity");
+    let steps = rows("e11_asyncio_or_threads", "e11_asyncio_or_threads");
+    let mut fails = Vec::new();
+    for r in &t {
+        let capacity: f64 = r["capacity_per_s"].parse().unwrap();
+        let bound: f64 = r["bound_per_s"].parse().unwrap();
+        let knee: f64 = r["knee_rate"].parse().unwrap();
+        let within = if r["binding"] == "cores" { 0.15 } else { 0.1 };
+        let past = steps
+            .iter()
+            .filter(|s| s["cpu_ms"] == r["cpu_ms"] && s["layout"] == r["layout"])
+            .map(|s| s["rate_per_s_mean"].parse::<f64>().unwrap())
+            .filter(|&x| x >= 1.1 * capacity)
+            .fold(f64::INFINITY, f64::min);
+        if (capacity / bound - 1.0).abs() > within || knee < 0.0 || knee > past {
+            fails.push(format!("{r:?}"));
+        }
+    }
+    agrees("e11_asyncio_or_threads", &fails);
+    let cpus = numbers(&t, "cpu_ms");
+    let (lo, hi) = (cpus[0], cpus[cpus.len() - 1]);
+    let c = |cpu: f64, layout| {
+        at(
+            &t,
+            &[("cpu_ms", &cpu.to_string()), ("layout", layout)],
+            "capacity_per_s",
+        )
+    };
+    for &cpu in &cpus {
+        assert!(c(cpu, "16 threads") <= 1.02 * c(cpu, "asyncio"), "{cpu} ms");
+    }
+    assert!(c(lo, "asyncio") > c(lo, "prefork 4 × 4"));
+    assert!(c(hi, "prefork 4 × 4") > c(hi, "asyncio"));
+}
+
 /// The page shows every experiment's claim, badge, figures (numbered, with
 /// captions and alt text) and finding, with no script; every figure reference
 /// resolves; the validation summary is at the top.

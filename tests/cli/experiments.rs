@@ -18,6 +18,7 @@ const EXPERIMENTS: &[(&str, &[&str])] = &[
     ("e8_gil_models", &["per_thread=20ms"]),
     ("e9_timelines", &["window=10ms"]),
     ("e10_web_service", &["duration=1s", "replicates=1"]),
+    ("e11_asyncio_or_threads", &["duration=1s", "replicates=1"]),
 ];
 
 #[test]

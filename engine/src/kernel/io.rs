@@ -116,9 +116,13 @@ impl<S: TraceSink> Sim<'_, S> {
         let idle = |s: ThreadId| threads[s.index()].run == Run::Blocked(Wait::Accept(l));
         let limit = self.cfg.listeners[l.index()].backlog;
         let arrival = self.listeners[l.index()].arrive(request, limit, idle);
-        if let Arrival::Taken(s) = arrival {
-            self.threads[s.index()].serving.push_back((l, request));
-            self.io_done(s, None);
+        match arrival {
+            Arrival::Taken(s) => {
+                self.threads[s.index()].serving.push_back((l, request));
+                self.io_done(s, None);
+            }
+            Arrival::Queued => self.listener_readable(l),
+            Arrival::Refused => {}
         }
         arrival
     }
@@ -253,7 +257,7 @@ impl<S: TraceSink> Sim<'_, S> {
     /// A timed wait expired.
     pub(crate) fn timer_expired(&mut self, t: ThreadId) {
         match self.threads[t.index()].run {
-            Run::Blocked(Wait::Sleep) => self.wake_by_timer(t),
+            Run::Blocked(Wait::Sleep | Wait::Select(_)) => self.wake_by_timer(t),
             Run::Blocked(Wait::Gil) => self.gil_wait_timed_out(t),
             _ => {}
         }

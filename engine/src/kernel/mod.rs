@@ -32,6 +32,7 @@ use process::Process;
 use std::collections::VecDeque;
 
 pub(crate) mod cpu;
+mod event_loop;
 mod gil;
 pub(crate) mod io;
 mod overflow;
@@ -39,6 +40,7 @@ pub(crate) mod process;
 mod program;
 mod serve;
 
+pub(crate) use event_loop::LoopOp;
 pub(crate) use program::{BurstKind, Frame, FrameKind, Micro};
 mod sync;
 
@@ -73,6 +75,10 @@ pub(crate) enum Wait {
     Accept(ListenerId),
     /// In a `recv` of the reply to request `seq` from an in-model server.
     Reply(u32),
+    /// An event loop's thread in a blocking `select`.
+    Select(LoopId),
+    /// An executor worker of the loop waiting for a job.
+    Executor(LoopId),
 }
 
 /// A thread's OS state.
@@ -207,6 +213,8 @@ pub(crate) enum Event {
     SourceSends(SourceId),
     /// A source's request (its slot) reached the listener.
     SourceArrives(SourceId, u32),
+    /// The socket I/O a task of a loop awaits completed.
+    LoopIo(LoopId, crate::event_loop::TaskId),
 }
 
 /// The whole simulated world during a run.
@@ -227,6 +235,7 @@ pub(crate) struct Sim<'a, S: TraceSink> {
     pools: Vec<Pool>,
     listeners: Vec<Listener>,
     sources: Vec<Source>,
+    loops: Vec<event_loop::LoopState<'a>>,
     sink: &'a mut S,
     /// Events processed plus micro-operations executed: bounded by `max_events`.
     budget_used: u64,
@@ -306,6 +315,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 .enumerate()
                 .map(|(i, c)| Source::new(c, stream(seed, "source", i as u64)))
                 .collect(),
+            loops: Vec::new(),
             sink,
             budget_used: 0,
             cancelled,
@@ -329,6 +339,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             sim.add_thread(t.name.clone(), t.interp, p, t.autostart, &t.program);
         }
         sim.create_pools();
+        sim.create_loops();
         sim
     }
 
@@ -474,7 +485,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             .threads
             .iter()
             .filter_map(|th| match th.run {
-                Run::Blocked(Wait::Accept(_)) => None,
+                Run::Blocked(w) if self.idle_wait(w) => None,
                 Run::Blocked(w) => Some(BlockedThread {
                     thread: th.name.clone(),
                     waits_for: self.describe_wait(w),
@@ -513,11 +524,10 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     /// Every thread finished, never started, or is a server waiting for a
     /// request (server threads serve forever, like daemon threads).
     fn all_done(&self) -> bool {
-        self.threads.iter().all(|t| {
-            matches!(
-                t.run,
-                Run::Done | Run::NotStarted | Run::Blocked(Wait::Accept(_))
-            )
+        self.threads.iter().all(|t| match t.run {
+            Run::Done | Run::NotStarted => true,
+            Run::Blocked(w) => self.idle_wait(w),
+            _ => false,
         })
     }
 
@@ -542,6 +552,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 self.cfg.listeners[l.index()].name
             ),
             Wait::Reply(_) => "a reply from a server that is not answering".into(),
+            Wait::Select(l) => format!(
+                "an event of loop \"{}\"",
+                self.cfg.event_loops[l.index()].name
+            ),
+            Wait::Executor(l) => {
+                format!("a job of loop \"{}\"", self.cfg.event_loops[l.index()].name)
+            }
         }
     }
 
@@ -593,6 +610,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Event::SourceSends(s) => self.source_sends(s),
             Event::SourceArrives(s, slot) => self.source_arrives(s, slot),
             Event::ReplyArrives(client, seq) => self.reply_arrives(client, seq),
+            Event::LoopIo(l, task) => self.loop_io_done(l, task),
         }
         true
     }
@@ -806,6 +824,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 }
             })
             .collect();
+        let loops = self.loop_reports();
         let totals = Totals {
             gil_switches: gils.iter().map(|g| g.switches).sum(),
             failed_wakeups: gils.iter().map(|g| g.failed_wakeups).sum(),
@@ -824,6 +843,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             processes,
             listeners,
             sources,
+            loops,
             totals,
         }
     }

@@ -51,6 +51,7 @@ impl<S: TraceSink> Sim<'_, S> {
                 "a request of source \"{}\"",
                 self.cfg.sources[s.index()].name
             ),
+            Event::LoopIo(l, _) => self.thread_step(self.cfg.event_loops[l.index()].thread),
             Event::TaskDeliver(p, _) | Event::ResultDeliver(p) => {
                 format!("pool \"{}\"", self.pools[p.index()].name())
             }

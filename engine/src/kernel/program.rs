@@ -87,6 +87,10 @@ pub(crate) enum Micro<'a> {
     PoolNext(PoolId),
     /// Worker: task done; hand back its result.
     PoolTaskDone(PoolId, u32),
+    /// An event loop's step (`kernel/event_loop.rs`).
+    Loop(LoopId, super::LoopOp),
+    /// A coroutine `await`s this step.
+    Await(&'a Step),
     /// Block until `reason` holds (re-checked first).
     Block(Wait),
     /// End the thread.
@@ -105,6 +109,10 @@ pub(crate) enum FrameKind {
     Task(PoolId, u32),
     /// A `Serve` step's handler: when it ends, reply with this system call time.
     Handler(SimDuration),
+    /// A task's coroutine on its loop's thread: when it ends, the task returned.
+    Coroutine(LoopId, crate::event_loop::TaskId),
+    /// An executor job on a worker: when it ends, its result goes to the loop.
+    Job(LoopId, crate::event_loop::TaskId),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -180,6 +188,18 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     let cpu = *cpu;
                     th.frames.pop();
                     self.handler_finished_micros(t, cpu);
+                    return Next::Micros;
+                }
+                FrameKind::Coroutine(l, task) => {
+                    let (l, task) = (*l, *task);
+                    th.frames.pop();
+                    self.coroutine_returned(t, l, task);
+                    return Next::Micros;
+                }
+                FrameKind::Job(l, task) => {
+                    let (l, task) = (*l, *task);
+                    th.frames.pop();
+                    self.job_returned(t, l, task);
                     return Next::Micros;
                 }
                 _ => {
@@ -373,6 +393,11 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             }
             Step::JoinProcess(p) => m.extend([TakeGil, JoinProcess(*p)]),
             Step::MapPool(p) => m.extend([TakeGil, MapPool(*p)]),
+            Step::RunLoop(l) => m.extend([TakeGil, Loop(*l, super::LoopOp::Start)]),
+            Step::ExecutorWorker(l) => m.push_back(Loop(*l, super::LoopOp::WorkerNext)),
+            Step::AwaitIo(_) | Step::AwaitSleep(_) | Step::ToThread(_) => {
+                m.extend([TakeGil, Await(step)])
+            }
         }
     }
 
@@ -406,6 +431,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Micro::PoolCollect(p) => self.pool_collect(t, p),
             Micro::PoolNext(p) => self.pool_next(t, p),
             Micro::PoolTaskDone(p, k) => self.pool_task_done(t, p, k),
+            Micro::Loop(l, op) => self.loop_op(t, l, op),
+            Micro::Await(step) => self.await_step(t, step),
             Micro::Block(w) => self.block_unless_ready(t, w),
             Micro::Finish => self.finish_thread(t),
         }
@@ -436,7 +463,13 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Wait::Join(x) => self.threads[x.index()].joiners.push(t),
             Wait::Process(p) => self.processes[p.index()].joiners.push(t),
             Wait::PoolTask(p) => self.pools[p.index()].wait_for_task(t),
+            Wait::Executor(l) => {
+                if !self.worker_may_block(t, l) {
+                    return;
+                }
+            }
             Wait::PoolResults(_)
+            | Wait::Select(_)
             | Wait::Gil
             | Wait::GilSwitch
             | Wait::Io
@@ -456,7 +489,9 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Wait::Process(p) => self.process_finished(p),
             Wait::PoolResults(p) => self.pool_results_ready(p),
             Wait::PoolTask(p) => self.pool_task_ready(p),
+            Wait::Executor(_) => false,
             Wait::Gil
+            | Wait::Select(_)
             | Wait::GilSwitch
             | Wait::Io
             | Wait::NoRequest

@@ -45,7 +45,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
     pub(crate) fn source_arrives(&mut self, s: SourceId, slot: u32) {
         let c = &self.cfg.sources[s.index()];
         let l = c.listener;
-        let backlog = self.listeners[l.index()].backlog();
+        let backlog = self.listeners[l.index()].backlog() + self.loop_requests(l);
         let source = &mut self.sources[s.index()];
         let sent = source.sent_at(slot);
         source.saw_backlog(c, self.cfg.limits.until, sent, backlog);
