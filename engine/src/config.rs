@@ -751,6 +751,10 @@ pub struct SimConfig {
     pub costs: Costs,
     /// Bounds and seed.
     pub limits: RunLimits,
+    /// Exact fusion of GIL waiters' no-op timer expiries (`kernel/gil.rs`):
+    /// a speed-up that changes no result; off only to prove that
+    /// (`engine/tests/fusion.rs`). On by default.
+    pub fusion: bool,
 }
 
 impl SimConfig {
@@ -776,6 +780,7 @@ impl SimConfig {
             sources: Vec::new(),
             costs: Costs::default(),
             limits: RunLimits::default(),
+            fusion: true,
         }
     }
 

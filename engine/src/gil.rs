@@ -419,6 +419,64 @@ impl Gil {
         fx.push(Effect::WakeByTimer(t));
     }
 
+    // ----- exact fusion of no-op expiries ----------------------------------
+
+    /// Would `t`'s timed-out wait, retried now, change nothing but `t`'s own
+    /// wait? True when the GIL is held, `t` was not signalled, and the retry
+    /// sets no drop request: a switch happened during the wait
+    /// (`switch_number` moved) or a request is already pending. The retry
+    /// then only waits again, as the newest waiter (the kernel's fusion of
+    /// such an expiry, `kernel/gil.rs`).
+    pub fn expiry_is_noop(&self, t: ThreadId) -> bool {
+        let Kind::New { .. } = self.kind else {
+            return false;
+        };
+        let Some(s) = self.seats.get(t.index()) else {
+            return false;
+        };
+        self.locked
+            && !s.holds
+            && !s.woken
+            && (self.switch_number != s.saved_switch || self.drop_request)
+    }
+
+    /// [`timed_out`](Self::timed_out) without its effect: the kernel wakes
+    /// the waiter itself.
+    pub fn expire(&mut self, t: ThreadId) {
+        let s = self.seat(t);
+        s.ticket = 0;
+        s.timed_out = true;
+        self.live_waiters -= 1;
+    }
+
+    /// The retry of a no-op expiry ([`expiry_is_noop`](Self::expiry_is_noop)):
+    /// what [`request`](Self::request) does then, without its effects — the
+    /// timeout is consumed, no drop request results, and `t` waits again with
+    /// a fresh ticket and the current `switch_number`.
+    pub fn retry_noop(&mut self, t: ThreadId) {
+        debug_assert!(self.expiry_is_noop(t));
+        self.seat(t).timed_out = false;
+        self.tickets += 1;
+        let ticket = self.tickets;
+        self.waiters.push_back((t, ticket));
+        self.live_waiters += 1;
+        let sw = self.switch_number;
+        let s = self.seat(t);
+        s.ticket = ticket;
+        s.saved_switch = sw;
+        if self.waiters.len() > 2 * self.live_waiters + 16 {
+            self.drop_stale_waiters();
+        }
+    }
+
+    /// The new GIL's timed wait, if this GIL has one.
+    pub fn wait_timeout(&self) -> Option<SimDuration> {
+        match self.kind {
+            Kind::New { interval, .. } => Some(interval),
+            _ => None,
+        }
+    }
+
     // ----- drop_gil ---------------------------------------------------------
 
     /// `drop_gil`, as a micro-operation of the running holder `t`: `forced`
