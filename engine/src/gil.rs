@@ -428,16 +428,24 @@ impl Gil {
     /// then only waits again, as the newest waiter (the kernel's fusion of
     /// such an expiry, `kernel/gil.rs`).
     pub fn expiry_is_noop(&self, t: ThreadId) -> bool {
-        let Kind::New { .. } = self.kind else {
-            return false;
-        };
-        let Some(s) = self.seats.get(t.index()) else {
-            return false;
-        };
-        self.locked
-            && !s.holds
-            && !s.woken
-            && (self.switch_number != s.saved_switch || self.drop_request)
+        self.seats.get(t.index()).is_some_and(|s| {
+            self.locked
+                && !s.holds
+                && !s.woken
+                && (self.switch_number != s.saved_switch || self.drop_request)
+        }) && matches!(self.kind, Kind::New { .. })
+    }
+
+    /// Would [`request`](Self::request) by `t` now only make it wait on the
+    /// condition (new GIL, held by another, `t` not signalled, and no drop
+    /// request from a timeout)? Then [`retry_noop`](Self::retry_noop) does it.
+    pub fn request_only_waits(&self, t: ThreadId) -> bool {
+        self.seats.get(t.index()).is_some_and(|s| {
+            self.locked
+                && !s.holds
+                && !s.woken
+                && (!s.timed_out || self.switch_number != s.saved_switch || self.drop_request)
+        }) && matches!(self.kind, Kind::New { .. })
     }
 
     /// [`timed_out`](Self::timed_out) without its effect: the kernel wakes
@@ -449,12 +457,12 @@ impl Gil {
         self.live_waiters -= 1;
     }
 
-    /// The retry of a no-op expiry ([`expiry_is_noop`](Self::expiry_is_noop)):
-    /// what [`request`](Self::request) does then, without its effects — the
+    /// A request that only waits ([`request_only_waits`](Self::request_only_waits)):
+    /// what [`request`](Self::request) does then, without its effects — a
     /// timeout is consumed, no drop request results, and `t` waits again with
     /// a fresh ticket and the current `switch_number`.
     pub fn retry_noop(&mut self, t: ThreadId) {
-        debug_assert!(self.expiry_is_noop(t));
+        debug_assert!(self.request_only_waits(t));
         self.seat(t).timed_out = false;
         self.tickets += 1;
         let ticket = self.tickets;

@@ -263,6 +263,11 @@ impl<S: TraceSink> Sim<'_, S> {
         if !self.sched.is_empty() {
             self.arm_slice(c);
         }
+        if self.cfg.fusion && self.retry_only_waits(t) {
+            // A GIL waiter back only to wait again (`kernel/gil.rs`).
+            self.wait_again(t);
+            return;
+        }
         // Continue the interrupted burst or the next micro-operations.
         self.run_thread(t);
     }

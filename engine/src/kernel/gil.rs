@@ -161,7 +161,7 @@ impl<S: TraceSink> Sim<'_, S> {
             self.queue.push(due, Event::CoreReady(c, gen));
             return;
         }
-        self.fused_arrival(t, c, due);
+        self.fused_arrival(c, due);
     }
 
     /// The arrival at `due` can be done now: no pending event comes at or
@@ -183,20 +183,33 @@ impl<S: TraceSink> Sim<'_, S> {
     /// (nobody waits, so no slice is armed), the `TakeGil` retry that only
     /// waits again (its `WaitOnCond` puts `TakeGil` back in front), `block`
     /// and the fresh timed wait.
-    fn fused_arrival(&mut self, t: ThreadId, c: CoreId, due: SimTime) {
+    fn fused_arrival(&mut self, c: CoreId, due: SimTime) {
+        // The event loop's part: one more event, its unit of budget (the
+        // margin is checked), the clock.
         self.events += 1;
-        self.budget_used += 2;
+        self.budget_used += 1;
         self.now = due;
-        let core = &mut self.cores[c.index()];
-        core.running = true;
-        core.timer_wake_pending = false;
-        core.slice_armed = false;
-        core.last_thread = Some(t);
-        core.busy_since.get_or_insert(due);
-        let th = &mut self.threads[t.index()];
-        th.run = Run::Running(c);
-        th.run_start = due;
-        th.last_core = Some(c);
+        self.core_ready(c);
+    }
+
+    /// On its core, `t`'s next micro-operation is a `TakeGil` that will only
+    /// wait again (see [`Gil::request_only_waits`]).
+    pub(crate) fn retry_only_waits(&self, t: ThreadId) -> bool {
+        let th = &self.threads[t.index()];
+        th.burst.is_none()
+            && matches!(th.run, Run::Running(_))
+            && matches!(th.micro.front(), Some(Micro::TakeGil))
+            && self.gils[self.gil_of(t)].request_only_waits(t)
+    }
+
+    /// What `run_thread` does for such a `TakeGil`, without the generic
+    /// dispatch: its unit of budget, the request (only a `WaitOnCond`, which
+    /// puts `TakeGil` back in front), `block` and the fresh timed wait.
+    pub(crate) fn wait_again(&mut self, t: ThreadId) {
+        if let Err(e) = self.spend_budget() {
+            self.error = Some(e);
+            return;
+        }
         let g = self.gil_of(t);
         self.gils[g].retry_noop(t);
         self.block(t, Wait::Gil);
