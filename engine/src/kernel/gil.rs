@@ -3,6 +3,12 @@
 //! threads, arming the new GIL's timed wait (with the OS's timer slack),
 //! charging futex wakes as system time, and scheduling the holder's
 //! eval-breaker check inside its Python burst. The rules are in `gil.rs`.
+//!
+//! It also fuses the waiters' no-op expiries (below): in CPython a waiter
+//! whose `COND_TIMED_WAIT` times out after a switch re-checks
+//! `switch_number`, sets no `gil_drop_request` and waits again
+//! (`take_gil` in `Python/ceval_gil.c`); when nothing else happens before its
+//! arrival on a core, that arrival is done in place, with identical results.
 
 use super::cpu::{time_for, work_done};
 use super::{BurstKind, Event, Micro, Run, Sim, Wait};
@@ -189,15 +195,22 @@ impl<S: TraceSink> Sim<'_, S> {
         self.events += 1;
         self.budget_used += 1;
         self.now = due;
+        debug_assert!(self.cores[c.index()]
+            .thread
+            .is_some_and(|t| self.retry_only_waits_on_arrival(t)));
         self.core_ready(c);
     }
 
     /// On its core, `t`'s next micro-operation is a `TakeGil` that will only
     /// wait again (see [`Gil::request_only_waits`]).
     pub(crate) fn retry_only_waits(&self, t: ThreadId) -> bool {
+        matches!(self.threads[t.index()].run, Run::Running(_)) && self.retry_only_waits_on_arrival(t)
+    }
+
+    /// [`retry_only_waits`](Self::retry_only_waits) once `t` is on its core.
+    fn retry_only_waits_on_arrival(&self, t: ThreadId) -> bool {
         let th = &self.threads[t.index()];
         th.burst.is_none()
-            && matches!(th.run, Run::Running(_))
             && matches!(th.micro.front(), Some(Micro::TakeGil))
             && self.gils[self.gil_of(t)].request_only_waits(t)
     }
