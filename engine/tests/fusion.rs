@@ -95,10 +95,7 @@ fn edge_cases_are_identical() {
     let mut c = crowd(16, 6, 2, GilModel::new_with_interval(us(200)), 1);
     c.machine.core_speed = vec![1.0, 0.5, 2.0, 1.5];
     cases.push(("idle cores of different speeds", c));
-    cases.push((
-        "old GIL",
-        crowd(4, 6, 2, GilModel::old_gil(), 1),
-    ));
+    cases.push(("old GIL", crowd(4, 6, 2, GilModel::old_gil(), 1)));
     let mut c = crowd(4, 4, 2, GilModel::new_with_interval(us(400)), 1);
     let second = c.add_interpreter(ProcessId(0), GilModel::new_with_interval(us(700)));
     for i in 0..4 {
@@ -160,29 +157,31 @@ fn config() -> impl Strategy<Value = SimConfig> {
         prop::option::of(1u64..200_000),
         prop::option::of(100u64..20_000),
     )
-        .prop_map(|((cores, gil, rr, wake_us, spread), programs, seed, until, budget)| {
-            let mut m = MachineConfig::with_cores(cores);
-            if rr {
-                m.os.policy = Policy::round_robin(ms(2));
-            }
-            m.os.wake_latency = us(wake_us);
-            m.os.wake_spread = match spread {
-                0 => WakeSpread::Uniform(0.0),
-                1 => WakeSpread::Uniform(0.3),
-                _ => WakeSpread::LogNormal(0.2 * spread as f64),
-            };
-            let mut c = SimConfig::new(m, gil);
-            c.locks.push("l".into());
-            c.limits.seed = seed;
-            c.limits.until = until.map(|u| SimTime::ZERO + us(u));
-            if let Some(b) = budget {
-                c.limits.max_events = b;
-            }
-            for (i, p) in programs.into_iter().enumerate() {
-                c.add_thread(&format!("t{i}"), InterpId(0), p);
-            }
-            c
-        })
+        .prop_map(
+            |((cores, gil, rr, wake_us, spread), programs, seed, until, budget)| {
+                let mut m = MachineConfig::with_cores(cores);
+                if rr {
+                    m.os.policy = Policy::round_robin(ms(2));
+                }
+                m.os.wake_latency = us(wake_us);
+                m.os.wake_spread = match spread {
+                    0 => WakeSpread::Uniform(0.0),
+                    1 => WakeSpread::Uniform(0.3),
+                    _ => WakeSpread::LogNormal(0.2 * spread as f64),
+                };
+                let mut c = SimConfig::new(m, gil);
+                c.locks.push("l".into());
+                c.limits.seed = seed;
+                c.limits.until = until.map(|u| SimTime::ZERO + us(u));
+                if let Some(b) = budget {
+                    c.limits.max_events = b;
+                }
+                for (i, p) in programs.into_iter().enumerate() {
+                    c.add_thread(&format!("t{i}"), InterpId(0), p);
+                }
+                c
+            },
+        )
 }
 
 proptest! {

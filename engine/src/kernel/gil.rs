@@ -204,7 +204,8 @@ impl<S: TraceSink> Sim<'_, S> {
     /// On its core, `t`'s next micro-operation is a `TakeGil` that will only
     /// wait again (see [`Gil::request_only_waits`]).
     pub(crate) fn retry_only_waits(&self, t: ThreadId) -> bool {
-        matches!(self.threads[t.index()].run, Run::Running(_)) && self.retry_only_waits_on_arrival(t)
+        matches!(self.threads[t.index()].run, Run::Running(_))
+            && self.retry_only_waits_on_arrival(t)
     }
 
     /// [`retry_only_waits`](Self::retry_only_waits) once `t` is on its core.
