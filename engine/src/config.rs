@@ -769,6 +769,10 @@ pub struct SimConfig {
     pub costs: Costs,
     /// Bounds and seed.
     pub limits: RunLimits,
+    /// Exact fusion of GIL waiters' no-op timer expiries (`kernel/gil.rs`):
+    /// a speed-up that changes no result; off only to prove that
+    /// (`engine/tests/fusion.rs`). On by default.
+    pub fusion: bool,
 }
 
 impl SimConfig {
@@ -795,6 +799,7 @@ impl SimConfig {
             event_loops: Vec::new(),
             costs: Costs::default(),
             limits: RunLimits::default(),
+            fusion: true,
         }
     }
 

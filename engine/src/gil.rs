@@ -419,6 +419,72 @@ impl Gil {
         fx.push(Effect::WakeByTimer(t));
     }
 
+    // ----- exact fusion of no-op expiries ----------------------------------
+
+    /// Would `t`'s timed-out wait, retried now, change nothing but `t`'s own
+    /// wait? True when the GIL is held, `t` was not signalled, and the retry
+    /// sets no drop request: a switch happened during the wait
+    /// (`switch_number` moved) or a request is already pending. The retry
+    /// then only waits again, as the newest waiter (the kernel's fusion of
+    /// such an expiry, `kernel/gil.rs`).
+    pub fn expiry_is_noop(&self, t: ThreadId) -> bool {
+        self.seats.get(t.index()).is_some_and(|s| {
+            self.locked
+                && !s.holds
+                && !s.woken
+                && (self.switch_number != s.saved_switch || self.drop_request)
+        }) && matches!(self.kind, Kind::New { .. })
+    }
+
+    /// Would [`request`](Self::request) by `t` now only make it wait on the
+    /// condition (new GIL, held by another, `t` not signalled, and no drop
+    /// request from a timeout)? Then [`retry_noop`](Self::retry_noop) does it.
+    pub fn request_only_waits(&self, t: ThreadId) -> bool {
+        self.seats.get(t.index()).is_some_and(|s| {
+            self.locked
+                && !s.holds
+                && !s.woken
+                && (!s.timed_out || self.switch_number != s.saved_switch || self.drop_request)
+        }) && matches!(self.kind, Kind::New { .. })
+    }
+
+    /// [`timed_out`](Self::timed_out) without its effect: the kernel wakes
+    /// the waiter itself.
+    pub fn expire(&mut self, t: ThreadId) {
+        let s = self.seat(t);
+        s.ticket = 0;
+        s.timed_out = true;
+        self.live_waiters -= 1;
+    }
+
+    /// A request that only waits ([`request_only_waits`](Self::request_only_waits)):
+    /// what [`request`](Self::request) does then, without its effects — a
+    /// timeout is consumed, no drop request results, and `t` waits again with
+    /// a fresh ticket and the current `switch_number`.
+    pub fn retry_noop(&mut self, t: ThreadId) {
+        debug_assert!(self.request_only_waits(t));
+        self.seat(t).timed_out = false;
+        self.tickets += 1;
+        let ticket = self.tickets;
+        self.waiters.push_back((t, ticket));
+        self.live_waiters += 1;
+        let sw = self.switch_number;
+        let s = self.seat(t);
+        s.ticket = ticket;
+        s.saved_switch = sw;
+        if self.waiters.len() > 2 * self.live_waiters + 16 {
+            self.drop_stale_waiters();
+        }
+    }
+
+    /// The new GIL's timed wait, if this GIL has one.
+    pub fn wait_timeout(&self) -> Option<SimDuration> {
+        match self.kind {
+            Kind::New { interval, .. } => Some(interval),
+            _ => None,
+        }
+    }
+
     // ----- drop_gil ---------------------------------------------------------
 
     /// `drop_gil`, as a micro-operation of the running holder `t`: `forced`

@@ -4,7 +4,8 @@
 //! `max_events` ≤ 200 000) keep each run short; values are mostly sensible but
 //! can be extreme (any u64 duration, any f64, ids out of range, zero counts),
 //! so invalid configs are tried too. An `Err` is fine; a panic is a bug, and
-//! so is a report that breaks one of the invariants checked below.
+//! so is a report that breaks one of the invariants checked below, or one
+//! that changes (or a trace that does) with `SimConfig::fusion` off.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -671,6 +672,13 @@ fuzz_target!(|input: Input| {
     let cfg = config(&input);
     let plain = e::run(&cfg);
     let traced = e::run_traced(&cfg);
+    // Exact fusion of no-op GIL expiries changes nothing, trace included.
+    let mut unfused = cfg.clone();
+    unfused.fusion = false;
+    assert!(
+        e::run_traced(&unfused) == traced,
+        "fusion on and off differ (report, error or trace)"
+    );
     if show_outcomes() {
         match &plain {
             Ok(r) => eprintln!("outcome: ok {:?} {} events", r.stop, r.totals.events),

@@ -130,7 +130,7 @@ impl<S: TraceSink> Sim<'_, S> {
 
     /// CFS places a waking sleeper at most one slice behind `min_vruntime`, so
     /// long sleepers get a bounded credit.
-    fn place_sleeper(&mut self, t: ThreadId) {
+    pub(crate) fn place_sleeper(&mut self, t: ThreadId) {
         let mut min = self.sched.leftmost_vruntime().unwrap_or(u64::MAX);
         for c in &self.cores {
             if let (Some(x), true) = (c.thread, c.running) {
@@ -153,7 +153,7 @@ impl<S: TraceSink> Sim<'_, S> {
         }
     }
 
-    fn idle_core_for(&self, t: ThreadId) -> Option<CoreId> {
+    pub(crate) fn idle_core_for(&self, t: ThreadId) -> Option<CoreId> {
         if let Some(c) = self.threads[t.index()].last_core {
             if self.cores[c.index()].thread.is_none() {
                 return Some(c);
@@ -185,7 +185,7 @@ impl<S: TraceSink> Sim<'_, S> {
 
     /// Delay before idle core `c` runs a thread it was woken for: short if
     /// the core went idle only recently (still in a shallow C-state).
-    fn wake_latency(&mut self, t: ThreadId, c: CoreId) -> SimDuration {
+    pub(crate) fn wake_latency(&mut self, t: ThreadId, c: CoreId) -> SimDuration {
         let os = &self.cfg.machine.os;
         let idle = self.now - self.cores[c.index()].idle_since;
         let (base, spread) = if self.now > SimTime::ZERO && idle < os.shallow_idle {
@@ -218,6 +218,14 @@ impl<S: TraceSink> Sim<'_, S> {
     /// start of the switch, so a switch cut short by the end of the run (or by
     /// the thread leaving the core) counts only the part that elapsed.
     fn dispatch(&mut self, c: CoreId, t: ThreadId, extra: SimDuration) {
+        let due = self.begin_dispatch(c, t, extra);
+        let gen = self.cores[c.index()].gen;
+        self.queue.push(due, Event::CoreReady(c, gen));
+    }
+
+    /// [`dispatch`](Self::dispatch) but for its `CoreReady` event: returns
+    /// when the core will run `t` (the caller schedules it, or fuses it).
+    pub(crate) fn begin_dispatch(&mut self, c: CoreId, t: ThreadId, extra: SimDuration) -> SimTime {
         let switch = {
             let now = self.now;
             let core = &mut self.cores[c.index()];
@@ -234,9 +242,7 @@ impl<S: TraceSink> Sim<'_, S> {
             }
         };
         self.threads[t.index()].run = Run::Dispatching(c);
-        let gen = self.cores[c.index()].gen;
-        self.queue
-            .push(self.now + extra + switch, Event::CoreReady(c, gen));
+        self.now + extra + switch
     }
 
     /// Core `c` now runs its thread.
@@ -256,6 +262,11 @@ impl<S: TraceSink> Sim<'_, S> {
         th.last_core = Some(c);
         if !self.sched.is_empty() {
             self.arm_slice(c);
+        }
+        if self.cfg.fusion && self.retry_only_waits(t) {
+            // A GIL waiter back only to wait again (`kernel/gil.rs`).
+            self.wait_again(t);
+            return;
         }
         // Continue the interrupted burst or the next micro-operations.
         self.run_thread(t);
