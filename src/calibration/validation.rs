@@ -406,6 +406,7 @@ fn pool_small_tasks(
             workers: u(p, "workers").max(1) as u32,
             tasks,
             worker_gil: GilModel::new_gil(),
+            options: Default::default(),
         });
         c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
         run(&c).ok().map(|r| r.makespan.as_secs_f64())
