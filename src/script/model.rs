@@ -332,7 +332,8 @@ fn start_method_from(o: &mut Opts) -> RhaiResult<StartMethod> {
 /// `rss_mb`: a process's resident memory in MiB (0 when not given), which
 /// a `fork` it makes copies the page tables of.
 fn rss_from(o: &mut Opts) -> RhaiResult<u64> {
-    Ok(o.int_in("rss_mb", 0, MAX_RSS_MB)?.map_or(0, |mb| (mb as u64) << 20))
+    Ok(o.int_in("rss_mb", 0, MAX_RSS_MB)?
+        .map_or(0, |mb| (mb as u64) << 20))
 }
 
 /// Options of a thread pool.
@@ -342,7 +343,12 @@ const PROCESS_POOL_OPTIONS: &[&str] = &["start_method", "api", "warm", "maps", "
 
 /// A pool's `api`, `chunksize`, `warm` and `maps`, for `tasks` tasks on
 /// `workers` workers (`threads`: a thread pool, which takes only chunksize 1).
-fn pool_options(o: &mut Opts, tasks: usize, workers: u32, threads: bool) -> RhaiResult<PoolOptions> {
+fn pool_options(
+    o: &mut Opts,
+    tasks: usize,
+    workers: u32,
+    threads: bool,
+) -> RhaiResult<PoolOptions> {
     let names: Vec<&str> = POOL_APIS.iter().map(|(n, _)| *n).collect();
     let api = o.choice("api", &names)?.unwrap_or_else(|| "pool".into());
     let process_api = POOL_APIS
@@ -884,7 +890,11 @@ impl Program {
                 pool_options(&mut o, list.len(), workers as u32, true)?,
             )
         } else {
-            let mut o = Opts::new(&what, opts, &options_plus(GIL_OPTIONS, PROCESS_POOL_OPTIONS))?;
+            let mut o = Opts::new(
+                &what,
+                opts,
+                &options_plus(GIL_OPTIONS, PROCESS_POOL_OPTIONS),
+            )?;
             let method = start_method_from(&mut o)?;
             let options = pool_options(&mut o, list.len(), workers as u32, false)?;
             (
@@ -945,8 +955,14 @@ impl Program {
             ("executor_collect", &mut c.executor_collect),
             ("ipc_message", &mut c.ipc_message),
             ("fork_per_gib", &mut c.fork_per_gib),
-            ("thread_executor_construct", &mut c.thread_executor_construct),
-            ("process_executor_construct", &mut c.process_executor_construct),
+            (
+                "thread_executor_construct",
+                &mut c.thread_executor_construct,
+            ),
+            (
+                "process_executor_construct",
+                &mut c.process_executor_construct,
+            ),
             ("pool_construct", &mut c.pool_construct),
         ] {
             *cost = o.duration(key)?.unwrap_or(*cost);
