@@ -50,6 +50,18 @@ pub(crate) const GIL_OPTIONS: &[&str] = &[
     "release_gap",
     "slowdown",
 ];
+/// Options of `python()`: the GIL options and the main process's `rss_mb`.
+pub(crate) const PYTHON_OPTIONS: &[&str] = &[
+    "gil",
+    "switch_interval",
+    "check_period",
+    "waiter",
+    "check_interval",
+    "tick",
+    "release_gap",
+    "slowdown",
+    "rss_mb",
+];
 /// Which GIL options belong to which model.
 const GIL_MODEL_OPTIONS: [(&str, &[&str]); 3] = [
     ("new", &["switch_interval", "check_period", "waiter"]),
@@ -394,16 +406,15 @@ fn chunksize_from(
         let auto = (tasks as u64).div_ceil(per).max(1);
         return Ok(auto.min(u64::from(MAX_POOL_COUNT)) as u32);
     }
-    match v.as_int() {
-        Ok(i) if (1..=i64::from(MAX_POOL_COUNT)).contains(&i) => Ok(i as u32),
-        _ => Err(o.error(
-            "chunksize",
-            format!(
-                "expected an integer between 1 and {MAX_POOL_COUNT} or \"auto\", got {}",
-                describe(&v)
-            ),
-        )),
-    }
+    let got = match v.as_int() {
+        Ok(i) if (1..=i64::from(MAX_POOL_COUNT)).contains(&i) => return Ok(i as u32),
+        Ok(i) => i.to_string(),
+        Err(_) => describe(&v),
+    };
+    Err(o.error(
+        "chunksize",
+        format!("expected an integer between 1 and {MAX_POOL_COUNT} or \"auto\", got {got}"),
+    ))
 }
 
 fn check_name(kind: &str, name: &str) -> RhaiResult<()> {
@@ -512,7 +523,7 @@ impl Program {
         (max_threads, max_processes): (usize, usize),
         profile: Option<&Profile>,
     ) -> RhaiResult<Program> {
-        let mut o = Opts::new("python()", opts, &options_plus(GIL_OPTIONS, &["rss_mb"]))?;
+        let mut o = Opts::new("python()", opts, PYTHON_OPTIONS)?;
         let rss_bytes = rss_from(&mut o)?;
         let gil = gil_from(&mut o, &GilModel::new_gil())?;
         check_early(
