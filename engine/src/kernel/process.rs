@@ -22,10 +22,12 @@
 //!   and, with `fork`, every worker before it (`_launch_processes`, gh-90622);
 //!   with `spawn` or `forkserver` each submit starts one worker unless one is
 //!   idle, up to `max_workers` (`_adjust_process_count`).
+//!
 //! A warm pool (started before the run), and a pool's later maps, pay
 //! neither. The tasks go out in chunks of `chunksize` (one message each
 //! way per chunk), are taken by whichever worker is free, and the caller
 //! waits for every result; the workers exit after the pool's last map.
+//!
 //! In a process pool the caller pickles each chunk's arguments under its GIL,
 //! they cross a pipe, the worker unpickles them, runs the tasks, pickles the
 //! results, which cross back and are unpickled by the caller (§4.2:
