@@ -114,6 +114,27 @@ NOTES = {
         "(1, 2, 'square', (7,), {}) in one process (the queue's pipe, its lock, "
         "Connection.send_bytes/recv_bytes and the pickling of ~60 bytes), per message; "
         "multiprocessing.Pool sends one such message per task each way.",
+    "executor_construct_us":
+        "Constructing a pool object in the main thread (perf_counter around the "
+        "constructor only; shut down untimed). 'thread': ThreadPoolExecutor(4) (no thread "
+        "starts before the first submit); 'process': ProcessPoolExecutor(4, "
+        "mp_context=fork) (no process starts before the first submit); 'pool': "
+        "multiprocessing's fork-context Pool beyond starting its workers, per sample "
+        "2 * T(Pool(1)) - T(Pool(2)) with T the constructor's time (each worker's start is "
+        "the difference T(Pool(2)) - T(Pool(1)); what is left is the queues, pipes and the "
+        "three handler threads), each pool terminated and joined untimed.",
+    "fork_rss_ms":
+        "The parent's os.fork() call (perf_counter before the call to its return in the "
+        "parent) from a parent holding a bytearray of N MiB with every page written "
+        "(N = 0, 64, 256, 1024; --quick: 0, 16, 64); the child calls os._exit(0) at once "
+        "and the parent reaps it with os.waitpid (untimed). fork() copies the parent's "
+        "page tables, so the call grows with the resident memory; gilsim reads the slope "
+        "(least squares over N) as Costs.fork_per_gib.",
+    "executor_first_task_ms":
+        "A cold ProcessPoolExecutor(4, mp_context=fork): constructor + submit(noop) + "
+        ".result() of that first task, wall time in the main thread (shut down untimed). "
+        "A check of the model's executor start-up (construction, 4 forks, the management "
+        "thread, one message each way), not an input.",
     "wake_latency_us":
         "One-way wake-up hop between two processes (no GIL in the path): the parent "
         "(this interpreter) takes t0 = perf_counter(), then os.write(fd, b'x') on pipe A; "
@@ -694,6 +715,77 @@ def measure_ipc_message(min_count, min_s, n=1000):
         q.close()
 
 
+def _shut(pool):
+    """Terminate and join a multiprocessing Pool (untimed)."""
+    pool.terminate()
+    pool.join()
+
+
+def construct_time(make, shut):
+    """Seconds of make() (the constructor alone); shut(obj) runs untimed."""
+    t0 = perf_counter()
+    obj = make()
+    dt = perf_counter() - t0
+    shut(obj)
+    return dt
+
+
+def measure_executor_construct(kind, min_count, min_s):
+    """us to construct a pool object of `kind` ('thread', 'process', 'pool')."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    fork = multiprocessing.get_context("fork")
+    if kind == "thread":
+        return repeat(lambda: construct_time(lambda: ThreadPoolExecutor(4),
+                                             lambda ex: ex.shutdown()) * 1e6,
+                      min_count, min_s)
+    if kind == "process":
+        return repeat(lambda: construct_time(lambda: ProcessPoolExecutor(4, mp_context=fork),
+                                             lambda ex: ex.shutdown()) * 1e6,
+                      min_count, min_s)
+
+    def beyond_workers():
+        one = construct_time(lambda: fork.Pool(1), _shut)
+        two = construct_time(lambda: fork.Pool(2), _shut)
+        return (2 * one - two) * 1e6
+    return repeat(beyond_workers, min_count, min_s)
+
+
+def fork_call_ms():
+    """ms of the parent's os.fork() call; the child exits at once and is reaped."""
+    t0 = perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    dt = perf_counter() - t0
+    os.waitpid(pid, 0)
+    return dt * 1e3
+
+
+def measure_fork_rss(mib, min_count, min_s):
+    """The fork call from a parent holding `mib` MiB of written memory."""
+    buf = bytearray(mib << 20)
+    if mib:
+        buf[::4096] = b"\x01" * len(range(0, len(buf), 4096))  # write every page
+    try:
+        return repeat(fork_call_ms, min_count, min_s)
+    finally:
+        del buf
+
+
+def measure_executor_first_task(min_count, min_s):
+    from concurrent.futures import ProcessPoolExecutor
+    fork = multiprocessing.get_context("fork")
+
+    def one():
+        t0 = perf_counter()
+        ex = ProcessPoolExecutor(4, mp_context=fork)
+        ex.submit(C.noop).result(30)
+        dt = perf_counter() - t0
+        ex.shutdown()
+        return dt * 1e3
+    return repeat(one, min_count, min_s)
+
+
 def start_join(ctx):
     t0 = perf_counter()
     p = ctx.Process(target=C.noop)
@@ -884,6 +976,19 @@ def main():
                   configs=[("forkserver", 5)]))
     M["process_start_ms"] = {k: ps[k] for k in ("fork", "spawn", "forkserver",
                                                 "forkserver_first_incl_server")}
+
+    # pool start-up (issue 13): constructors, fork against resident memory, first task
+    M["executor_construct_us"] = run(
+        "executor_construct_us", "us",
+        lambda c: measure_executor_construct(c[0], 5, B),
+        configs=[("thread", None), ("process", None), ("pool", None)])
+    sizes = (0, 16, 64) if quick else (0, 64, 256, 1024)
+    M["fork_rss_ms"] = run(
+        "fork_rss_ms", "ms",
+        lambda c: measure_fork_rss(c[1], 5, B),
+        configs=[("%dMiB" % n, n) for n in sizes])
+    M["executor_first_task_ms"] = run("executor_first_task_ms", "ms",
+                                      lambda c: measure_executor_first_task(3, B))
 
     end_cond = C.conditions_now()
     end_cond["quiet"] = C.is_quiet(end_cond, thr)

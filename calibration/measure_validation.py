@@ -484,6 +484,101 @@ def pool_small_tasks(ctx):
     return ctx.run("pool_small_tasks", configs, run_one, [("wall_s", "s")], reps=ctx.reps)
 
 
+def _make_pool(kind, workers):
+    """A pool of `kind` ("thread", "pool", "executor"; fork context) and its map."""
+    from concurrent.futures import ProcessPoolExecutor
+    fork = multiprocessing.get_context("fork")
+    if kind == "thread":
+        ex = ThreadPoolExecutor(workers)
+        return ex, (lambda f, items, cs: list(ex.map(f, items, timeout=JOIN_TIMEOUT))), \
+            ex.shutdown
+    if kind == "executor":
+        ex = ProcessPoolExecutor(workers, mp_context=fork)
+        return ex, (lambda f, items, cs: list(ex.map(f, items, timeout=JOIN_TIMEOUT,
+                                                     chunksize=cs))), ex.shutdown
+    pool = fork.Pool(workers)
+
+    def shut():
+        pool.close()
+        pool.join()
+    return pool, (lambda f, items, cs: pool.map_async(f, items, chunksize=cs)
+                  .get(JOIN_TIMEOUT)), shut
+
+
+def _warm_up(mapper, workers):
+    """Every worker of a pool has started and run a task."""
+    mapper(C.square, range(4 * workers), 1)
+
+
+def pool_startup(ctx):
+    """Pool start-up: cold pools (constructed on the clock) and warm ones.
+
+    pool "thread": ThreadPoolExecutor(W); map = list(ex.map(f, items)); shutdown =
+      ex.shutdown() (chunksize has no effect on a thread pool and is always 1 here).
+    pool "pool": multiprocessing.get_context("fork").Pool(W); map =
+      pool.map_async(f, items, chunksize=params.chunksize).get(); shutdown = pool.close();
+      pool.join().
+    pool "executor": concurrent.futures.ProcessPoolExecutor(W, mp_context=fork context);
+      map = list(ex.map(f, items, chunksize=params.chunksize)); shutdown = ex.shutdown().
+    start "cold": the clock covers construct + map + shutdown; tasks "tiny" =
+      square over range(n_tasks) with n_tasks = 4 * W (every worker can get one);
+      chunksize 1; W = 1, 2, 4, 8.
+    start "warm": the pool is constructed and every worker warmed up (a map of 4 * W
+      tiny tasks, chunksize 1) before the clock; the clock covers one map only
+      (shutdown after the clock). tasks "tiny" = square over range(n_tasks = 2000);
+      tasks "countdown" = countdown_task over [K] * n_tasks (n_tasks = 16, K =
+      params.task_iters, ~10 ms of countdown on this host); chunksize 1 and a larger
+      one (params.chunksize; pools "pool" and "executor" only); W = 4.
+    The tasks' arguments and results are small ints (pickled: a few bytes each; the
+    model takes 64 bytes per task each way, as pool_small_tasks).
+    Metric wall_s. Default switch interval.
+    """
+    K = ctx.n_for(10e-3)
+    configs = []
+    for kind in ("thread", "pool", "executor"):
+        for w in (1, 2, 4, 8):
+            configs.append({"pool": kind, "start": "cold", "workers": w, "tasks": "tiny",
+                            "n_tasks": 4 * w, "chunksize": 1, "start_method": "fork",
+                            "switch_interval_s": sys.getswitchinterval()})
+    for kind in ("thread", "pool", "executor"):
+        for tasks, n, big in (("tiny", 2000, 125), ("countdown", 16, 4)):
+            for cs in ((1,) if kind == "thread" else (1, big)):
+                p = {"pool": kind, "start": "warm", "workers": 4, "tasks": tasks,
+                     "n_tasks": n, "chunksize": cs, "start_method": "fork",
+                     "switch_interval_s": sys.getswitchinterval()}
+                if tasks == "countdown":
+                    p["task_iters"] = K
+                configs.append(p)
+
+    def run_one(p):
+        if p["tasks"] == "tiny":
+            f, items = C.square, list(range(p["n_tasks"]))
+        else:
+            f, items = C.countdown_task, [p["task_iters"]] * p["n_tasks"]
+        if p["start"] == "cold":
+            t0 = perf_counter()
+            _, mapper, shut = _make_pool(p["pool"], p["workers"])
+            try:
+                res = mapper(f, items, p["chunksize"])
+            finally:
+                shut()
+            dt = perf_counter() - t0
+        else:
+            _, mapper, shut = _make_pool(p["pool"], p["workers"])
+            try:
+                _warm_up(mapper, p["workers"])
+                t0 = perf_counter()
+                res = mapper(f, items, p["chunksize"])
+                dt = perf_counter() - t0
+            finally:
+                shut()
+        if len(res) != len(items):
+            raise RuntimeError("pool returned %d results" % len(res))
+        return {"wall_s": dt}
+
+    return ctx.run("pool_startup", configs, run_one, [("wall_s", "s")], reps=ctx.reps)
+
+
 MSG16 = b"0123456789abcdef"
 
 
@@ -860,7 +955,7 @@ def echo_clients(ctx):
 
 SCENARIOS = [cpu_split, io_next_to_cpu, sleep_under_contention, io_threads_scaling,
              native_in_threads, pool_small_tasks, echo_rtt, sleep_loop, zlib_py_cycle,
-             echo_clients]
+             echo_clients, pool_startup]
 
 
 # ---------------------------------------------------------------------------

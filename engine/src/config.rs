@@ -352,6 +352,26 @@ pub struct Costs {
     pub ipc_message: SimDuration,
     /// The asyncio event loop's own costs.
     pub asyncio: crate::event_loop::LoopCosts,
+    /// The parent's extra native time of a `fork` per GiB of its resident
+    /// memory: `fork()` copies the parent's page tables (`copy_page_range`,
+    /// `mm/memory.c`), one entry per resident page. Default 0 (the measured
+    /// start of a small process is `fork`); a profile with `fork_rss_ms` sets it.
+    pub fork_per_gib: SimDuration,
+    /// Python time of the caller to construct a `ThreadPoolExecutor` (a
+    /// queue, a semaphore, the bookkeeping; no thread starts before the
+    /// first submit, `Lib/concurrent/futures/thread.py`). Default 0; a
+    /// profile with `executor_construct_us` sets it.
+    pub thread_executor_construct: SimDuration,
+    /// Python time of the caller to construct a `ProcessPoolExecutor`
+    /// (its call queue, result queue and wake-up pipe; no process starts
+    /// before the first submit, `Lib/concurrent/futures/process.py`).
+    /// Default 0.
+    pub process_executor_construct: SimDuration,
+    /// Python time of the caller to construct a `multiprocessing.Pool`
+    /// beside starting its workers: its queues and pipes and its three
+    /// handler threads (`Lib/multiprocessing/pool.py`, `Pool.__init__`).
+    /// Default 0.
+    pub pool_construct: SimDuration,
 }
 
 impl Default for Costs {
@@ -378,6 +398,10 @@ impl Default for Costs {
             executor_collect: SimDuration::ns(450),
             ipc_message: SimDuration::ns(3_100),
             asyncio: Default::default(),
+            fork_per_gib: SimDuration::ZERO,
+            thread_executor_construct: SimDuration::ZERO,
+            process_executor_construct: SimDuration::ZERO,
+            pool_construct: SimDuration::ZERO,
         }
     }
 }
@@ -399,6 +423,18 @@ impl Costs {
     /// (or unpickling) and the message's own cost (saturating).
     pub fn message_time(&self, bytes: u64) -> SimDuration {
         self.pickle_time(bytes).saturating_add(self.ipc_message)
+    }
+    /// The parent's side of starting a process by `method` from a parent
+    /// with `rss_bytes` resident: a `fork` also copies the page tables
+    /// (`fork_per_gib` per GiB, saturating). `spawn` and `forkserver` do
+    /// not copy the parent's memory (`exec`, or a fork of the small server).
+    pub fn parent_start(&self, method: StartMethod, rss_bytes: u64) -> SimDuration {
+        let base = self.start_cost(method).parent;
+        if method != StartMethod::Fork || rss_bytes == 0 {
+            return base;
+        }
+        let per = (u128::from(self.fork_per_gib.0) * u128::from(rss_bytes)) >> 30;
+        base.saturating_add(SimDuration(u64::try_from(per).unwrap_or(u64::MAX)))
     }
     /// Time for `bytes` to cross a pipe.
     pub fn pipe_time(&self, bytes: u64) -> SimDuration {
@@ -423,6 +459,10 @@ pub struct ProcessConfig {
     /// start. `Some(m)`: it is started by a `StartProcess` step and pays the
     /// start cost of `m`. The first process must be `None`.
     pub start_method: Option<StartMethod>,
+    /// Resident memory of the process, in bytes: a `fork` it makes copies
+    /// its page tables, so the parent's side of the fork grows with it
+    /// (`Costs::fork_per_gib`). Default 0: the fork costs `Costs::fork` alone.
+    pub rss_bytes: u64,
 }
 
 /// A Python interpreter inside a process; each has its own GIL (PEP 684).
@@ -549,6 +589,52 @@ pub enum PoolKind {
     Processes(StartMethod),
 }
 
+/// Which API a process pool is: they start their workers differently.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProcessPoolApi {
+    /// `multiprocessing.Pool`: every worker starts in the constructor
+    /// (`Pool.__init__` → `_repopulate_pool`).
+    #[default]
+    MultiprocessingPool,
+    /// `concurrent.futures.ProcessPoolExecutor` (3.9+): no worker before the
+    /// first submit; with `fork` every worker starts at the first submit
+    /// (`_start_executor_manager_thread` → `_launch_processes`), otherwise one
+    /// per submit while none is idle, up to `workers`
+    /// (`_adjust_process_count`); the first submit also starts the
+    /// executor's management thread in the parent.
+    Executor,
+}
+
+/// How a pool is started, fed and reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Process pools: `multiprocessing.Pool` or `ProcessPoolExecutor`.
+    /// Thread pools are `ThreadPoolExecutor`s and ignore it.
+    pub process_api: ProcessPoolApi,
+    /// Tasks per message (process pools): `map(..., chunksize)` pickles a
+    /// chunk of tasks into one message and its results into one reply.
+    /// Default 1; thread pools take only 1 (`ThreadPoolExecutor.map`
+    /// ignores it).
+    pub chunksize: u32,
+    /// The pool was started before the run: its workers are alive at time
+    /// 0 and no map pays construction or worker start-up.
+    pub warm: bool,
+    /// `map_pool` steps the pool serves before it is shut down (its workers
+    /// exit after the last one); a later map does nothing. Default 1.
+    pub maps: u32,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            process_api: ProcessPoolApi::MultiprocessingPool,
+            chunksize: 1,
+            warm: false,
+            maps: 1,
+        }
+    }
+}
+
 /// One task of a pool.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskConfig {
@@ -573,6 +659,9 @@ pub struct PoolConfig {
     pub tasks: Vec<TaskConfig>,
     /// GIL model of each worker process's interpreter (process pools).
     pub worker_gil: GilModel,
+    /// API, chunking, warm start and reuse (defaults: a cold pool, one map,
+    /// one task per message).
+    pub options: PoolOptions,
 }
 
 /// One step of a thread's program.
@@ -784,6 +873,7 @@ impl SimConfig {
             processes: vec![ProcessConfig {
                 name: "main".into(),
                 start_method: None,
+                rss_bytes: 0,
             }],
             interpreters: vec![InterpreterConfig {
                 process: ProcessId(0),
@@ -824,6 +914,7 @@ impl SimConfig {
         self.processes.push(ProcessConfig {
             name: name.into(),
             start_method: Some(method),
+            rss_bytes: 0,
         });
         let p = ProcessId((self.processes.len() - 1) as u32);
         (p, self.add_interpreter(p, gil))

@@ -58,7 +58,7 @@ pub use time::{SimDuration, SimTime};
 pub use trace::{
     CoreInterval, Handoff, Interval, NoTrace, Tee, ThreadState, TraceSink, VecTrace, WindowTrace,
 };
-pub use validate::{MAX_CORES, MAX_NESTING, MAX_RATE};
+pub use validate::{MAX_CORES, MAX_NESTING, MAX_POOL_COUNT, MAX_RATE};
 
 /// Runs `cfg` without a trace.
 pub fn run(cfg: &SimConfig) -> Result<Report, EngineError> {

@@ -102,6 +102,7 @@ pub(crate) fn validate(c: &SimConfig) -> R {
             ));
         }
         validate_gil(&format!("{f}.worker_gil"), &p.worker_gil)?;
+        validate_pool_options(&f, p)?;
         for (k, t) in p.tasks.iter().enumerate() {
             validate_steps(c, &format!("{f}.tasks[{k}].steps"), &t.steps, 0)?;
         }
@@ -289,6 +290,33 @@ fn validate_gil(f: &str, g: &GilModel) -> R {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Largest `chunksize` and `maps` of a pool.
+pub const MAX_POOL_COUNT: u32 = 1_000_000;
+
+/// A pool's chunking and reuse: counts from 1 to [`MAX_POOL_COUNT`]; a
+/// thread pool takes one task per message (`ThreadPoolExecutor.map`
+/// ignores `chunksize`, `Lib/concurrent/futures/thread.py`).
+fn validate_pool_options(f: &str, p: &PoolConfig) -> R {
+    let o = &p.options;
+    for (name, v) in [("chunksize", o.chunksize), ("maps", o.maps)] {
+        if v == 0 || v > MAX_POOL_COUNT {
+            return Err(ConfigError::new(
+                format!("{f}.options.{name}"),
+                v,
+                format!("between 1 and {MAX_POOL_COUNT}"),
+            ));
+        }
+    }
+    if p.kind == PoolKind::Threads && o.chunksize != 1 {
+        return Err(ConfigError::new(
+            format!("{f}.options.chunksize"),
+            o.chunksize,
+            "1 for a thread pool (ThreadPoolExecutor.map ignores chunksize)",
+        ));
     }
     Ok(())
 }

@@ -107,6 +107,7 @@ fn map_pool(
         workers: 4,
         tasks,
         worker_gil: GilModel::new_gil(),
+        options: Default::default(),
     });
     c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
     let r = run(c).unwrap();

@@ -411,6 +411,7 @@ fn config(i: &Input) -> SimConfig {
         c.processes.push(ProcessConfig {
             name: format!("p{}", k + 1),
             start_method: m.map(MethodIn::get),
+            rss_bytes: 0,
         });
         // Every started process gets an interpreter of its own.
         c.interpreters.push(InterpreterConfig {
@@ -490,6 +491,7 @@ fn config(i: &Input) -> SimConfig {
                 })
                 .collect(),
             worker_gil: p.worker_gil.get(),
+            options: Default::default(),
         });
     }
     if let Some(k) = &i.costs {

@@ -161,6 +161,24 @@ pub struct Profile {
     /// CPython 2's ticks per countdown iteration (`None` but on 2.x): read
     /// from its `_Py_Ticker` by `calibration/versions_child.py`.
     pub py_ticks_per_iter: Option<f64>,
+    /// Pool start-up: constructors, fork against resident memory, an
+    /// executor's first task (each `None` in profiles made before it was
+    /// measured: the engine's defaults, 0, stay).
+    pub pool_startup: PoolStartup,
+}
+
+/// Measured inputs of pool start-up (`calibration/measure_profile.py`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PoolStartup {
+    /// Constructing a `ThreadPoolExecutor`, a `ProcessPoolExecutor` and a
+    /// `multiprocessing.Pool` beyond its workers, rescaled to the loop's speed.
+    pub construct: Option<[SimDuration; 3]>,
+    /// The parent's extra `fork()` time per GiB resident: the least-squares
+    /// slope of the fork call over the parent's resident memory.
+    pub fork_per_gib: Option<SimDuration>,
+    /// A cold `ProcessPoolExecutor(4)`'s construction and first task: a
+    /// check of the model, not an input.
+    pub first_task: Option<SimDuration>,
 }
 
 /// Measured inputs of an in-model server: `calibration/selectors_echo_server.py`
@@ -499,6 +517,72 @@ fn ticks_per_iter(v: &Value) -> Result<Option<f64>, ProfileError> {
         .transpose()
 }
 
+/// Pool constructors (thread executor, process executor, `Pool` beyond its
+/// workers), rescaled like the executor's bookkeeping; `None` unless all
+/// three were measured.
+fn pool_construct(v: &Value, py_loop_ns: f64) -> Result<Option<[SimDuration; 3]>, ProfileError> {
+    let part = |part: &str| {
+        cpu_us(
+            v,
+            &measurement(&["executor_construct_us", part]),
+            py_loop_ns,
+        )?
+        .map(|us| cost(&key(&["executor_construct_us", part]), us, 1e3))
+        .transpose()
+    };
+    Ok(match (part("thread")?, part("process")?, part("pool")?) {
+        (Some(t), Some(p), Some(mp)) => Some([t, p, mp]),
+        _ => None,
+    })
+}
+
+/// Largest resident size a `fork_rss_ms` point may name: 1 TiB.
+const MAX_RSS_MIB: f64 = 1048576.0;
+
+/// The fork call's growth per GiB of the parent's resident memory: the
+/// least-squares slope over the `fork_rss_ms` points (`<N>MiB` each), which
+/// must name at least two sizes and rise (a slope of 0 or less is refused).
+fn fork_per_gib(v: &Value) -> Result<Option<SimDuration>, ProfileError> {
+    let path = measurement(&["fork_rss_ms"]);
+    let Some(points) = at(v, &path).as_object() else {
+        return Ok(None);
+    };
+    let mut xy = Vec::with_capacity(points.len());
+    for name in points.keys() {
+        let mib = name
+            .strip_suffix("MiB")
+            .and_then(|n| n.parse::<f64>().ok())
+            .filter(|n| (0.0..=MAX_RSS_MIB).contains(n))
+            .ok_or_else(|| ProfileError::Range {
+                key: format!("measurements.fork_rss_ms.{name}"),
+                value: name.clone(),
+                allowed: format!("a size like \"256MiB\", from 0 to {MAX_RSS_MIB} MiB"),
+            })?;
+        xy.push((mib, median(v, &measurement(&["fork_rss_ms", name]))?));
+    }
+    let n = xy.len() as f64;
+    let mean_x = xy.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = xy.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = xy.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = xy.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    if xy.len() < 2 || sxx <= 0.0 {
+        return Err(ProfileError::Range {
+            key: "measurements.fork_rss_ms".into(),
+            value: format!("{} sizes", xy.len()),
+            allowed: "at least two different sizes".into(),
+        });
+    }
+    let ms_per_gib = sxy / sxx * 1024.0;
+    cost("measurements.fork_rss_ms (slope per GiB)", ms_per_gib, 1e6).map(Some)
+}
+
+/// A cold `ProcessPoolExecutor`'s first task, wall time in ms (not rescaled).
+fn first_task(v: &Value) -> Result<Option<SimDuration>, ProfileError> {
+    optional_median(v, &measurement(&["executor_first_task_ms"]))?
+        .map(|ms| cost(&key(&["executor_first_task_ms"]), ms, 1e6))
+        .transpose()
+}
+
 /// The range of [`ticks_per_iter`]: at least one opcode per iteration.
 const TICKS_PER_ITER: (f64, f64) = (0.5, 100.0);
 
@@ -523,6 +607,11 @@ impl Profile {
         let echo_server = echo_server(&v)?;
         let cpu_count = cpu_count(&v)?;
         let py_ticks_per_iter = ticks_per_iter(&v)?;
+        let pool_startup = PoolStartup {
+            construct: pool_construct(&v, py_loop_ns_per_iter)?,
+            fork_per_gib: fork_per_gib(&v)?,
+            first_task: first_task(&v)?,
+        };
         let rate = |k: &[&str]| within(&key(k), required(&v, k)?, RATES, "bytes per second");
         let us = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e3);
         let ms = |k: &[&str]| cost(&key(k), required(&v, k)?, 1e6);
@@ -549,6 +638,7 @@ impl Profile {
             wake,
             echo_server,
             py_ticks_per_iter,
+            pool_startup,
         })
     }
 
@@ -673,7 +763,8 @@ impl Profile {
     }
 
     /// The costs part of [`apply`](Self::apply): thread and process start,
-    /// pickling, executor bookkeeping and queue messages.
+    /// pickling, executor bookkeeping and queue messages, pool constructors
+    /// and the fork's growth with resident memory.
     pub fn apply_costs(&self, c: &mut Costs) {
         c.thread_start = self.thread_start;
         let [fork, spawn, forkserver] = self.process_start;
@@ -702,6 +793,14 @@ impl Profile {
         if let Some([iteration, handle]) = self.asyncio {
             c.asyncio.iteration = iteration;
             c.asyncio.handle = handle;
+        }
+        if let Some([thread, process, pool]) = self.pool_startup.construct {
+            c.thread_executor_construct = thread;
+            c.process_executor_construct = process;
+            c.pool_construct = pool;
+        }
+        if let Some(per_gib) = self.pool_startup.fork_per_gib {
+            c.fork_per_gib = per_gib;
         }
     }
 }
@@ -835,9 +934,41 @@ mod tests {
                 Value::from(1e-300),
                 "py_loop_ns_per_iter.median is 1e-300",
             ),
+            (
+                &["measurements", "executor_construct_us", "pool", "median"],
+                Value::from(-20.0),
+                "executor_construct_us.pool.median is -20.0: expected a positive number",
+            ),
+            (
+                &["measurements", "fork_rss_ms"],
+                serde_json::json!({"0MiB": {"median": 0.5}, "1024MiB": {"median": 0.25}}),
+                "fork_rss_ms (slope per GiB) is -0.25: expected a duration from 1 ns",
+            ),
+            (
+                &["measurements", "fork_rss_ms"],
+                serde_json::json!({"64MiB": {"median": 0.5}}),
+                "measurements.fork_rss_ms is 1 sizes: expected at least two different sizes",
+            ),
+            (
+                &["measurements", "fork_rss_ms"],
+                serde_json::json!({"0MiB": {"median": 0.5}, "huge": {"median": 9.0}}),
+                "measurements.fork_rss_ms.huge is huge: expected a size like",
+            ),
+            (
+                &["measurements", "fork_rss_ms", "1024MiB", "median"],
+                Value::from(-3.0),
+                "fork_rss_ms.1024MiB.median is -3",
+            ),
+            (
+                &["measurements", "executor_first_task_ms", "median"],
+                Value::from(1e300),
+                "executor_first_task_ms.median is 1e300",
+            ),
         ];
         for (path, value, want) in cases {
             let mut v: Value = serde_json::from_str(REFERENCE_JSON).unwrap();
+            let keys = v["measurements"].as_object_mut().unwrap();
+            keys.extend(pool_keys().as_object().unwrap().clone());
             let (last, parents) = path.split_last().unwrap();
             let parent = parents.iter().fold(&mut v, |cur, p| &mut cur[*p]);
             parent[*last] = value.clone();
@@ -1023,6 +1154,56 @@ mod tests {
         assert_eq!(
             (c.costs.executor_collect, c.costs.ipc_message),
             (d.executor_collect, d.ipc_message)
+        );
+    }
+
+    /// Pool start-up keys as `measure_profile.py` writes them (a rising fork).
+    fn pool_keys() -> Value {
+        let stat = |x: f64| serde_json::json!({ "median": x });
+        serde_json::json!({
+            "executor_construct_us": {"thread": stat(20.0), "process": stat(300.0), "pool": stat(900.0)},
+            "fork_rss_ms": {"0MiB": stat(0.3), "64MiB": stat(0.8), "256MiB": stat(2.3), "1024MiB": stat(8.3)},
+            "executor_first_task_ms": stat(12.0),
+        })
+    }
+
+    /// Pool start-up keys are read and applied: the constructors (rescaled
+    /// like any Python work), the fork's slope per GiB by least squares;
+    /// without them the engine's defaults (0) stay.
+    #[test]
+    fn pool_startup_keys_are_read_and_applied() {
+        let mut v: Value = serde_json::from_str(REFERENCE_JSON).unwrap();
+        let keys = v["measurements"].as_object_mut().unwrap();
+        keys.extend(pool_keys().as_object().unwrap().clone());
+        let p = Profile::from_json(&v.to_string()).unwrap();
+        let s = p.pool_startup;
+        assert_eq!(
+            s.construct,
+            Some([
+                SimDuration::us(20),
+                SimDuration::us(300),
+                SimDuration::us(900)
+            ])
+        );
+        // 0.3 + 8 ms per GiB at every point: the slope is 8 ms per GiB.
+        let per_gib = s.fork_per_gib.unwrap();
+        assert!(per_gib.0.abs_diff(8_000_000) < 2, "{per_gib}");
+        assert_eq!(s.first_task, Some(SimDuration::ms(12)));
+        let mut c = SimConfig::new(MachineConfig::with_cores(2), GilModel::new_gil());
+        p.apply(&mut c);
+        assert_eq!(c.costs.pool_construct, SimDuration::us(900));
+        assert_eq!(c.costs.process_executor_construct, SimDuration::us(300));
+        assert_eq!(c.costs.thread_executor_construct, SimDuration::us(20));
+        assert_eq!(c.costs.fork_per_gib, per_gib);
+
+        let reference = Profile::reference();
+        assert_eq!(reference.pool_startup, PoolStartup::default());
+        let mut c = SimConfig::new(MachineConfig::with_cores(2), GilModel::new_gil());
+        reference.apply(&mut c);
+        let d = gilsim_engine::Costs::default();
+        assert_eq!(
+            (c.costs.fork_per_gib, c.costs.pool_construct),
+            (d.fork_per_gib, d.pool_construct)
         );
     }
 }

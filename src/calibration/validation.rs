@@ -155,7 +155,7 @@ type Predictor = fn(&Case) -> Option<f64>;
 
 /// Every scenario the model covers: its name, the metric predicted (`*`: the
 /// predictor decides) and the predictor. Scenario names are unique.
-const PREDICTORS: [(&str, &str, Predictor); 11] = [
+const PREDICTORS: [(&str, &str, Predictor); 12] = [
     ("cpu_split", "wall_s", cpu_split),
     ("subinterp_split", "wall_s", subinterp_split),
     ("io_next_to_cpu", "*", io_next_to_cpu),
@@ -171,6 +171,7 @@ const PREDICTORS: [(&str, &str, Predictor); 11] = [
     ("sleep_loop", "*", sleep_loop),
     ("zlib_py_cycle", "*", zlib_py_cycle),
     ("echo_clients", "*", echo_clients),
+    ("pool_startup", "wall_s", pool_startup),
 ];
 
 /// The model's prediction for one measured row, or `None` for a scenario or
@@ -406,6 +407,64 @@ fn pool_small_tasks(
             workers: u(p, "workers").max(1) as u32,
             tasks,
             worker_gil: GilModel::new_gil(),
+            options: Default::default(),
+        });
+        c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
+        run(&c).ok().map(|r| r.makespan.as_secs_f64())
+    })
+}
+
+/// `pool_startup`, metric `wall_s`: a cold pool constructed, mapped and
+/// shut down, or one map of a warm pool (started before the clock), with
+/// the row's API, workers, tasks and chunksize. Tiny tasks are 1 µs of
+/// Python, as in `pool_small_tasks`; arguments and results 64 bytes each.
+fn pool_startup(
+    &Case {
+        p,
+        profile,
+        ref gil,
+        ..
+    }: &Case,
+) -> Option<f64> {
+    let (kind, api) = match p["pool"].as_str()? {
+        "thread" => (PoolKind::Threads, ProcessPoolApi::MultiprocessingPool),
+        "pool" => (
+            PoolKind::Processes(StartMethod::Fork),
+            ProcessPoolApi::MultiprocessingPool,
+        ),
+        "executor" => (
+            PoolKind::Processes(StartMethod::Fork),
+            ProcessPoolApi::Executor,
+        ),
+        _ => return None,
+    };
+    let task = match p["tasks"].as_str()? {
+        "tiny" => SimDuration::us(1),
+        "countdown" => profile.py_iters(u(p, "task_iters")),
+        _ => return None,
+    };
+    let options = PoolOptions {
+        process_api: api,
+        chunksize: u32::try_from(u(p, "chunksize").max(1)).ok()?,
+        warm: p["start"] == "warm",
+        maps: 1,
+    };
+    mean_over_seeds(|seed| {
+        let mut c = base(profile, gil.clone(), seed);
+        let tasks = (0..u(p, "n_tasks"))
+            .map(|_| TaskConfig {
+                steps: vec![Step::py(task)],
+                arg_bytes: 64,
+                result_bytes: 64,
+            })
+            .collect();
+        c.pools.push(PoolConfig {
+            name: "pool".into(),
+            kind,
+            workers: u32::try_from(u(p, "workers").max(1)).ok()?,
+            tasks,
+            worker_gil: GilModel::new_gil(),
+            options,
         });
         c.add_thread("main", InterpId(0), vec![Step::MapPool(PoolId(0))]);
         run(&c).ok().map(|r| r.makespan.as_secs_f64())
@@ -810,6 +869,15 @@ fn label_of_scenario(row: &MeasuredRow) -> String {
         "native_in_threads" => {
             format!("{} × {}", p["kind"].as_str().unwrap_or(""), u(p, "threads"))
         }
+        "pool_startup" => format!(
+            "{} {} × {}, {} {} tasks, chunksize {}",
+            p["start"].as_str().unwrap_or(""),
+            p["pool"].as_str().unwrap_or(""),
+            u(p, "workers"),
+            u(p, "n_tasks"),
+            p["tasks"].as_str().unwrap_or(""),
+            u(p, "chunksize")
+        ),
         "pool_small_tasks" => format!(
             "{} pool, {} tasks",
             p["pool"].as_str().unwrap_or(""),
@@ -1888,5 +1956,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("gilsim-measured/1"), "{e}");
+    }
+
+    /// `pool_startup` rows are predicted for every API, cold and warm: a
+    /// cold process pool's start-up grows with its workers (each a fork in
+    /// the caller), a warm pool pays none, and a larger chunksize sends
+    /// fewer messages.
+    #[test]
+    fn pool_startup_rows_are_predicted() {
+        let profile = Profile::reference();
+        let wall = |pool: &str, start: &str, workers: u64, n: u64, chunksize: u64| {
+            let row = MeasuredRow {
+                scenario: "pool_startup".into(),
+                params: serde_json::json!({"pool": pool, "start": start, "workers": workers,
+                    "tasks": "tiny", "n_tasks": n, "chunksize": chunksize,
+                    "start_method": "fork", "switch_interval_s": 0.005}),
+                metric: "wall_s".into(),
+                unit: "s".into(),
+                median: 1.0,
+                quiet: true,
+            };
+            predict(&row, &profile).unwrap_or_else(|| panic!("{pool} {start}: no prediction"))
+        };
+        for pool in ["pool", "executor"] {
+            let (one, eight) = (wall(pool, "cold", 1, 4, 1), wall(pool, "cold", 8, 32, 1));
+            assert!(eight > one, "{pool}: 8 workers {eight} s, 1 worker {one} s");
+            let warm = wall(pool, "warm", 8, 32, 1);
+            assert!(warm < eight, "{pool}: warm {warm} s, cold {eight} s");
+            let (by1, by125) = (
+                wall(pool, "warm", 4, 2000, 1),
+                wall(pool, "warm", 4, 2000, 125),
+            );
+            assert!(by125 < by1, "{pool}: chunksize 125 {by125} s, 1 {by1} s");
+        }
+        assert!(wall("thread", "cold", 4, 16, 1) > wall("thread", "warm", 4, 16, 1));
     }
 }

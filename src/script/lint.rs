@@ -565,7 +565,7 @@ pub fn check(text: &str, signatures: &[Signature]) -> Result<(), (String, usize,
             Some(_) => {}
         }
         let allowed: Option<(&str, &[&str])> = match (c.name.as_str(), c.method) {
-            ("python", false) => Some(("python()", super::model::GIL_OPTIONS)),
+            ("python", false) => Some(("python()", super::model::PYTHON_OPTIONS)),
             ("machine", false) => Some(("machine()", super::model::MACHINE_OPTIONS)),
             ("plot", true) => Some(("plot()", super::figure::PLOT_OPTIONS)),
             _ => None,

@@ -50,6 +50,18 @@ pub(crate) const GIL_OPTIONS: &[&str] = &[
     "release_gap",
     "slowdown",
 ];
+/// Options of `python()`: the GIL options and the main process's `rss_mb`.
+pub(crate) const PYTHON_OPTIONS: &[&str] = &[
+    "gil",
+    "switch_interval",
+    "check_period",
+    "waiter",
+    "check_interval",
+    "tick",
+    "release_gap",
+    "slowdown",
+    "rss_mb",
+];
 /// Which GIL options belong to which model.
 const GIL_MODEL_OPTIONS: [(&str, &[&str]); 3] = [
     ("new", &["switch_interval", "check_period", "waiter"]),
@@ -72,6 +84,17 @@ const COST_OPTIONS: &[&str] = &[
     "executor_run",
     "executor_collect",
     "ipc_message",
+    "fork_per_gib",
+    "thread_executor_construct",
+    "process_executor_construct",
+    "pool_construct",
+];
+/// Largest resident memory of a process, `rss_mb` (1 TiB).
+const MAX_RSS_MB: i64 = 1 << 20;
+/// Pool APIs of `add_process_pool(..., #{ api })` by name.
+const POOL_APIS: [(&str, ProcessPoolApi); 2] = [
+    ("pool", ProcessPoolApi::MultiprocessingPool),
+    ("executor", ProcessPoolApi::Executor),
 ];
 /// Start methods by name.
 const START_METHODS: [(&str, StartMethod); 3] = [
@@ -318,6 +341,82 @@ fn start_method_from(o: &mut Opts) -> RhaiResult<StartMethod> {
         .map_or(StartMethod::Fork, |(_, s)| *s))
 }
 
+/// `rss_mb`: a process's resident memory in MiB (0 when not given), which
+/// a `fork` it makes copies the page tables of.
+fn rss_from(o: &mut Opts) -> RhaiResult<u64> {
+    Ok(o.int_in("rss_mb", 0, MAX_RSS_MB)?
+        .map_or(0, |mb| (mb as u64) << 20))
+}
+
+/// Options of a thread pool.
+const THREAD_POOL_OPTIONS: &[&str] = &["warm", "maps", "chunksize"];
+/// Options of a process pool beside the GIL options.
+const PROCESS_POOL_OPTIONS: &[&str] = &["start_method", "api", "warm", "maps", "chunksize"];
+
+/// A pool's `api`, `chunksize`, `warm` and `maps`, for `tasks` tasks on
+/// `workers` workers (`threads`: a thread pool, which takes only chunksize 1).
+fn pool_options(
+    o: &mut Opts,
+    tasks: usize,
+    workers: u32,
+    threads: bool,
+) -> RhaiResult<PoolOptions> {
+    let names: Vec<&str> = POOL_APIS.iter().map(|(n, _)| *n).collect();
+    let api = o.choice("api", &names)?.unwrap_or_else(|| "pool".into());
+    let process_api = POOL_APIS
+        .iter()
+        .find(|(n, _)| *n == api)
+        .map_or(ProcessPoolApi::MultiprocessingPool, |(_, a)| *a);
+    let chunksize = chunksize_from(o, tasks, workers, process_api)?;
+    if threads && chunksize != 1 {
+        return Err(o.error(
+            "chunksize",
+            format!("a thread pool takes only 1, got {chunksize} (ThreadPoolExecutor.map ignores chunksize)"),
+        ));
+    }
+    let max = i64::from(MAX_POOL_COUNT);
+    Ok(PoolOptions {
+        process_api,
+        chunksize,
+        warm: o.bool("warm")?.unwrap_or(false),
+        maps: o.int_in("maps", 1, max)?.map_or(1, |m| m as u32),
+    })
+}
+
+/// `chunksize`: an integer from 1 to [`MAX_POOL_COUNT`] (default 1), or
+/// `"auto"`: `multiprocessing.Pool.map`'s default, `ceil(tasks / (4 ×
+/// workers))` (`Pool._map_async` in `Lib/multiprocessing/pool.py`).
+fn chunksize_from(
+    o: &mut Opts,
+    tasks: usize,
+    workers: u32,
+    api: ProcessPoolApi,
+) -> RhaiResult<u32> {
+    let Some(v) = o.raw("chunksize") else {
+        return Ok(1);
+    };
+    if v.clone().into_string().is_ok_and(|s| s == "auto") {
+        if api == ProcessPoolApi::Executor {
+            return Err(o.error(
+                "chunksize",
+                "\"auto\" is multiprocessing.Pool.map's default; ProcessPoolExecutor.map's is 1: give a number",
+            ));
+        }
+        let per = u64::from(workers.max(1)) * 4;
+        let auto = (tasks as u64).div_ceil(per).max(1);
+        return Ok(auto.min(u64::from(MAX_POOL_COUNT)) as u32);
+    }
+    let got = match v.as_int() {
+        Ok(i) if (1..=i64::from(MAX_POOL_COUNT)).contains(&i) => return Ok(i as u32),
+        Ok(i) => i.to_string(),
+        Err(_) => describe(&v),
+    };
+    Err(o.error(
+        "chunksize",
+        format!("expected an integer between 1 and {MAX_POOL_COUNT} or \"auto\", got {got}"),
+    ))
+}
+
 fn check_name(kind: &str, name: &str) -> RhaiResult<()> {
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(format!(
@@ -333,6 +432,7 @@ fn check_name(kind: &str, name: &str) -> RhaiResult<()> {
 struct ProcessSpec {
     name: String,
     start_method: Option<StartMethod>,
+    rss_bytes: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -357,6 +457,7 @@ struct PoolSpec {
     workers: u32,
     tasks: Vec<Task>,
     worker_gil: GilModel,
+    options: PoolOptions,
 }
 
 /// An arrival source as declared: names instead of ids.
@@ -422,7 +523,8 @@ impl Program {
         (max_threads, max_processes): (usize, usize),
         profile: Option<&Profile>,
     ) -> RhaiResult<Program> {
-        let mut o = Opts::new("python()", opts, GIL_OPTIONS)?;
+        let mut o = Opts::new("python()", opts, PYTHON_OPTIONS)?;
+        let rss_bytes = rss_from(&mut o)?;
         let gil = gil_from(&mut o, &GilModel::new_gil())?;
         check_early(
             &o,
@@ -437,6 +539,7 @@ impl Program {
             processes: vec![ProcessSpec {
                 name: "main".into(),
                 start_method: None,
+                rss_bytes,
             }],
             interpreters: vec![InterpSpec {
                 name: "main".into(),
@@ -599,7 +702,7 @@ impl Program {
         let mut o = Opts::new(
             &what,
             opts,
-            &options_plus(GIL_OPTIONS, &["start_method", "running"]),
+            &options_plus(GIL_OPTIONS, &["start_method", "running", "rss_mb"]),
         )?;
         self.free("process", name)?;
         self.check_size(&what, 0, 1)?;
@@ -611,12 +714,14 @@ impl Program {
             .into());
         }
         let start_method = start_method_from(&mut o)?;
+        let rss_bytes = rss_from(&mut o)?;
         let gil = gil_from(&mut o, &self.main_gil().clone())?;
         self.add_interp(name, self.processes.len(), gil)?;
         self.claim("process", name, self.processes.len());
         self.processes.push(ProcessSpec {
             name: name.to_string(),
             start_method: (!running).then_some(start_method),
+            rss_bytes,
         });
         Ok(ProcessRef {
             name: name.to_string(),
@@ -788,14 +893,25 @@ impl Program {
             workers as usize
         };
         self.check_size(&what, workers as usize, processes)?;
-        let (kind, worker_gil) = if kind == "thread_pool" {
-            (PoolKind::Threads, self.main_gil().clone())
+        let (kind, worker_gil, options) = if kind == "thread_pool" {
+            let mut o = Opts::new(&what, opts, THREAD_POOL_OPTIONS)?;
+            (
+                PoolKind::Threads,
+                self.main_gil().clone(),
+                pool_options(&mut o, list.len(), workers as u32, true)?,
+            )
         } else {
-            let mut o = Opts::new(&what, opts, &options_plus(GIL_OPTIONS, &["start_method"]))?;
+            let mut o = Opts::new(
+                &what,
+                opts,
+                &options_plus(GIL_OPTIONS, PROCESS_POOL_OPTIONS),
+            )?;
             let method = start_method_from(&mut o)?;
+            let options = pool_options(&mut o, list.len(), workers as u32, false)?;
             (
                 PoolKind::Processes(method),
                 gil_from(&mut o, &self.main_gil().clone())?,
+                options,
             )
         };
         self.claim("pool", name, self.pools.len());
@@ -805,6 +921,7 @@ impl Program {
             workers: workers as u32,
             tasks: list,
             worker_gil,
+            options,
         });
         Ok(PoolRef {
             name: name.to_string(),
@@ -848,6 +965,16 @@ impl Program {
             ("executor_run", &mut c.executor_run),
             ("executor_collect", &mut c.executor_collect),
             ("ipc_message", &mut c.ipc_message),
+            ("fork_per_gib", &mut c.fork_per_gib),
+            (
+                "thread_executor_construct",
+                &mut c.thread_executor_construct,
+            ),
+            (
+                "process_executor_construct",
+                &mut c.process_executor_construct,
+            ),
+            ("pool_construct", &mut c.pool_construct),
         ] {
             *cost = o.duration(key)?.unwrap_or(*cost);
         }
@@ -947,6 +1074,7 @@ pub fn build(
         .map(|p| ProcessConfig {
             name: p.name.clone(),
             start_method: p.start_method,
+            rss_bytes: p.rss_bytes,
         })
         .collect();
     cfg.interpreters = program
@@ -988,6 +1116,7 @@ pub fn build(
             workers: p.workers,
             tasks,
             worker_gil: p.worker_gil.clone(),
+            options: p.options,
         });
     }
     cfg.devices = program.devices.clone();
@@ -1147,6 +1276,17 @@ pub fn register(api: &mut Api, limits: &super::context::Limits, profile: Option<
         |p: &mut Program, name: &str, w: INT, t: Array| {
             p.pool(name, w, t, "thread_pool", Map::new())
         }
+    );
+    add!(
+        api,
+        "Program.add_thread_pool(name: string, workers: int, tasks: array, options: map) -> Pool",
+        |p: &mut Program, name: &str, w: INT, t: Array, o: Map| p.pool(
+            name,
+            w,
+            t,
+            "thread_pool",
+            o
+        ),
     );
     add!(
         api,

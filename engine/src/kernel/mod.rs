@@ -420,6 +420,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 }
             }
         }
+        self.start_warm_pools();
     }
 
     /// The thread begins its life: runnable, program not yet started.

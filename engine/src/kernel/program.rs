@@ -79,6 +79,8 @@ pub(crate) enum Micro<'a> {
     JoinProcess(ProcessId),
     /// Begin `pool.map`.
     MapPool(PoolId),
+    /// A `ProcessPoolExecutor` submit starts a worker unless one is idle.
+    PoolGrow(PoolId),
     /// Make task `k` available to the workers (after its pipe delay for process pools).
     PoolSubmit(PoolId, u32),
     /// Caller: wait for all results (thread pools) or take one result (process pools).
@@ -388,7 +390,8 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 let method = self.cfg.processes[p.index()]
                     .start_method
                     .unwrap_or(StartMethod::Fork);
-                let cost = costs.start_cost(method).parent;
+                let rss = self.processes[th.process.index()].rss_bytes;
+                let cost = costs.parent_start(method, rss);
                 m.extend([TakeGil, Run(BurstKind::CHold, cost.0), StartProcess(*p)]);
             }
             Step::JoinProcess(p) => m.extend([TakeGil, JoinProcess(*p)]),
@@ -427,6 +430,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
             Micro::StartSiblings(p) => self.start_siblings(p),
             Micro::JoinProcess(p) => self.join_process(t, p),
             Micro::MapPool(p) => self.map_pool(t, p),
+            Micro::PoolGrow(p) => self.executor_grow(t, p),
             Micro::PoolSubmit(p, k) => self.pool_submit(p, k),
             Micro::PoolCollect(p) => self.pool_collect(t, p),
             Micro::PoolNext(p) => self.pool_next(t, p),
