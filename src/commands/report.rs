@@ -539,7 +539,7 @@ pub struct Validation {
 
 /// docs/validation.md and its figures, copied beside index.html so the
 /// page's links work wherever the report is written.
-const VALIDATION_PAGE: [(&str, &[u8]); 5] = [
+const VALIDATION_PAGE: [(&str, &[u8]); 6] = [
     ("validation.md", include_bytes!("../../docs/validation.md")),
     (
         "figures/validation.png",
@@ -556,6 +556,10 @@ const VALIDATION_PAGE: [(&str, &[u8]); 5] = [
     (
         "figures/validation_servers_residuals.png",
         include_bytes!("../../docs/figures/validation_servers_residuals.png"),
+    ),
+    (
+        "figures/validation_versions_residuals.png",
+        include_bytes!("../../docs/figures/validation_versions_residuals.png"),
     ),
 ];
 
