@@ -641,33 +641,27 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
         let earlier = args.measured.with_file_name(format!("{stem}-earlier.json"));
         earlier.is_file().then_some(earlier)
     });
-    let wake_profile = if args.wake_measured.is_file() {
-        Some(gilsim::calibration::profile::Profile::load(
-            &args.wake_profile,
-        )?)
-    } else {
-        None
-    };
+    // A set beside the main one is validated when its measurements are there.
+    fn measured_with<T>(
+        measured: &std::path::Path,
+        load: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        measured.is_file().then(load).transpose()
+    }
+    use gilsim::calibration::{profile::Profile, versions::VersionProfiles};
+    let wake_profile = measured_with(&args.wake_measured, || Profile::load(&args.wake_profile))?;
+    let servers_profile = measured_with(&args.servers_measured, || {
+        Profile::load(&args.servers_profile)
+    })?;
+    let version_profiles = measured_with(&args.versions_measured, || {
+        VersionProfiles::load(&args.versions_profiles)
+    })?;
     let wake = wake_profile
         .as_ref()
         .map(|p| (p, args.wake_measured.as_path()));
-    let servers_profile = if args.servers_measured.is_file() {
-        Some(gilsim::calibration::profile::Profile::load(
-            &args.servers_profile,
-        )?)
-    } else {
-        None
-    };
     let servers = servers_profile
         .as_ref()
         .map(|p| (p, args.servers_measured.as_path()));
-    let version_profiles = if args.versions_measured.is_file() {
-        Some(gilsim::calibration::versions::VersionProfiles::load(
-            &args.versions_profiles,
-        )?)
-    } else {
-        None
-    };
     let versions = version_profiles
         .as_ref()
         .map(|p| (p, args.versions_measured.as_path()));
