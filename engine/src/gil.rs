@@ -379,22 +379,12 @@ impl Gil {
 
     /// Blocks `t` on the condition, with a fresh interval under the new GIL.
     fn wait_on_cond(&mut self, t: ThreadId, fx: &mut Vec<Effect>) {
-        self.tickets += 1;
-        let ticket = self.tickets;
-        self.waiters.push_back((t, ticket));
-        self.live_waiters += 1;
-        let sw = self.switch_number;
-        let s = self.seat(t);
-        s.ticket = ticket;
-        s.saved_switch = sw;
+        self.enqueue_waiter(t);
         let timeout = match self.kind {
             Kind::New { interval, .. } => Some(interval),
             _ => None,
         };
         fx.push(Effect::WaitOnCond { thread: t, timeout });
-        if self.waiters.len() > 2 * self.live_waiters + 16 {
-            self.drop_stale_waiters();
-        }
         // Old GIL: a new waiter makes the holder's periodic checks matter.
         if let (Kind::Old { .. }, Some(h)) = (self.kind, self.holder) {
             fx.push(Effect::ScheduleCheck(h));
@@ -464,6 +454,12 @@ impl Gil {
     pub fn retry_noop(&mut self, t: ThreadId) {
         debug_assert!(self.request_only_waits(t));
         self.seat(t).timed_out = false;
+        self.enqueue_waiter(t);
+    }
+
+    /// `t` joins the condition's waiters with a fresh ticket and the current
+    /// `switch_number`.
+    fn enqueue_waiter(&mut self, t: ThreadId) {
         self.tickets += 1;
         let ticket = self.tickets;
         self.waiters.push_back((t, ticket));
