@@ -83,6 +83,10 @@ impl Histogram {
     pub fn count(&self) -> u64 {
         self.total
     }
+    /// Sum of the samples, in nanoseconds (exact).
+    pub fn sum_nanos(&self) -> u128 {
+        self.sum
+    }
     /// Mean, or zero without samples.
     pub fn mean(&self) -> SimDuration {
         if self.total == 0 {

@@ -27,6 +27,8 @@
 //! request or waits.
 
 use crate::ids::{SourceId, ThreadId};
+use crate::level::Level;
+use crate::time::SimTime;
 use std::collections::VecDeque;
 
 /// A request: a client thread's (with the client's number for it), or an
@@ -62,6 +64,8 @@ pub(crate) struct Listener {
     peak_backlog: usize,
     /// Requests taken by server threads.
     accepted: u64,
+    /// The backlog's length over time.
+    history: Level,
 }
 
 impl Listener {
@@ -70,6 +74,7 @@ impl Listener {
     /// and `limit` requests already wait.
     pub fn arrive(
         &mut self,
+        now: SimTime,
         request: Request,
         limit: Option<u32>,
         still_waiting: impl Fn(ThreadId) -> bool,
@@ -86,6 +91,7 @@ impl Listener {
         }
         self.pending.push_back(request);
         self.peak_backlog = self.peak_backlog.max(self.pending.len());
+        self.history.set(now, self.pending.len() as u64);
         Arrival::Queued
     }
 
@@ -94,10 +100,11 @@ impl Listener {
         self.pending.len()
     }
 
-    /// A server thread accepts: the oldest waiting request.
-    pub fn accept(&mut self) -> Option<Request> {
+    /// A server thread accepts at `now`: the oldest waiting request.
+    pub fn accept(&mut self, now: SimTime) -> Option<Request> {
         let r = self.pending.pop_front()?;
         self.accepted += 1;
+        self.history.set(now, self.pending.len() as u64);
         Some(r)
     }
 
@@ -109,6 +116,11 @@ impl Listener {
     /// Most requests ever waiting to be accepted at once.
     pub fn peak_backlog(&self) -> usize {
         self.peak_backlog
+    }
+
+    /// The backlog's length over time.
+    pub fn history(&self) -> &Level {
+        &self.history
     }
 
     /// Requests taken by server threads so far.

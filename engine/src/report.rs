@@ -279,6 +279,9 @@ pub struct SourceReport {
     /// arrivals found in the last quarter of the run at least twice that of
     /// the second quarter, and more than the server threads).
     pub saturated: bool,
+    /// Requests at the server (arrived, not yet answered: waiting in the
+    /// backlog or being handled) over time, per time bucket.
+    pub in_server: Vec<crate::level::LevelPoint>,
 }
 
 /// Metrics of one asyncio event loop.
@@ -308,6 +311,8 @@ pub struct ListenerReport {
     pub accepted: u64,
     /// Most requests waiting to be accepted at once.
     pub peak_backlog: u64,
+    /// Requests waiting to be accepted over time, per time bucket.
+    pub backlog: Vec<crate::level::LevelPoint>,
 }
 
 impl Report {

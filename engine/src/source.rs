@@ -24,6 +24,7 @@
 
 use crate::config::{Arrivals, SourceConfig};
 use crate::histogram::Histogram;
+use crate::level::Level;
 use crate::rng::StreamRng;
 use crate::time::{SimDuration, SimTime};
 use rand_distr::Distribution;
@@ -51,6 +52,9 @@ pub(crate) struct Source {
     /// The backlog each request found on arrival, summed per quarter of the
     /// requests sent (for judging whether the queue keeps growing).
     backlog_seen: Vec<(u64, u64)>,
+    /// Requests at the server (arrived at the listener, not yet answered)
+    /// over time.
+    in_server: Level,
 }
 
 /// Quarters of the run's requests over which the backlog's trend is judged.
@@ -79,6 +83,7 @@ impl Source {
             flights: Vec::new(),
             free: Vec::new(),
             backlog_seen: Vec::new(),
+            in_server: Level::default(),
         }
     }
 
@@ -187,6 +192,21 @@ impl Source {
         let q = &mut self.backlog_seen[quarter];
         q.0 += backlog as u64;
         q.1 += 1;
+    }
+
+    /// A request reached the server at `at` (was not refused).
+    pub fn reached_server(&mut self, at: SimTime) {
+        self.in_server.rise(at);
+    }
+
+    /// A reply left the server at `at`.
+    pub fn left_server(&mut self, at: SimTime) {
+        self.in_server.fall(at);
+    }
+
+    /// Requests at the server over time.
+    pub fn in_server(&self) -> &Level {
+        &self.in_server
     }
 
     /// The request was refused: the backlog was full.

@@ -105,6 +105,74 @@ fn the_servers_busy_share_is_the_offered_load() {
     );
 }
 
+/// The queue over time is exact: with no network delay a request is at
+/// the server from its sending to its reply, so the integral of the
+/// requests at the server over the run is the sum of the latencies (Little's
+/// law by construction), and the backlog's peak is the listener's.
+#[test]
+fn the_queue_over_time_adds_up_to_every_requests_time_at_the_server() {
+    let service = us(200);
+    let mut c = ideal(2);
+    one_source(
+        &mut c,
+        Arrivals::Poisson { per_s: 4000.0 },
+        secs(3),
+        Step::py(service),
+    );
+    servers(&mut c, ListenerId(0), 1, 1);
+    let r = run(&c).unwrap();
+    let s = source(&r);
+    assert_eq!(s.completed, s.sent, "every request answered");
+    let area: u128 = s.in_server.iter().map(|p| p.area).sum();
+    assert_eq!(area, s.latency.sum_nanos());
+    let l = &r.listeners[0];
+    let peak = l.backlog.iter().map(|p| p.max).max().unwrap();
+    assert_eq!(peak, l.peak_backlog);
+    let waiting: u128 = l.backlog.iter().map(|p| p.area).sum();
+    let served = u128::from(s.completed) * u128::from(service.as_nanos());
+    assert_eq!(
+        area,
+        waiting + served,
+        "at the server = waiting + in service"
+    );
+    let span: u64 = s.in_server.iter().map(|p| p.span.as_nanos()).sum();
+    assert_eq!(span, r.end.since(SimTime::ZERO).as_nanos());
+    assert!(s.in_server.len() <= LEVEL_MAX_BUCKETS);
+}
+
+/// Past capacity the queue grows without bound, and its history shows it:
+/// the mean number at the server rises from the first quarter of the run to
+/// the last; below capacity it does not.
+#[test]
+fn an_overloaded_servers_queue_grows_over_time() {
+    let service = us(500);
+    for (rho, grows) in [(0.5, false), (1.5, true)] {
+        let mut c = ideal(2);
+        one_source(
+            &mut c,
+            Arrivals::Poisson {
+                per_s: rho / service.as_secs_f64(),
+            },
+            secs(8),
+            Step::py(service),
+        );
+        c.limits.until = Some(SimTime::ZERO + secs(8));
+        servers(&mut c, ListenerId(0), 1, 1);
+        let r = run(&c).unwrap();
+        let p = &source(&r).in_server;
+        let q = p.len() / 4;
+        let mean =
+            |xs: &[LevelPoint]| xs.iter().map(LevelPoint::mean).sum::<f64>() / xs.len() as f64;
+        let (first, last) = (mean(&p[..q]), mean(&p[p.len() - q..]));
+        assert_eq!(
+            last > 3.0 * first,
+            grows,
+            "ρ {rho}: first quarter {first}, last {last}"
+        );
+        assert_eq!(source(&r).saturated, grows, "ρ {rho}");
+    }
+}
+
 /// A prefork server: each request goes to one idle worker (wake-one
 /// `accept`), so the workers share the load evenly, and Python handlers run
 /// in parallel across processes but not across threads of one process.

@@ -487,10 +487,27 @@ fn check_unique_threads(report: &Report) -> RhaiResult<()> {
     Ok(())
 }
 
+/// A queue's length over time: one `#{ start, span, mean, max }` per time
+/// bucket (Durations, the time-weighted mean and the highest length).
+fn level_points(points: &[gilsim_engine::LevelPoint]) -> rhai::Array {
+    points
+        .iter()
+        .map(|p| {
+            Dynamic::from(Map::from_iter([
+                ("start".into(), Dynamic::from(p.start.since(SimTime::ZERO))),
+                ("span".into(), Dynamic::from(p.span)),
+                ("mean".into(), Dynamic::from(p.mean() as FLOAT)),
+                ("max".into(), Dynamic::from(count(p.max))),
+            ]))
+        })
+        .collect()
+}
+
 /// `#{ name, sent, completed, dropped, timed_out, saturated, throughput,
-/// latency_mean, latency_p50, latency_p90, latency_p99, latency_max }`:
-/// latencies are `()` when no request completed; throughput is completed
-/// requests per second of the run.
+/// latency_mean, latency_p50, latency_p90, latency_p99, latency_max,
+/// in_server }`: latencies are `()` when no request completed; throughput
+/// is completed requests per second of the run; `in_server` is the requests
+/// at the server over time ([`level_points`]).
 fn source_map(s: &gilsim_engine::SourceReport, end: SimTime) -> Map {
     let mut m = Map::new();
     m.insert("name".into(), Dynamic::from(s.name.clone()));
@@ -527,6 +544,10 @@ fn source_map(s: &gilsim_engine::SourceReport, end: SimTime) -> Map {
         m.insert(k.into(), some(h.percentile(p)));
     }
     m.insert("latency_max".into(), some(h.max()));
+    m.insert(
+        "in_server".into(),
+        Dynamic::from(level_points(&s.in_server)),
+    );
     m
 }
 
@@ -557,7 +578,8 @@ impl RunReport {
         }
     }
 
-    /// `#{name, accepted, peak_backlog}` of the listener named `name`.
+    /// `#{name, accepted, peak_backlog, backlog}` of the listener named
+    /// `name` (`backlog`: its length over time, [`level_points`]).
     fn listener(&self, name: &str) -> RhaiResult<Map> {
         let all = &self.0.report.listeners;
         match all.iter().find(|l| l.name == name) {
@@ -565,6 +587,7 @@ impl RunReport {
                 ("name".into(), Dynamic::from(l.name.clone())),
                 ("accepted".into(), Dynamic::from(count(l.accepted))),
                 ("peak_backlog".into(), Dynamic::from(count(l.peak_backlog))),
+                ("backlog".into(), Dynamic::from(level_points(&l.backlog))),
             ])),
             None if all.is_empty() => Err(format!(
                 "the report has no listener \"{name}\"; the program declared none"

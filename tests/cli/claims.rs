@@ -489,6 +489,64 @@ fn e10_threads_stop_at_the_gil_and_workers_at_the_cores() {
     assert!(c("1 worker × 1 thread") < c("1 worker × 8 threads"));
 }
 
+/// E10's queue over time, from its CSV: at each load, the mean number of
+/// requests at the server in the last quarter of the run is at least 2×
+/// that of the first quarter exactly when the load is past the layout's
+/// capacity (the most it served in the sweep); loads on both sides are shown.
+#[test]
+fn e10_the_queue_grows_over_time_only_past_capacity() {
+    let knees = rows("e10_web_service", "e10_knees");
+    let q = rows("e10_web_service", "e10_queue");
+    // The arrivals' window, E10's `duration` as its manifest records it (the
+    // run goes on while the queue drains).
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report().join("e10_web_service/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let duration = manifest["parameters"]["duration"]["value"]
+        .as_str()
+        .unwrap();
+    let sending: f64 = match duration.split_once(' ') {
+        Some((v, "s")) => v.parse().unwrap(),
+        Some((v, "ms")) => v.parse::<f64>().unwrap() / 1e3,
+        _ => panic!("E10's duration is {duration:?}"),
+    };
+    let layout = "1 worker × 8 threads";
+    let capacity = at(&knees, &[("layout", layout)], "capacity_per_s");
+    let mut rates = numbers(&q, "rate");
+    rates.dedup();
+    let mut fails = Vec::new();
+    let mut sides = (0, 0);
+    for rate in &rates {
+        let means: Vec<f64> = q
+            .iter()
+            .filter(|r| r["rate"].parse::<f64>().unwrap() == *rate)
+            .filter(|r| r["t_s"].parse::<f64>().unwrap() < sending)
+            .map(|r| r["in_server_mean"].parse().unwrap())
+            .collect();
+        let n = means.len() / 4;
+        assert!(n > 0, "rate {rate}: {} points", means.len());
+        let first = means[..n].iter().sum::<f64>() / n as f64;
+        let last = means[means.len() - n..].iter().sum::<f64>() / n as f64;
+        let past = *rate > capacity;
+        if past {
+            sides.1 += 1
+        } else {
+            sides.0 += 1
+        }
+        if (last >= 2.0 * first) != past {
+            fails.push(format!(
+                "rate {rate}: first quarter {first}, last {last}, capacity {capacity}"
+            ));
+        }
+    }
+    assert!(
+        sides.0 > 0 && sides.1 > 0,
+        "loads on both sides of {capacity}: {rates:?}"
+    );
+    agrees("e10_web_service", &fails);
+}
+
 /// E11: asyncio serves one GIL's worth of Python whatever the wait; a
 /// 16-thread pool in one process never serves more; prefork falls behind
 /// asyncio at little Python per request and overtakes it at much. Every

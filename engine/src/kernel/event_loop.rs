@@ -253,7 +253,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 let syscall = self.cfg.machine.os.syscall.0;
                 if let Some(ln) = self.cfg.event_loops[l.index()].serves {
                     for _ in 0..ACCEPT_BATCH {
-                        let Some(r) = self.listeners[ln.index()].accept() else {
+                        let Some(r) = self.listeners[ln.index()].accept(self.now) else {
                             break;
                         };
                         self.loops[l.index()].door.spawn(Body::Request(r), self.now);

@@ -115,7 +115,7 @@ impl<S: TraceSink> Sim<'_, S> {
         let threads = &self.threads;
         let idle = |s: ThreadId| threads[s.index()].run == Run::Blocked(Wait::Accept(l));
         let limit = self.cfg.listeners[l.index()].backlog;
-        let arrival = self.listeners[l.index()].arrive(request, limit, idle);
+        let arrival = self.listeners[l.index()].arrive(self.now, request, limit, idle);
         match arrival {
             Arrival::Taken(s) => {
                 self.threads[s.index()].serving.push_back((l, request));
@@ -130,7 +130,7 @@ impl<S: TraceSink> Sim<'_, S> {
     /// Server `t` accepts on `l`: the oldest waiting request, after the
     /// system call, or it blocks until one comes.
     pub(crate) fn accept(&mut self, t: ThreadId, l: ListenerId) {
-        match self.listeners[l.index()].accept() {
+        match self.listeners[l.index()].accept(self.now) {
             Some(request) => {
                 self.threads[t.index()].serving.push_back((l, request));
                 self.returns_at_once(t);

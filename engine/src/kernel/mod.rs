@@ -801,6 +801,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                 name: c.name.clone(),
                 accepted: l.accepted(),
                 peak_backlog: l.peak_backlog() as u64,
+                backlog: l.history().points(self.now),
             })
             .collect();
         let sources: Vec<SourceReport> = self
@@ -822,6 +823,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
                     timed_out: s.timed_out(),
                     latency: s.latency().clone(),
                     saturated: s.saturated(servers),
+                    in_server: s.in_server().points(self.now),
                 }
             })
             .collect();

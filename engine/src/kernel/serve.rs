@@ -49,8 +49,11 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         let source = &mut self.sources[s.index()];
         let sent = source.sent_at(slot);
         source.saw_backlog(c, self.cfg.limits.until, sent, backlog);
+        // Counted before the hand-over: an idle server may answer at once.
+        self.sources[s.index()].reached_server(self.now);
         if self.request_arrives(l, Request::Source { source: s, slot }) == Arrival::Refused {
             let source = &mut self.sources[s.index()];
+            source.left_server(self.now);
             source.dropped();
             source.land(slot);
         }
@@ -61,6 +64,7 @@ impl<'a, S: TraceSink> Sim<'a, S> {
         let timeout = self.cfg.sources[s.index()].timeout;
         let source = &mut self.sources[s.index()];
         let sent = source.land(slot);
+        source.left_server(self.now);
         source.answered(sent, at, timeout);
     }
 
