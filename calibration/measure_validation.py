@@ -23,6 +23,7 @@ import faulthandler
 import hashlib
 import inspect
 import multiprocessing
+import pickle
 import statistics
 import sys
 import threading
@@ -529,8 +530,10 @@ def pool_startup(ctx):
       tasks "countdown" = countdown_task over [K] * n_tasks (n_tasks = 16, K =
       params.task_iters, ~10 ms of countdown on this host); chunksize 1 and a larger
       one (params.chunksize; pools "pool" and "executor" only); W = 4.
-    The tasks' arguments and results are small ints (pickled: a few bytes each; the
-    model takes 64 bytes per task each way, as pool_small_tasks).
+    The tasks' arguments and results are small ints; params arg_bytes and
+    result_bytes are their pickled size per task, measured as one list (the
+    pickle of a chunk of them, over its length: a chunk's message beyond its
+    fixed part).
     Metric wall_s. Default switch interval.
     """
     K = ctx.n_for(10e-3)
@@ -550,11 +553,18 @@ def pool_startup(ctx):
                     p["task_iters"] = K
                 configs.append(p)
 
-    def run_one(p):
+    def items_of(p):
         if p["tasks"] == "tiny":
-            f, items = C.square, list(range(p["n_tasks"]))
-        else:
-            f, items = C.countdown_task, [p["task_iters"]] * p["n_tasks"]
+            return C.square, list(range(p["n_tasks"]))
+        return C.countdown_task, [p["task_iters"]] * p["n_tasks"]
+
+    for p in configs:
+        f, items = items_of(p)
+        p["arg_bytes"] = round(len(pickle.dumps(items)) / len(items), 2)
+        p["result_bytes"] = round(len(pickle.dumps([f(x) for x in items[:64]])) / min(64, len(items)), 2)
+
+    def run_one(p):
+        f, items = items_of(p)
         if p["start"] == "cold":
             t0 = perf_counter()
             _, mapper, shut = _make_pool(p["pool"], p["workers"])

@@ -48,23 +48,36 @@ def child(python, scenario, params, timeout=600):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measured(python, scenario, params, metric, unit, args, log):
+def measured_once(python, scenario, params, metric, unit, args, log):
     """One row: the child runs params.reps samples; the machine must be quiet
     before (waiting up to --max-wait s) and stay quiet during (other load <=
     --threshold cores)."""
     threshold = args.threshold
     obs = C.wait_for_quiet(args.max_wait, threshold, log)
     s0 = C.Snapshot()
-    values = child(python, scenario, params)[metric]
+    out = child(python, scenario, params)
+    values = out[metric]
     s1 = C.Snapshot()
     other, niced = C.other_loads(s0, s1)
     st = C.summarize(values, unit)
     row = {"scenario": scenario, "params": params, "metric": metric, "unit": unit}
     row.update(st)
     row.update({"quiet": bool(obs.get("quiet")) and (other is None or other <= threshold),
-                "other_load_cores": other, "other_nice_cores": niced})
+                "other_load_cores": other, "other_nice_cores": niced,
+                # The row's own speed: countdowns in the same child around its samples.
+                "row_probe_ns_per_iter": C.summarize(out["row_probe_ns_per_iter"], "ns")["median"]})
     log("  %s %s: %s = %.4g %s (other load %.2f)" % (
         scenario, json.dumps(params), metric, st["median"], unit, other or 0.0))
+    return row
+
+
+def measured(python, scenario, params, metric, unit, args, log, tries=3):
+    """One row, measured again (up to `tries` times) while it is not quiet."""
+    for _ in range(tries):
+        row = measured_once(python, scenario, params, metric, unit, args, log)
+        if row["quiet"]:
+            break
+        log("  not quiet: measured again")
     return row
 
 

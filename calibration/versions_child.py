@@ -174,6 +174,28 @@ SCENARIOS = {"probe": probe, "cpu_split": cpu_split,
              "sleep_under_contention": sleep_under_contention,
              "subinterp_split": subinterp_split}
 
+# The speed probe around each row: timed countdowns of PROBE_N iterations
+# just before and just after the row's samples, in the same child, so a row
+# is predicted at the loop speed the host ran at while it was measured. The
+# probe runs in a worker thread, like the rows' countdowns: on this host 3.x
+# runs a countdown ~10% faster in a worker thread than in the main thread
+# (2.7 does not), so a main-thread probe would mispredict every row.
+PROBE_N, PROBE_REPS = 1000000, 3
+
+
+def probe_in_thread():
+    out = []
+    t = threading.Thread(target=lambda: out.extend(loop_ns_per_iter(PROBE_N, PROBE_REPS)))
+    t.start()
+    t.join()
+    return out
+
 if __name__ == "__main__":
-    result = SCENARIOS[sys.argv[1]](json.loads(sys.argv[2]))
+    scenario, params = sys.argv[1], json.loads(sys.argv[2])
+    if scenario == "probe":
+        result = probe(params)
+    else:
+        before = probe_in_thread()
+        result = SCENARIOS[scenario](params)
+        result["row_probe_ns_per_iter"] = before + probe_in_thread()
     sys.stdout.write(json.dumps(result) + "\n")

@@ -282,6 +282,21 @@ struct ValidateArgs {
         default_value = "calibration/profiles/servers.json"
     )]
     servers_profile: PathBuf,
+    /// The pools set (thread and process pools started cold and warm),
+    /// measured with its own profile; skipped if the file is missing.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/measured/pools.json"
+    )]
+    pools_measured: PathBuf,
+    /// The profile measured with --pools-measured.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/profiles/pools.json"
+    )]
+    pools_profile: PathBuf,
     /// The versions set (the same workloads under CPython 2.7 to 3.13, by
     /// calibration/measure_versions.py); skipped if the file is missing.
     #[arg(
@@ -653,6 +668,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let servers_profile = measured_with(&args.servers_measured, || {
         Profile::load(&args.servers_profile)
     })?;
+    let pools_profile = measured_with(&args.pools_measured, || Profile::load(&args.pools_profile))?;
     let version_profiles = measured_with(&args.versions_measured, || {
         VersionProfiles::load(&args.versions_profiles)
     })?;
@@ -662,6 +678,9 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let servers = servers_profile
         .as_ref()
         .map(|p| (p, args.servers_measured.as_path()));
+    let pools = pools_profile
+        .as_ref()
+        .map(|p| (p, args.pools_measured.as_path()));
     let versions = version_profiles
         .as_ref()
         .map(|p| (p, args.versions_measured.as_path()));
@@ -672,6 +691,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
             replicate: replicate.as_deref(),
             wake,
             servers,
+            pools,
             versions,
         },
         &args.out,

@@ -61,14 +61,25 @@ pub fn compare_versions(rows: &[MeasuredRow], profiles: &VersionProfiles) -> Vec
         .0
         .iter()
         .flat_map(|(minor, profile)| {
-            let mine: Vec<MeasuredRow> = rows
-                .iter()
-                .filter(|r| &minor_of(r) == minor)
-                .cloned()
-                .collect();
-            compare(&mine, profile)
+            rows.iter()
+                .filter(move |r| &minor_of(r) == minor)
+                .flat_map(move |r| compare(std::slice::from_ref(r), &at_row_speed(profile, r)))
         })
         .collect()
+}
+
+/// The version's profile at the loop speed the host ran at around `row`
+/// (its own probe, where the row has one): a VM's speed drifts between
+/// rows, and one probe per version mispredicts every row measured in
+/// another moment (calibration/README.md, the versions run).
+fn at_row_speed(profile: &Profile, row: &MeasuredRow) -> Profile {
+    match row.row_speed_ns {
+        Some(ns) => Profile {
+            py_loop_ns_per_iter: ns,
+            ..profile.clone()
+        },
+        None => profile.clone(),
+    }
 }
 
 fn is_old_gil(c: &Comparison) -> bool {
@@ -121,8 +132,10 @@ pub fn render_versions_set(
         "The same workloads (`calibration/versions_child.py`: CPU work split over threads, a 1 ms sleep loop next \
 to spinning threads, CPU work in isolated subinterpreters) run under each CPython in pyenv, one fresh child \
 process per configuration, measured by `calibration/measure_versions.py` ({name}). Each row is predicted with \
-its own version's profile: the session's base profile with that version's own single-thread loop speed and \
-thread start (and on 2.7 the ticks one loop iteration takes, read from CPython's `_Py_Ticker`), and the GIL \
+its own version's profile: the session's base profile with that version's own thread start (and on 2.7 the \
+ticks one loop iteration takes, read from CPython's `_Py_Ticker`) and the loop speed probed around the row \
+itself (timed countdowns in a worker thread of the same child, just before and after its samples: this VM's \
+speed drifts between rows, and a 3.x countdown runs ~10% faster in a worker thread than in the main thread), and the GIL \
 the row ran under: the old GIL at 2.7's `sys.setcheckinterval`, the new GIL at the switch interval, a GIL \
 per subinterpreter. Nothing is fitted to these rows. Targets (issue 13): each version's median absolute \
 error ≤ {:.0}%, every old-GIL row within {:.0}%.\n\n",
@@ -221,6 +234,7 @@ mod tests {
             unit: "s".into(),
             median: 1.0,
             quiet: true,
+            row_speed_ns: None,
         }
     }
 

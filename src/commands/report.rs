@@ -539,7 +539,7 @@ pub struct Validation {
 
 /// docs/validation.md and its figures, copied beside index.html so the
 /// page's links work wherever the report is written.
-const VALIDATION_PAGE: [(&str, &[u8]); 6] = [
+const VALIDATION_PAGE: [(&str, &[u8]); 7] = [
     ("validation.md", include_bytes!("../../docs/validation.md")),
     (
         "figures/validation.png",
@@ -560,6 +560,10 @@ const VALIDATION_PAGE: [(&str, &[u8]); 6] = [
     (
         "figures/validation_versions_residuals.png",
         include_bytes!("../../docs/figures/validation_versions_residuals.png"),
+    ),
+    (
+        "figures/validation_pools_residuals.png",
+        include_bytes!("../../docs/figures/validation_pools_residuals.png"),
     ),
 ];
 

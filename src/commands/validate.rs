@@ -6,8 +6,8 @@
 use crate::calibration::profile::Profile;
 use crate::calibration::validation::{
     bracket_wake_path, compare, directions, figure, main_bands, median_abs_error, parse_measured,
-    render_markdown, render_servers_set, render_wake_set, residual_figure, wake_bands, FigurePaths,
-    MeasuredRow,
+    pools_bands, render_markdown, render_pools_set, render_servers_set, render_wake_set,
+    residual_figure, wake_bands, Band, Comparison, DirectionCheck, FigurePaths, MeasuredRow,
 };
 use crate::calibration::versions::{
     compare_versions, render_versions_set, version_bands, VersionProfiles,
@@ -16,8 +16,9 @@ use crate::output::staging::write_atomically;
 use serde_json::Value;
 
 /// The sets beside the main one, each optional: the main set's replicate
-/// (another run of it), and the wake-path, servers and versions sets, each
-/// with the profile (or, for versions, the profiles) measured with it.
+/// (another run of it), and the wake-path, servers, pools and versions
+/// sets, each with the profile (or, for versions, the profiles) measured
+/// with it.
 #[derive(Clone, Copy, Default)]
 pub struct OtherSets<'a> {
     /// Another run of the main set, for the directions that repeat.
@@ -26,6 +27,8 @@ pub struct OtherSets<'a> {
     pub wake: Option<(&'a Profile, &'a std::path::Path)>,
     /// The servers set and its profile.
     pub servers: Option<(&'a Profile, &'a std::path::Path)>,
+    /// The pools set (pool start-up, cold and warm) and its profile.
+    pub pools: Option<(&'a Profile, &'a std::path::Path)>,
     /// The versions set and a profile per version.
     pub versions: Option<(&'a VersionProfiles, &'a std::path::Path)>,
 }
@@ -47,6 +50,7 @@ pub fn write_validation(
         replicate,
         wake,
         servers,
+        pools,
         versions,
     } = *sets;
     let load = |path: &std::path::Path| -> anyhow::Result<(Vec<MeasuredRow>, String)> {
@@ -98,65 +102,30 @@ pub fn write_validation(
             ),
         ),
     ];
-    let mut wake_summary = String::new();
-    if let Some((wake_profile, path)) = wake {
-        let (rows, name) = load(path)?;
-        let wcmp = compare(&rows, wake_profile);
-        let wdirs = directions(&wcmp);
-        let base = suffixed(figure_base, "_wake_residuals");
-        md.push_str(&render_wake_set(
-            &wcmp,
-            &wdirs,
-            wake_profile,
-            &name,
-            &link(&base),
-        ));
-        figures.push((
-            base,
-            residual_figure(
-                &wcmp,
-                "Error of the predictions of the wake-path set",
-                &wake_bands(),
-            ),
-        ));
-        wake_summary = format!(
-            "; wake-path set: {} rows, median absolute error {:.1}%",
-            wcmp.len(),
-            median_abs_error(&wcmp) * 100.0
-        );
-    }
-    if let Some((servers_profile, path)) = servers {
-        let (rows, name) = load(path)?;
-        let scmp = compare(&rows, servers_profile);
-        let sdirs = directions(&scmp);
-        let base = suffixed(figure_base, "_servers_residuals");
-        md.push_str(&render_servers_set(
-            &scmp,
-            &sdirs,
-            servers_profile,
-            &name,
-            &link(&base),
-        ));
-        figures.push((
-            base,
-            residual_figure(
-                &scmp,
-                "Error of the predictions of the servers set",
-                &main_bands(),
-            ),
-        ));
-        wake_summary.push_str(&format!(
-            "; servers set: {} rows, median absolute error {:.1}%",
-            scmp.len(),
-            median_abs_error(&scmp) * 100.0
-        ));
+    let mut sets_summary = String::new();
+    // The sets measured with a profile of their own, in page order (the
+    // versions set, with a profile per version, between them).
+    let mut page = Page {
+        md: &mut md,
+        figures: &mut figures,
+        summary: &mut sets_summary,
+        figure_base,
+        page_dir,
+    };
+    for (set, kind) in [(wake, &WAKE_SET), (servers, &SERVERS_SET)] {
+        page.add_set(set, kind, &load)?;
     }
     if let Some((profiles, path)) = versions {
         let (rows, name) = load(path)?;
         let vcmp = compare_versions(&rows, profiles);
-        let base = suffixed(figure_base, "_versions_residuals");
-        md.push_str(&render_versions_set(&vcmp, profiles, &name, &link(&base)));
-        figures.push((
+        let base = suffixed(page.figure_base, "_versions_residuals");
+        page.md.push_str(&render_versions_set(
+            &vcmp,
+            profiles,
+            &name,
+            &page.link(&base),
+        ));
+        page.figures.push((
             base,
             residual_figure(
                 &vcmp,
@@ -164,12 +133,13 @@ pub fn write_validation(
                 &version_bands(),
             ),
         ));
-        wake_summary.push_str(&format!(
+        page.summary.push_str(&format!(
             "; versions set: {} rows, median absolute error {:.1}%",
             vcmp.len(),
             median_abs_error(&vcmp) * 100.0
         ));
     }
+    page.add_set(pools, &POOLS_SET, &load)?;
     let mut files = Vec::new();
     for (base, fig) in &figures {
         files.push((
@@ -189,12 +159,96 @@ pub fn write_validation(
     }
     let ok = dirs.iter().filter(|d| d.ok()).count();
     Ok(format!(
-        "{} rows, median absolute error {:.1}%, {ok} of {} directions right{wake_summary}",
+        "{} rows, median absolute error {:.1}%, {ok} of {} directions right{sets_summary}",
         cmp.len(),
         median_abs_error(&cmp) * 100.0,
         dirs.len()
     ))
 }
+
+/// Reads a measurement file: its rows and how the page names it.
+type LoadSet = dyn Fn(&std::path::Path) -> anyhow::Result<(Vec<MeasuredRow>, String)>;
+
+/// The page, its figures and the summary line as the sets are added.
+struct Page<'p> {
+    md: &'p mut String,
+    figures: &'p mut Vec<(std::path::PathBuf, gilsim_plots::Figure)>,
+    summary: &'p mut String,
+    figure_base: &'p std::path::Path,
+    page_dir: &'p std::path::Path,
+}
+
+impl Page<'_> {
+    /// The figure at `base` as the page links it (relative to the page).
+    fn link(&self, base: &std::path::Path) -> String {
+        relative_to(&base.with_extension("png"), self.page_dir)
+    }
+
+    /// A set measured with a profile of its own, if given: its section, its
+    /// residual figure and its part of the summary line.
+    fn add_set(
+        &mut self,
+        set: Option<(&Profile, &std::path::Path)>,
+        kind: &OneSet,
+        load: &LoadSet,
+    ) -> anyhow::Result<()> {
+        let Some((profile, path)) = set else {
+            return Ok(());
+        };
+        let (rows, name) = load(path)?;
+        let cmp = compare(&rows, profile);
+        let dirs = directions(&cmp);
+        let base = suffixed(self.figure_base, kind.figure_suffix);
+        let link = self.link(&base);
+        self.md
+            .push_str(&(kind.render)(&cmp, &dirs, profile, &name, &link));
+        self.figures.push((
+            base,
+            residual_figure(&cmp, kind.figure_title, &(kind.bands)()),
+        ));
+        self.summary.push_str(&format!(
+            "; {}: {} rows, median absolute error {:.1}%",
+            kind.name,
+            cmp.len(),
+            median_abs_error(&cmp) * 100.0
+        ));
+        Ok(())
+    }
+}
+
+/// A set measured with its own profile: how its page section, figure and
+/// summary are made.
+struct OneSet {
+    name: &'static str,
+    figure_suffix: &'static str,
+    figure_title: &'static str,
+    render: fn(&[Comparison], &[DirectionCheck], &Profile, &str, &str) -> String,
+    bands: fn() -> Vec<Band>,
+}
+
+const WAKE_SET: OneSet = OneSet {
+    name: "wake-path set",
+    figure_suffix: "_wake_residuals",
+    figure_title: "Error of the predictions of the wake-path set",
+    render: render_wake_set,
+    bands: || Vec::from(wake_bands()),
+};
+
+const SERVERS_SET: OneSet = OneSet {
+    name: "servers set",
+    figure_suffix: "_servers_residuals",
+    figure_title: "Error of the predictions of the servers set",
+    render: render_servers_set,
+    bands: || Vec::from(main_bands()),
+};
+
+const POOLS_SET: OneSet = OneSet {
+    name: "pools set",
+    figure_suffix: "_pools_residuals",
+    figure_title: "Error of the predictions of the pools set",
+    render: render_pools_set,
+    bands: || Vec::from(pools_bands()),
+};
 
 /// `base` with `suffix` added to its file name (`figures/validation` →
 /// `figures/validation_residuals`).

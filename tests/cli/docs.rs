@@ -162,6 +162,8 @@ fn the_validation_page_is_regenerated_from_the_committed_data() {
     let wake_profile = root.join("calibration/profiles/reference-2026-12-05.json");
     let servers = root.join("calibration/measured/servers.json");
     let servers_profile = root.join("calibration/profiles/servers.json");
+    let pools = root.join("calibration/measured/pools.json");
+    let pools_profile = root.join("calibration/profiles/pools.json");
     let versions = root.join("calibration/measured/versions.json");
     let version_profiles = root.join("calibration/profiles/versions");
     dir.gilsim(&[
@@ -178,6 +180,10 @@ fn the_validation_page_is_regenerated_from_the_committed_data() {
         servers.to_str().unwrap(),
         "--servers-profile",
         servers_profile.to_str().unwrap(),
+        "--pools-measured",
+        pools.to_str().unwrap(),
+        "--pools-profile",
+        pools_profile.to_str().unwrap(),
         "--versions-measured",
         versions.to_str().unwrap(),
         "--versions-profiles",
