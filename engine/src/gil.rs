@@ -17,10 +17,15 @@
 //! - A thread that is already running may take a free GIL before the woken
 //!   waiter arrives (barging).
 //!
-//! Old GIL (§2): every `check_interval` ticks of Python the holder releases,
-//! signals one waiter and immediately re-acquires; the waiter, woken on another
-//! core, usually finds it taken again (a failed wake-up, Beazley's "GIL battle").
-//! The GIL is free only during the signal system call (or `release_gap`).
+//! Old GIL (§2): every `check_interval` ticks of Python the holder releases
+//! and immediately re-acquires; the waiter, woken on another core, usually
+//! finds it taken again (a failed wake-up, Beazley's "GIL battle"). On Linux
+//! the lock is a `sem_t` (`gil/old_lock.rs`, from 2.7's `thread_pthread.h`
+//! and glibc's `sem_post`/`sem_wait`): a release calls `futex_wake` whenever
+//! any waiter is counted in glibc's `nwaiters` — asleep, or woken and not yet
+//! back to its CAS — and the GIL is free during that call (or `release_gap`
+//! when no waiter is counted). A woken waiter wins only if it reaches its CAS
+//! inside such a window.
 
 //! **The door.** A [`Gil`] owns its state and its threads' side of it (a
 //! [`Seat`] each: holding, the ticket and saved `switch_number` of a wait,
@@ -40,6 +45,7 @@ use crate::time::SimDuration;
 use rand_distr::Distribution;
 use std::collections::VecDeque;
 
+mod old_lock;
 #[cfg(test)]
 mod tests;
 
@@ -95,6 +101,13 @@ pub(crate) enum Effect {
     Handshake(ThreadId),
     /// Old GIL: the periodic release keeps the GIL free for `gap` of system time.
     ReleaseGap { thread: ThreadId, gap: SimDuration },
+    /// Old GIL: `sem_post` with waiters counted but all awake calls
+    /// `futex_wake` for nobody: the thread pays one short system call
+    /// (`OsConfig::syscall`) before its next operation, the GIL free meanwhile.
+    FutexWakeNobody(ThreadId),
+    /// Old GIL: the thread's CAS failed; it makes the `futex_wait` system
+    /// call (`OsConfig::syscall`), GIL not held, then asks again.
+    FutexWaitCall(ThreadId),
 }
 
 /// Per-thread counts kept by the GIL, for the thread's report.
@@ -119,6 +132,9 @@ struct Seat {
     timed_out: bool,
     /// Woken by a release and not yet back to try.
     woken: bool,
+    /// Old GIL: its CAS failed and it is in the `futex_wait` call, counted in
+    /// `nwaiters` but not yet asleep (`gil/old_lock.rs`).
+    entering_wait: bool,
     /// Old GIL: Python work left until the next periodic check.
     ticks_left: u64,
     /// Old GIL: Python work between periodic checks.
@@ -134,6 +150,7 @@ impl Seat {
             ticket: 0,
             timed_out: false,
             woken: false,
+            entering_wait: false,
             ticks_left: ticks,
             tick_period: ticks,
             counts: SeatCounts::default(),
@@ -166,6 +183,8 @@ pub(crate) struct Gil {
     switch_waiters: Vec<ThreadId>,
     /// Woken waiters on their way back to try.
     inflight: u32,
+    /// Old GIL: waiters inside their `futex_wait` call, not yet asleep.
+    entering: u32,
     /// Indexed by thread; created when a thread first meets this GIL.
     seats: Vec<Seat>,
     rng: StreamRng,
@@ -220,6 +239,7 @@ impl Gil {
             live_waiters: 0,
             switch_waiters: Vec::new(),
             inflight: 0,
+            entering: 0,
             seats: Vec::new(),
             rng,
             acquisitions: 0,
@@ -329,7 +349,28 @@ impl Gil {
             self.failed_wakeups += 1;
             self.seat(t).counts.failed_wakeups += 1;
         }
+        if matches!(self.kind, Kind::Old { .. }) && self.enter_futex_wait(t, fx) {
+            return;
+        }
         self.wait_on_cond(t, fx);
+    }
+
+    /// Old GIL: a failed CAS leads into `do_futex_wait`, a system call during
+    /// which the waiter is awake and counted; the kernel sleeps it only if the
+    /// token is still gone at the end (else `EAGAIN`: it tries again). Returns
+    /// true when `t` is now making that call, false when it has made it.
+    fn enter_futex_wait(&mut self, t: ThreadId, fx: &mut Vec<Effect>) -> bool {
+        if std::mem::take(&mut self.seat(t).entering_wait) {
+            self.entering -= 1;
+            return false;
+        }
+        self.seat(t).entering_wait = true;
+        self.entering += 1;
+        fx.push(Effect::FutexWaitCall(t));
+        if let Some(h) = self.holder {
+            fx.push(Effect::ScheduleCheck(h));
+        }
+        true
     }
 
     /// Rule 1.2 step 4.4: the interval elapsed with no switch, so ask the holder to drop.
@@ -360,6 +401,9 @@ impl Gil {
         }
         if std::mem::take(&mut self.seat(t).woken) {
             self.inflight -= 1;
+        }
+        if std::mem::take(&mut self.seat(t).entering_wait) {
+            self.entering -= 1;
         }
         let s = self.seat(t);
         s.holds = true;
@@ -518,6 +562,14 @@ impl Gil {
         self.locked = false;
         self.holder = None;
         self.seat(t).holds = false;
+        if matches!(self.kind, Kind::Old { .. }) {
+            return self.sem_post(t, fx);
+        }
+        self.signal_one(t, fx)
+    }
+
+    /// Wakes the waiter the OS picks, the signaller paying the futex wake.
+    fn signal_one(&mut self, t: ThreadId, fx: &mut Vec<Effect>) -> bool {
         match self.pick_waiter() {
             Some(w) => {
                 self.inflight += 1;
@@ -530,6 +582,20 @@ impl Gil {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Old GIL: glibc's `sem_post` after the token is back: `futex_wake`
+    /// while any waiter is counted, waking the oldest one asleep if there is
+    /// one (`gil/old_lock.rs`). Returns whether it made the call.
+    fn sem_post(&mut self, t: ThreadId, fx: &mut Vec<Effect>) -> bool {
+        match old_lock::sem_post(self.live_waiters, self.inflight + self.entering) {
+            old_lock::Post::WakeOne => self.signal_one(t, fx),
+            old_lock::Post::WakeNobody => {
+                fx.push(Effect::FutexWakeNobody(t));
+                true
+            }
+            old_lock::Post::NoCall => false,
         }
     }
 
@@ -577,7 +643,7 @@ impl Gil {
                     .saturating_mul(check_period)
             }),
             Kind::Old { .. } => {
-                if self.live_waiters == 0 && self.inflight == 0 {
+                if self.live_waiters == 0 && self.inflight == 0 && self.entering == 0 {
                     return None;
                 }
                 let s = &self.seats[t.index()];

@@ -291,6 +291,7 @@ fn cases() -> Vec<Case> {
                         BackOnCore(t(1)),
                     ],
                 ),
+                (Request(2), vec![FutexWaitCall(t(2)), ScheduleCheck(t(1))]),
                 (
                     Request(2),
                     vec![
@@ -341,6 +342,79 @@ fn cases() -> Vec<Case> {
                         thread: t(1),
                         gap: SimDuration::ns(200),
                     }],
+                ),
+            ],
+        },
+        Case {
+            rule:
+                "old GIL: while the woken waiter is awake a release calls futex_wake for nobody; \
+                   the waiter that finds the GIL taken makes its futex_wait call, and wins if a \
+                   release comes meanwhile (EAGAIN)",
+            model: GilModel::old_gil,
+            steps: vec![
+                (
+                    Request(1),
+                    vec![
+                        Handoff {
+                            from: None,
+                            to: t(1),
+                        },
+                        BackOnCore(t(1)),
+                    ],
+                ),
+                (Request(2), vec![FutexWaitCall(t(2)), ScheduleCheck(t(1))]),
+                (
+                    Request(2),
+                    vec![
+                        WaitOnCond {
+                            thread: t(2),
+                            timeout: None,
+                        },
+                        ScheduleCheck(t(1)),
+                    ],
+                ),
+                (
+                    Drop {
+                        t: 1,
+                        forced: false,
+                        check: true,
+                    },
+                    vec![
+                        Wake(t(2)),
+                        PaySignal {
+                            thread: t(1),
+                            even_if_free: false,
+                        },
+                    ],
+                ),
+                (Request(1), vec![BackOnCore(t(1))]),
+                (
+                    Drop {
+                        t: 1,
+                        forced: false,
+                        check: true,
+                    },
+                    vec![FutexWakeNobody(t(1))],
+                ),
+                (Request(1), vec![BackOnCore(t(1))]),
+                (Request(2), vec![FutexWaitCall(t(2)), ScheduleCheck(t(1))]),
+                (
+                    Drop {
+                        t: 1,
+                        forced: false,
+                        check: true,
+                    },
+                    vec![FutexWakeNobody(t(1))],
+                ),
+                (
+                    Request(2),
+                    vec![
+                        Handoff {
+                            from: Some(t(1)),
+                            to: t(2),
+                        },
+                        BackOnCore(t(2)),
+                    ],
                 ),
             ],
         },

@@ -72,6 +72,22 @@ impl<S: TraceSink> Sim<'_, S> {
                     .micro
                     .push_front(Micro::Run(BurstKind::Sys, gap.0));
             }
+            Effect::FutexWaitCall(thread) => {
+                let cost = self.cfg.machine.os.syscall.0;
+                let m = &mut self.threads[thread.index()].micro;
+                m.push_front(Micro::TakeGil);
+                if cost > 0 {
+                    m.push_front(Micro::Run(BurstKind::Sys, cost));
+                }
+            }
+            Effect::FutexWakeNobody(thread) => {
+                let cost = self.cfg.machine.os.syscall.0;
+                if cost > 0 {
+                    self.threads[thread.index()]
+                        .micro
+                        .push_front(Micro::Run(BurstKind::Sys, cost));
+                }
+            }
         }
     }
 
