@@ -7,8 +7,11 @@ http.server pair and a gzip compressor) run in a venv that has the pinned
 `pyperformance` (requirements-programs.txt), made under --cache if missing.
 
 For each program:
-  1. trace: `python -m gilsim.trace --measure-slowdown -o traces/programs/NAME.json
-     -- programs/run_program.py NAME` (one run, single-threaded);
+  1. trace: `python -m gilsim.trace -o traces/programs/NAME.json
+     -- programs/run_program.py NAME` (one cold run, single-threaded, imports
+     included like in the timed batches; no --measure-slowdown, whose untraced
+     first run would leave the traced one with warm imports: the tracer's real
+     slowdown is the traced wall time against the timed one-copy batch);
   2. time: `programs/batch.py NAME LAYOUT K` for LAYOUT in threads, processes and
      K in 1, 2, 4, --reps times each (rounds interleave the configurations, so a
      drift of the host's speed hits every configuration alike); each batch is a
@@ -73,7 +76,7 @@ def trace(py, name, out_dir):
     # The tracer's own cap on sites written per thread and kind (the rest summed
     # into "(other)"), lowered to keep the committed traces small.
     cmd = [py, "-c", "import sys, gilsim.trace as t; t.MAX_SITES = %d; sys.exit(t.main(sys.argv[1:]))"
-           % MAX_SITES, "--measure-slowdown", "-o", str(out), "--",
+           % MAX_SITES, "-o", str(out), "--",
            str(HERE / "programs" / "run_program.py"), name]
     r = subprocess.run(cmd,
                        env=env_with_tracer(), capture_output=True, text=True)
@@ -133,6 +136,7 @@ def main():
     ap.add_argument("--out", default=str(HERE / "measured" / "programs.json"))
     ap.add_argument("--traces", default=str(HERE / "traces" / "programs"))
     ap.add_argument("--no-trace", action="store_true", help="time only (keep the traces there are)")
+    ap.add_argument("--trace-only", action="store_true", help="trace only (keep the timed rows there are)")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n]
     unknown = [n for n in names if n not in PROGRAMS]
@@ -159,11 +163,15 @@ def main():
         C.log("%s (%s)" % (name, PROGRAMS[name][0]))
         if not args.no_trace:
             traces[name] = trace(py, name, args.traces)
-        rows.extend(measure(py, name, args.reps))
+        if args.trace_only:
+            rows.extend(r for r in doc["rows"] if r["program"] == name)
+        else:
+            rows.extend(measure(py, name, args.reps))
     order = list(PROGRAMS)
     rows.sort(key=lambda r: (order.index(r["program"]), LAYOUTS.index(r["layout"]), r["k"]))
     doc["groups"].append({
-        "programs": names, "host": started, "reps": args.reps,
+        "programs": names, "host": started, "reps": 0 if args.trace_only else args.reps,
+        "traced": not args.no_trace, "timed": not args.trace_only,
         "interpreter": {"python": pyver[0], "pyperformance": pyver[1], "pyperf": pyver[2]},
         "conditions": {"quiet_threshold_cores": QUIET_CORES, "start": start,
                        "end": C.conditions_now(), "seconds": time.time() - t0},
