@@ -136,13 +136,25 @@ The measurements come from calibration/measure_programs.py (calibration/README.m
 #[derive(Args)]
 struct ValidateProgramsArgs {
     /// The measured copies (written by calibration/measure_programs.py).
-    #[arg(long, value_name = "FILE.json", default_value = "calibration/measured/programs.json")]
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/measured/programs.json"
+    )]
     measured: PathBuf,
     /// The calibration profile measured in the same sitting.
-    #[arg(long, value_name = "FILE.json", default_value = "calibration/profiles/programs.json")]
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/profiles/programs.json"
+    )]
     profile: PathBuf,
     /// The folder of the programs' traces (NAME.json each).
-    #[arg(long, value_name = "DIR", default_value = "calibration/traces/programs")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "calibration/traces/programs"
+    )]
     traces: PathBuf,
     /// The page written.
     #[arg(long, value_name = "FILE.md", default_value = "docs/own-programs.md")]

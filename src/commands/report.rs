@@ -561,7 +561,10 @@ const VALIDATION_PAGE: [(&str, &[u8]); 8] = [
         "figures/validation_versions_residuals.png",
         include_bytes!("../../docs/figures/validation_versions_residuals.png"),
     ),
-    ("own-programs.md", include_bytes!("../../docs/own-programs.md")),
+    (
+        "own-programs.md",
+        include_bytes!("../../docs/own-programs.md"),
+    ),
     (
         "figures/own_programs.png",
         include_bytes!("../../docs/figures/own_programs.png"),

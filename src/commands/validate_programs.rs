@@ -56,8 +56,8 @@ impl Drop for Scratch {
 /// one-line summary.
 pub fn validate_programs(opts: &ProgramsOptions) -> anyhow::Result<String> {
     let shown = opts.measured.display().to_string();
-    let text = std::fs::read_to_string(&opts.measured)
-        .with_context(|| format!("cannot read {shown}"))?;
+    let text =
+        std::fs::read_to_string(&opts.measured).with_context(|| format!("cannot read {shown}"))?;
     let measured = parse_measured(&text, &shown)?;
     let cores = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
@@ -105,10 +105,9 @@ pub fn validate_programs(opts: &ProgramsOptions) -> anyhow::Result<String> {
         .unwrap_or(&png)
         .to_string_lossy()
         .replace('\\', "/");
-    let profile_name = opts
-        .profile
-        .file_name()
-        .map_or_else(String::new, |n| format!("calibration/profiles/{}", n.to_string_lossy()));
+    let profile_name = opts.profile.file_name().map_or_else(String::new, |n| {
+        format!("calibration/profiles/{}", n.to_string_lossy())
+    });
     let md = render_markdown(
         &cmp,
         &dirs,
@@ -146,12 +145,17 @@ pub fn validate_programs(opts: &ProgramsOptions) -> anyhow::Result<String> {
     ))
 }
 
-/// The trace's totals, imports and wall time.
+/// The trace's totals, imports, wall time, events and Python time scale.
 fn trace_facts(program: &str, path: &Path) -> anyhow::Result<TraceFacts> {
     let shown = path.display().to_string();
     let t = trace::read(path, &shown)?;
     let main = t.main_thread();
     let s = |d: gilsim_engine::SimDuration| d.as_secs_f64();
+    // Not kept by the trace reader (the loader does not need them).
+    let raw = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .unwrap_or_default();
     Ok(TraceFacts {
         program: program.to_string(),
         totals_s: [
@@ -162,6 +166,9 @@ fn trace_facts(program: &str, path: &Path) -> anyhow::Result<TraceFacts> {
         ],
         imports_s: s(t.startup.imports),
         traced_wall_s: s(t.wall),
+        events: raw["overhead"]["events"].as_u64().unwrap_or(0),
+        python_time_scale: raw["overhead"]["python_time_scale"].as_f64().unwrap_or(1.0),
+        releasing_calls: main.releases.iter().map(|r| r.calls.count).sum(),
     })
 }
 
@@ -187,8 +194,8 @@ fn predict(
     ro.progress = false;
     run::run(&ro).with_context(|| format!("predicting {program}"))?;
     let csv = out.join("predicted.csv");
-    let text = std::fs::read_to_string(&csv)
-        .with_context(|| format!("cannot read {}", csv.display()))?;
+    let text =
+        std::fs::read_to_string(&csv).with_context(|| format!("cannot read {}", csv.display()))?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
     let col = |name: &str| {

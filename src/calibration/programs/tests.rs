@@ -4,12 +4,12 @@ use super::*;
 fn directions_are_classified_by_the_speedup_against_the_band() {
     // (one copy s, k copies s, k, speed-up, direction)
     let table: &[(f64, f64, u32, f64, Direction)] = &[
-        (1.0, 1.0, 2, 2.0, Direction::Faster),     // two at once, full speed
-        (1.0, 2.0, 2, 1.0, Direction::Same),       // one after another
-        (1.0, 4.4, 4, 0.909, Direction::Same),     // just inside the band
-        (1.0, 3.6, 4, 1.111, Direction::Faster),   // just outside
-        (1.0, 4.5, 4, 0.889, Direction::Slower),   // just outside, below
-        (1.0, 2.5, 2, 0.8, Direction::Slower),     // a convoy: slower than alone
+        (1.0, 1.0, 2, 2.0, Direction::Faster), // two at once, full speed
+        (1.0, 2.0, 2, 1.0, Direction::Same),   // one after another
+        (1.0, 4.4, 4, 0.909, Direction::Same), // just inside the band
+        (1.0, 3.6, 4, 1.111, Direction::Faster), // just outside
+        (1.0, 4.5, 4, 0.889, Direction::Slower), // just outside, below
+        (1.0, 2.5, 2, 0.8, Direction::Slower), // a convoy: slower than alone
         (0.5, 1.1, 2, 0.909, Direction::Same),
         (2.0, 2.2, 2, 1.818, Direction::Faster),
     ];
@@ -60,17 +60,38 @@ fn row(program: &str, layout: Layout, k: u32, median: f64) -> ProgramRow {
 #[test]
 fn directions_compare_each_row_with_one_copy_of_its_own_layout() {
     let cmp = vec![
-        Compared { row: row("a", Layout::Threads, 1, 1.0), predicted: 1.0 },
-        Compared { row: row("a", Layout::Threads, 2, 2.0), predicted: 1.0 },
-        Compared { row: row("a", Layout::Processes, 1, 1.2), predicted: 1.1 },
-        Compared { row: row("a", Layout::Processes, 2, 1.2), predicted: 1.1 },
+        Compared {
+            row: row("a", Layout::Threads, 1, 1.0),
+            predicted: 1.0,
+        },
+        Compared {
+            row: row("a", Layout::Threads, 2, 2.0),
+            predicted: 1.0,
+        },
+        Compared {
+            row: row("a", Layout::Processes, 1, 1.2),
+            predicted: 1.1,
+        },
+        Compared {
+            row: row("a", Layout::Processes, 2, 1.2),
+            predicted: 1.1,
+        },
         // No k = 1 row of its layout: skipped.
-        Compared { row: row("b", Layout::Threads, 4, 1.0), predicted: 1.0 },
+        Compared {
+            row: row("b", Layout::Threads, 4, 1.0),
+            predicted: 1.0,
+        },
     ];
     let d = directions(&cmp);
     assert_eq!(d.len(), 2);
-    assert_eq!((d[0].measured(), d[0].predicted(), d[0].ok()), (Direction::Same, Direction::Faster, false));
-    assert_eq!((d[1].measured(), d[1].predicted(), d[1].ok()), (Direction::Faster, Direction::Faster, true));
+    assert_eq!(
+        (d[0].measured(), d[0].predicted(), d[0].ok()),
+        (Direction::Same, Direction::Faster, false)
+    );
+    assert_eq!(
+        (d[1].measured(), d[1].predicted(), d[1].ok()),
+        (Direction::Faster, Direction::Faster, true)
+    );
 }
 
 #[test]
@@ -78,12 +99,23 @@ fn bad_measured_files_are_refused_with_the_key() {
     let good = r#"{"schema": "gilsim-programs/1", "rows": [{"program": "nbody", "character": "pure Python",
         "layout": "threads", "k": 1, "wall_s": {"median": 1.0, "p10": 0.9, "p90": 1.1}, "quiet": true}]}"#;
     let m = parse_measured(good, "m.json").unwrap();
-    assert_eq!(m.rows, vec![ProgramRow { p10: 0.9, p90: 1.1, ..row("nbody", Layout::Threads, 1, 1.0) }]);
+    assert_eq!(
+        m.rows,
+        vec![ProgramRow {
+            p10: 0.9,
+            p90: 1.1,
+            ..row("nbody", Layout::Threads, 1, 1.0)
+        }]
+    );
     let table: &[(&str, &str, &str)] = &[
         ("\"gilsim-programs/1\"", "\"gilsim-measured/1\"", "schema"),
         ("\"threads\"", "\"fibers\"", "rows[0].layout"),
         ("\"k\": 1", "\"k\": 0", "rows[0].k"),
-        ("\"median\": 1.0", "\"median\": -1.0", "rows[0].wall_s.median"),
+        (
+            "\"median\": 1.0",
+            "\"median\": -1.0",
+            "rows[0].wall_s.median",
+        ),
         ("\"program\": \"nbody\", ", "", "rows[0].program"),
     ];
     for &(from, to, key) in table {
@@ -93,5 +125,8 @@ fn bad_measured_files_are_refused_with_the_key() {
             other => panic!("{bad}: {other:?}"),
         }
     }
-    assert!(matches!(parse_measured("{", "m.json"), Err(ProgramsError::Json { .. })));
+    assert!(matches!(
+        parse_measured("{", "m.json"),
+        Err(ProgramsError::Json { .. })
+    ));
 }
