@@ -9,9 +9,12 @@ http.server pair and a gzip compressor) run in a venv that has the pinned
 For each program:
   1. trace: `python -m gilsim.trace -o traces/programs/NAME.json
      -- programs/run_program.py NAME` (one cold run, single-threaded, imports
-     included like in the timed batches; no --measure-slowdown, whose untraced
-     first run would leave the traced one with warm imports: the tracer's real
-     slowdown is the traced wall time against the timed one-copy batch);
+     included like in the timed batches). The tracer first runs the program
+     once untraced in a fresh interpreter (its default, --measure-slowdown:
+     cold imports like the traced run) and reconciles the trace's Python time
+     with that run's wall time (docs/trace-format.md, "Reconciliation"); the
+     untraced wall time is also a check of the host against the timed
+     one-copy batch;
   2. time: `programs/batch.py NAME LAYOUT K` for LAYOUT in threads, processes and
      K in 1, 2, 4, --reps times each (rounds interleave the configurations, so a
      drift of the host's speed hits every configuration alike); each batch is a
@@ -84,8 +87,12 @@ def trace(py, name, out_dir):
     if r.returncode != 0:
         raise SystemExit("tracing %s failed:\n%s" % (name, r.stderr))
     C.log("  traced %s in %.1f s: %s" % (name, time.time() - t0, r.stderr.strip()))
+    rec = json.loads(out.read_text())["overhead"].get("reconciliation")
     return {"file": str(out.relative_to(ROOT)) if out.resolve().is_relative_to(ROOT) else str(out),
-            "other_load_cores": C.other_load(s0, s1), "summary": r.stderr.strip(), "max_sites": MAX_SITES}
+            "other_load_cores": C.other_load(s0, s1), "summary": r.stderr.strip(), "max_sites": MAX_SITES,
+            "traced_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
+            "untraced_wall_ns": rec["untraced_wall_ns"] if rec else None,
+            "python_factor": rec["python_factor"] if rec else None}
 
 
 def one_batch(py, name, layout, k):
