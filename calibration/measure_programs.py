@@ -74,6 +74,9 @@ def env_with_tracer():
 def trace(py, name, out_dir):
     out = Path(out_dir) / ("%s.json" % name)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # The host's speed just before (a CPU-bound countdown, ns per iteration): the
+    # untraced run is the trace's reference, so a slow spell shows here.
+    spin_share, spin_ns = C.spin_check(0.3)
     t0 = time.time()
     s0 = C.Snapshot()
     # The tracer's own cap on sites written per thread and kind (the rest summed
@@ -91,6 +94,7 @@ def trace(py, name, out_dir):
     return {"file": str(out.relative_to(ROOT)) if out.resolve().is_relative_to(ROOT) else str(out),
             "other_load_cores": C.other_load(s0, s1), "summary": r.stderr.strip(), "max_sites": MAX_SITES,
             "traced_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
+            "spin_before": {"cpu_share": round(spin_share, 4), "ns_per_iter": round(spin_ns, 3)},
             "untraced_wall_ns": rec["untraced_wall_ns"] if rec else None,
             "python_factor": rec["python_factor"] if rec else None}
 

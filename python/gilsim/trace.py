@@ -87,6 +87,12 @@ _cpu_now = time.thread_time_ns
 # --------------------------------------------------------------------------
 # Distributions: count, sum, min, max and a quarter-octave histogram.
 
+def _bucket_of(d):
+    """The histogram bucket of a duration (as Dist.add computes it)."""
+    b = d.bit_length()
+    return (b << 2) | ((d >> (b - 3)) & 3) if b > 3 else d
+
+
 class Dist:
     """Durations in ns: exact count, total, min, max; a log histogram with 4
     buckets per octave (bucket width <= 25 % of its lower bound)."""
@@ -135,11 +141,18 @@ class Dist:
         out.total = int(round(self.total * f))
         out.lo = int(round(self.lo * f))
         out.hi = int(round(self.hi * f))
+        k_lo, k_hi = _bucket_of(self.lo), _bucket_of(self.hi)
         for k, c in self.buckets.items():
-            lo, hi = self.bucket_bounds(k)
-            d = min(max(int((lo + hi - 1) / 2 * f), out.lo), out.hi)
-            b = d.bit_length()
-            k2 = (b << 2) | ((d >> (b - 3)) & 3) if b > 3 else d
+            # The buckets of the minimum and the maximum hold their scaled values
+            # (so min and max stay in the first and last bucket).
+            if k == k_lo:
+                d = out.lo
+            elif k == k_hi:
+                d = out.hi
+            else:
+                lo, hi = self.bucket_bounds(k)
+                d = min(max(int((lo + hi - 1) / 2 * f), out.lo), out.hi)
+            k2 = _bucket_of(d)
             out.buckets[k2] = out.buckets.get(k2, 0) + c
         return out
 

@@ -75,15 +75,19 @@ C_SITE = {
     "wait_kind": opt(enum("sleep", "lock", "io_wait", "io")),
     "folded_after": opt(INT),
 }
-THREAD = {
+TOTALS = {k: INT for k in ("python", "c_hold", "c_release", "blocked", "tracer")}
+RECONCILIATION = {"untraced_wall_ns": INT, "untraced_run": enum("subprocess", "in_process", "given"),
+                  "traced_wall_ns": INT, "python_raw_ns": INT, "c_and_blocked_ns": INT, "python_ns": INT,
+                  "python_factor": opt(NUM), "applied": BOOL, "not_applied_because": opt(STR)}
+THREAD = ("keys", {
     "index": INT, "name": STR, "main": BOOL, "wall_ns": INT, "cpu_ns": opt(INT),
-    "totals_ns": {k: INT for k in ("python", "c_hold", "c_release", "blocked", "tracer")},
+    "totals_ns": TOTALS,
     "counts": {k: INT for k in ("python_calls", "c_hold", "c_release", "blocked", "events")},
     "gil_held_bursts": DIST,
     "python_sites": list_of(PY_SITE),
     "c_sites": list_of(C_SITE),
-}
-SCHEMA = {
+}, {"totals_raw_ns": TOTALS})   # 1.1, with an untraced run
+SCHEMA = ("keys", {
     "format": const("gilsim-trace"),
     "version": const(1),
     "units": {"time": const("ns"), "memory": const("bytes")},
@@ -110,9 +114,9 @@ SCHEMA = {
         "in_callback_ns": INT, "estimated_ns": INT,
         "estimated_slowdown": NUM, "overhead_share": NUM,
         "probe": opt({"arms": INT, "runs": INT, "probed_calls": INT, "starved": INT}),
-    }, {"untraced_wall_ns": INT, "measured_slowdown": NUM}),
+    }, {"untraced_wall_ns": INT, "measured_slowdown": NUM, "reconciliation": RECONCILIATION}),
     "threads": list_of(THREAD),
-}
+}, {"minor_version": INT})   # 1.1; absent in 1.0 traces (the fixture)
 
 
 def _is_int(v):
