@@ -10,9 +10,9 @@ For each program:
   1. trace: `python -m gilsim.trace -o traces/programs/NAME.json
      -- programs/run_program.py NAME` (one cold run, single-threaded, imports
      included like in the timed batches). The tracer first runs the program
-     once untraced in a fresh interpreter (its default, --measure-slowdown:
-     cold imports like the traced run) and reconciles the trace's Python time
-     with that run's wall time (docs/trace-format.md, "Reconciliation"); the
+     untraced in a fresh interpreter, UNTRACED_RUNS times (its default,
+     --measure-slowdown, with --untraced-runs: cold imports like the traced
+     run) and reconciles the trace's Python time with their median wall time (docs/trace-format.md, "Reconciliation"); the
      untraced wall time is also a check of the host against the timed
      one-copy batch;
   2. time: `programs/batch.py NAME LAYOUT K` for LAYOUT in threads, processes and
@@ -49,6 +49,10 @@ LAYOUTS = ("threads", "processes")
 KS = (1, 2, 4)
 QUIET_CORES = 0.2
 MAX_SITES = 40
+# Untraced runs the tracer makes before tracing (their median is the trace's
+# reference): one run on this VM varies by ~10 % from run to run, the timed
+# batches are medians of --reps samples.
+UNTRACED_RUNS = 3
 
 
 def venv_python(cache):
@@ -82,7 +86,7 @@ def trace(py, name, out_dir):
     # The tracer's own cap on sites written per thread and kind (the rest summed
     # into "(other)"), lowered to keep the committed traces small.
     cmd = [py, "-c", "import sys, gilsim.trace as t; t.MAX_SITES = %d; sys.exit(t.main(sys.argv[1:]))"
-           % MAX_SITES, "-o", str(out), "--",
+           % MAX_SITES, "-o", str(out), "--untraced-runs", str(UNTRACED_RUNS), "--",
            str(HERE / "programs" / "run_program.py"), name]
     r = subprocess.run(cmd,
                        env=env_with_tracer(), capture_output=True, text=True)
@@ -96,6 +100,7 @@ def trace(py, name, out_dir):
             "traced_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
             "spin_before": {"cpu_share": round(spin_share, 4), "ns_per_iter": round(spin_ns, 3)},
             "untraced_wall_ns": rec["untraced_wall_ns"] if rec else None,
+            "untraced_samples_ns": rec.get("untraced_samples_ns") if rec else None,
             "python_factor": rec["python_factor"] if rec else None}
 
 

@@ -442,6 +442,7 @@ class Tracer:
         self.stopped = False
         self.result = None
         self.untraced_ns = None
+        self.untraced_samples = None
         self.untraced_how = None
         self.python_factor = 1.0
         self._probe_stats = None
@@ -1050,8 +1051,9 @@ class Tracer:
 
     def reconcile(self, untraced_ns, how="given"):
         """Reconciles the stopped trace with the wall time of the same work run
-        untraced (`untraced_ns`; `how` says how it was measured: "subprocess",
-        "in_process" or "given"), and returns the new trace.
+        untraced (`untraced_ns`, or a list of such runs' times: their median is
+        used; `how` says how they were measured: "subprocess", "in_process" or
+        "given"), and returns the new trace.
 
         The tracer inflates the time between events (its per-event dispatch and
         accounting, and on 3.11 bytecode run through the tracing dispatch) -- the
@@ -1064,7 +1066,13 @@ class Tracer:
         the raw totals stay in each thread's `totals_raw_ns`."""
         if not self.stopped:
             raise RuntimeError("reconcile() after stop()")
-        self.untraced_ns = max(int(untraced_ns), 1)
+        samples = sorted(int(x) for x in (untraced_ns if isinstance(untraced_ns, (list, tuple)) else [untraced_ns]))
+        if not samples:
+            raise ValueError("reconcile() needs at least one untraced time")
+        self.untraced_samples = samples
+        n = len(samples)
+        median = samples[n // 2] if n % 2 else (samples[n // 2 - 1] + samples[n // 2]) // 2
+        self.untraced_ns = max(median, 1)
         self.untraced_how = how
         self.result = self._report(self._probe_stats)
         return self.result
@@ -1102,6 +1110,7 @@ class Tracer:
         f = factor if applied else 1.0
         return f, {
             "untraced_wall_ns": self.untraced_ns,
+            "untraced_samples_ns": self.untraced_samples,
             "untraced_run": self.untraced_how,
             "traced_wall_ns": wall,
             "python_raw_ns": py,
@@ -1530,10 +1539,19 @@ finally:
 """
 
 
-def measure_untraced(kind, target, args):
-    """The wall time (ns) of one untraced run of a script (kind "script") or a
-    module ("module") with `args`, in a fresh interpreter, or None if it did
-    not say (it crashed before the end)."""
+def measure_untraced(kind, target, args, runs=1):
+    """The wall times (ns) of `runs` untraced runs of a script (kind "script")
+    or a module ("module") with `args`, each in a fresh interpreter; a run
+    that did not say (it crashed before the end) is left out."""
+    out = []
+    for _ in range(runs):
+        t = _untraced_once(kind, target, args)
+        if t is not None:
+            out.append(t)
+    return out
+
+
+def _untraced_once(kind, target, args):
     import tempfile
     fd, out = tempfile.mkstemp(prefix="gilsim-untraced-", suffix=".txt")
     os.close(fd)
@@ -1589,6 +1607,8 @@ def main(argv=None):
     ap.add_argument("--no-measure-slowdown", dest="measure_slowdown", action="store_false",
                     help="run the program once only (traced): for programs that must not run twice; "
                          "the Python time then rests on the calibration alone")
+    ap.add_argument("--untraced-runs", type=int, default=1, metavar="N",
+                    help="untraced runs before tracing (default 1); the median is the reference")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1606,6 +1626,8 @@ def main(argv=None):
         rest = rest[1:]
     if ns.module is None and not rest:
         ap.error("name a script (after --) or a module (-m)")
+    if ns.untraced_runs < 1:
+        ap.error("--untraced-runs must be at least 1")
     tracer = Tracer(probe=not ns.no_probe, calibrate=not ns.no_calibrate,
                     startup=not ns.no_startup, backend=ns.backend)
     if ns.module is not None:
@@ -1624,9 +1646,10 @@ def main(argv=None):
     untraced_ns = None
     if ns.measure_slowdown:
         if ns.module is not None:
-            untraced_ns = measure_untraced("module", ns.module, rest)
+            untraced_ns = measure_untraced("module", ns.module, rest, ns.untraced_runs)
         else:
-            untraced_ns = measure_untraced("script", rest[0], rest[1:])
+            untraced_ns = measure_untraced("script", rest[0], rest[1:], ns.untraced_runs)
+        untraced_ns = untraced_ns or None
     tracer.start()
     try:
         target()

@@ -354,6 +354,21 @@ pub struct TraceFacts {
     /// Calls of the traced thread that released the GIL (C releasing or
     /// blocked).
     pub releasing_calls: u64,
+    /// The reconciliation with the tracer's untraced run (trace format
+    /// 1.1), if the trace has one.
+    pub reconciliation: Option<Reconciled>,
+}
+
+/// A trace's `overhead.reconciliation` (docs/trace-format.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reconciled {
+    /// The untraced run's wall time, seconds.
+    pub untraced_s: f64,
+    /// The factor on Python time, if there was Python time.
+    pub python_factor: Option<f64>,
+    /// Whether it was applied (false: the measured C and blocked time
+    /// exceeds the untraced run, or the factor is out of range).
+    pub applied: bool,
 }
 
 impl TraceFacts {
@@ -610,14 +625,19 @@ measured wall time of one copy in a thread (which includes the program's import,
 does). A one-copy prediction can be no closer than the trace's total is to that time. The \
 tracer's slowdown is the traced run's wall time over that measured time; *events* are the calls \
 and returns it handled (each costs it ~1.5–3.5 µs, subtracted by its calibration); the *Python time \
-scale* is the factor it divided Python time by (on 3.11 the profile hook runs every bytecode \
-unspecialized; the factor comes from its calibration loop, docs/trace-format.md).\n"
+scale* is the factor its calibration divided Python time by (on 3.11 the profile hook runs every \
+bytecode unspecialized; the factor comes from a calibration loop). The tracer then ran the \
+program once *untraced* (in a fresh interpreter, before tracing) and reconciled the trace with \
+it: the C and blocked times as measured, the Python time multiplied by the *reconciliation* \
+factor so that the total is the untraced run's (docs/trace-format.md, \"Reconciliation\"); \
+*not applied* where the traced C and blocked time alone exceeds the untraced run. The untraced \
+run is one sample, the measured copy the median of five batches.\n"
     );
     let _ = writeln!(
         s,
-        "| program | Python s | C holding the GIL s | C releasing it s | blocked s | imports s | traced total s | one copy in a thread, measured s | trace vs measured | tracer slowdown | events | releasing calls | Python time scale |"
+        "| program | Python s | C holding the GIL s | C releasing it s | blocked s | imports s | traced total s | untraced run s | one copy in a thread, measured s | trace vs measured | tracer slowdown | events | releasing calls | Python time scale | reconciliation |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for t in traces {
         let one = cmp.iter().find(|c| {
             c.row.program == t.program && c.row.layout == Layout::Threads && c.row.k == 1
@@ -631,9 +651,19 @@ unspecialized; the factor comes from its calibration loop, docs/trace-format.md)
             None => ("—".into(), "—".into(), "—".into()),
         };
         let [py, hold, rel, blocked] = t.totals_s;
+        let (untraced, factor) = match &t.reconciliation {
+            Some(r) => (
+                format!("{:.3}", r.untraced_s),
+                match (r.applied, r.python_factor) {
+                    (true, Some(f)) => format!("×{f:.3}"),
+                    _ => "not applied".into(),
+                },
+            ),
+            None => ("—".into(), "—".into()),
+        };
         let _ = writeln!(
             s,
-            "| `{}` | {py:.3} | {hold:.3} | {rel:.3} | {blocked:.3} | {:.3} | {:.3} | {m} | {gap} | {slow} | {} | {} | {:.2} |",
+            "| `{}` | {py:.3} | {hold:.3} | {rel:.3} | {blocked:.3} | {:.3} | {:.3} | {untraced} | {m} | {gap} | {slow} | {} | {} | {:.2} | {factor} |",
             t.program,
             t.imports_s,
             t.traced_s(),

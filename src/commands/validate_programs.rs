@@ -14,7 +14,8 @@
 
 use crate::calibration::profile::Profile;
 use crate::calibration::programs::{
-    directions, figure, parse_measured, render_markdown, Compared, Layout, PageInputs, TraceFacts,
+    directions, figure, parse_measured, render_markdown, Compared, Layout, PageInputs, Reconciled,
+    TraceFacts,
 };
 use crate::calibration::trace;
 use crate::commands::run::{self, RunOptions};
@@ -169,6 +170,16 @@ fn trace_facts(program: &str, path: &Path) -> anyhow::Result<TraceFacts> {
         events: raw["overhead"]["events"].as_u64().unwrap_or(0),
         python_time_scale: raw["overhead"]["python_time_scale"].as_f64().unwrap_or(1.0),
         releasing_calls: main.releases.iter().map(|r| r.calls.count).sum(),
+        reconciliation: reconciled(&raw["overhead"]["reconciliation"]),
+    })
+}
+
+/// A trace's `overhead.reconciliation` (format 1.1), if it has one.
+fn reconciled(r: &serde_json::Value) -> Option<Reconciled> {
+    Some(Reconciled {
+        untraced_s: r["untraced_wall_ns"].as_u64()? as f64 / 1e9,
+        python_factor: r["python_factor"].as_f64(),
+        applied: r["applied"].as_bool()?,
     })
 }
 
