@@ -21,6 +21,14 @@ quarter-octave histogram, quantiles and 16 empirical points); the stretches of
 GIL-held time between two GIL releases; the process's start-up time and peak
 memory; and the tracer's own overhead, calibrated at start-up.
 
+The tracer's cost lies between events, so the calibration cannot remove it
+exactly. The command line therefore first runs the program untraced in a fresh
+interpreter (``--untraced-runs N`` times, their median; ``--no-measure-slowdown``
+skips it) and reconciles the trace with that wall time: the C and blocked calls
+keep their measured times, the Python time is rescaled so that the main
+thread's total is the untraced run's (the raw values and the factor are kept;
+format 1.1, docs/trace-format.md "Reconciliation").
+
 Whether a C call releases the GIL is *measured*: a probe thread, blocked on a
 lock, is woken when a sampled C call starts; it can take the GIL only if the
 caller releases it (C code holding the GIL never checks the eval breaker), so
@@ -142,6 +150,14 @@ class Dist:
         out.lo = int(round(self.lo * f))
         out.hi = int(round(self.hi * f))
         k_lo, k_hi = _bucket_of(self.lo), _bucket_of(self.hi)
+        if k_lo == k_hi:
+            # One bucket: the minimum's sample at the scaled minimum, the rest at
+            # the scaled maximum (the two may fall in different buckets now).
+            for d, c in ((out.lo, 1), (out.hi, self.n - 1)):
+                if c:
+                    k2 = _bucket_of(d)
+                    out.buckets[k2] = out.buckets.get(k2, 0) + c
+            return out
         for k, c in self.buckets.items():
             # The buckets of the minimum and the maximum hold their scaled values
             # (so min and max stay in the first and last bucket).

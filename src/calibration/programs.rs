@@ -232,13 +232,8 @@ pub fn relative_error(predicted: f64, measured: f64) -> f64 {
 
 /// The median of |errors| (0 for none).
 pub fn median_abs_error(errors: &[f64]) -> f64 {
-    let mut a: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
-    a.sort_by(f64::total_cmp);
-    match a.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => a[n / 2],
-        n => (a[n / 2 - 1] + a[n / 2]) / 2.0,
-    }
+    let a: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
+    signed_median(&a)
 }
 
 /// k copies against one copy in the same layout.
@@ -362,8 +357,10 @@ pub struct TraceFacts {
 /// A trace's `overhead.reconciliation` (docs/trace-format.md).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reconciled {
-    /// The untraced run's wall time, seconds.
+    /// The untraced runs' median wall time, seconds.
     pub untraced_s: f64,
+    /// Each untraced run's wall time, seconds, sorted.
+    pub samples_s: Vec<f64>,
     /// The factor on Python time, if there was Python time.
     pub python_factor: Option<f64>,
     /// Whether it was applied (false: the measured C and blocked time
@@ -399,62 +396,44 @@ pub const REGENERATE: &str = "cargo run --release -- validate-programs";
 const NOTES: &[(&str, &str)] = &[
     (
         "nbody",
-        "The miss is the trace's: its Python time is 46% above the measured copy, and every row \
-inherits it. On 3.11 the profile hook runs every bytecode unspecialized, and the tracer divides \
-Python time by one factor from its calibration loop (1.74 here); this program's float arithmetic \
-loses more than that (its Python time before the division, 0.879 × 1.74 = 1.53 s, is 2.5× the \
-measured 0.617 s). The k = 2 threads row is at the band's edge (speed-up 0.87, its batches' \
-p10–p90 0.83–0.95); the model gives CPU-bound threads no cost for the GIL moving between cores \
-beyond its hand-off latencies, so it predicts exactly 1. What would fix the magnitude: a trace \
-on CPython 3.12+ (`sys.monitoring` leaves bytecode at full speed), or Python time taken from an \
-untraced run (`--measure-slowdown`: the untraced wall time less the measured C and blocked \
-time), not from one calibration factor.",
-    ),
-    (
-        "raytrace",
-        "The trace's Python time is 93% above the measured copy: 12.4 million events (method \
-calls of small vector objects), and the real cost per event in this code exceeds the \
-calibration loops' by (1.618 − 0.840) s / 12.4 M ≈ 63 ns, which the tracer cannot subtract \
-(docs/trace-format.md: its estimate runs low for call-heavy code). The directions are right: \
-the mix (93% Python) is right, the total is not. Fix: as for `nbody` — Python time from an \
-untraced run, or 3.12+.",
-    ),
-    (
-        "chaos",
-        "As `raytrace`: 4.2 million events, (1.078 − 0.637) s / 4.2 M ≈ 106 ns per event more \
-than the calibration subtracts; the directions are right.",
-    ),
-    (
-        "pidigits",
-        "The opposite of `nbody`: the trace's Python time is 41% below the measured copy because \
-the tracer divided it by the calibration loop's 1.76, while this program's time is in \
-big-integer arithmetic inside a few bytecodes, which the hook does not slow: its Python time \
-before the division, 0.768 × 1.76 = 1.35 s, is the measured 1.347 s. One factor for all \
-bytecode cannot be right for both; the fix is the same as for `nbody`.",
+        "The k = 2 threads row is at the band's edge (its batches' speed-ups spread across 0.9, \
+the table's p10–p90); the model gives CPU-bound threads no cost for the GIL moving between \
+cores beyond its hand-off latencies, so it predicts exactly 1.",
     ),
     (
         "sqlite_synth",
-        "Two things the tracer cannot see. (1) Its 150 000 `execute` calls release the GIL for \
-3.7 µs each as traced, and one more `execute` (the `avglength` aggregate) is traced as 0.48 s \
-of C releasing the GIL, but inside it SQLite calls the Python aggregate back 150 000 times, \
-taking the GIL again for each callback: a call that releases and re-takes the GIL 150 000 \
-times is one *releasing* call to the tracer, so the model lets two copies overlap in it. \
-(2) The tracer's per-event cost is not all subtracted (1.5 million events; the traced total \
-is 2.6× the measured copy). Measured, two copies in threads take 3.19 s against 2 × 0.569 s \
-one after another: every release hands the GIL to the other copy, and taking it back costs a \
-wake-up, (3.193 − 1.138) s over the 2 × 150 343 releases ≈ 6.8 µs each — a \
-convoy the model would need per-release GIL hand-offs, at the trace's real release count and \
-durations, to show.",
+        "Two things the tracer cannot see. (1) Its 150 000 short `execute` calls release the GIL, \
+and one more `execute` (the `avglength` aggregate) is traced as one long call releasing the GIL, \
+but inside it SQLite calls the Python aggregate back 150 000 times, taking the GIL again for each \
+callback: a call that releases and re-takes the GIL 150 000 times is one *releasing* call to \
+the tracer, so the model lets two copies overlap in it. (2) The tracer's cost per event lands \
+in those C calls' self times, not only in Python time: the stretch from a C call's start to its \
+callback's first event and from the callback's return to the C return carries the callback's \
+call and return events, and each 3.7 µs `execute` carries its own two (on the \
+known-composition program, `calibration/programs/diagnose_categories.py`, 20 000 calls of `len` \
+come out 2.3× their untraced time, large C calls within 4%). So the traced C time alone exceeds \
+the untraced run and the reconciliation, which rescales Python time only, cannot apply. \
+Measured, two copies in threads take 3.19 s against 2 × 0.569 s one after another: every release \
+hands the GIL to the other copy, and taking it back costs a wake-up, (3.193 − 1.138) s over the \
+2 × 150 343 releases ≈ 6.8 µs each — a convoy. What would fix it: the tracer counting the GIL \
+re-acquisitions inside a releasing call (the Python frames entered from it) and writing them as \
+that many release/re-take steps; the per-event excess (untraced against traced, per event) \
+subtracted from every call in proportion to the events inside it, not from Python time alone; \
+and in the model, per-release GIL hand-offs at the trace's real release count.",
     ),
     (
         "concurrent_imap",
-        "The copy is a thread pool: the traced thread spends 80% blocked on results that the \
-pool's worker threads (10 more traced threads) compute. `workload()` runs only the traced \
-thread, its waits fixed at their traced length (1.71 s, lengthened by the tracer's 12× slowdown \
-of the workers), so the model lets copies overlap in waits. Really every task (`f(x) = x` and \
-the pool's bookkeeping) holds the GIL: two copies in threads take 2 × one copy (speed-up \
-0.99). A model of this program needs the worker threads too (`workload(path, #{ traced_thread: \
-... })` for each, in a script), and their time without the tracer's slowdown.",
+        "The copy is a thread pool: the traced thread spends most of its time blocked on results \
+that the pool's worker threads (10 more traced threads) compute, and the tracer slows those \
+workers many times (their Python calls are its events), so the main thread's traced waits alone \
+exceed the whole untraced run and the reconciliation cannot apply. What the tracer cannot see: \
+that those waits are on threads of the same program (it records a lock wait, not whom it waited \
+for). `workload()` runs only the traced thread, its waits fixed at their traced length, so the \
+model lets copies overlap in waits. Really every task (`f(x) = x` and the pool's bookkeeping) \
+holds the GIL: two copies in threads take 2 × one copy. What would fix it: a script that loads \
+the worker threads too (`workload(path, #{ traced_thread: ... })`) and makes the main thread \
+wait for them (a queue), with the workers' Python time reconciled; or a tracer that records \
+which thread ended each wait (a dependency, not an I/O wait).",
     ),
     (
         "http_pair",
@@ -462,11 +441,22 @@ the pool's bookkeeping) holds the GIL: two copies in threads take 2 × one copy 
 `calibration/programs/diagnose_http_pair.py` (through the measurement wrapper, 03:39:54 UTC), \
 one copy uses 0.36 s of CPU in the client and 0.40 s in the server. The trace shows the \
 client waiting for the server; the model does not know the server needs a core, so four \
-copies (four clients and four servers on two cores: at least 4 × 0.76 / 2 = 1.52 s of CPU) are \
-predicted at 1.34 s against 1.81 s measured. A `device` or a server process in a script would \
-carry that CPU.",
+copies in processes (four clients and four servers on two cores: at least 4 × 0.76 / 2 = \
+1.52 s of CPU) are predicted short of the measured time (the table). A `device` or a server \
+process in a script would carry that CPU.",
     ),
 ];
+
+/// The median of signed values (0 for none).
+pub fn signed_median(xs: &[f64]) -> f64 {
+    let mut v: Vec<f64> = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
 
 fn pct(x: f64) -> String {
     format!("{:+.1}%", 100.0 * x)
@@ -524,6 +514,36 @@ median of {:.1}%.\n",
         100.0 * median_abs_error(&gaps),
         100.0 * median_abs_error(&speedup_errors)
     );
+    let drift: Vec<f64> = p
+        .traces
+        .iter()
+        .filter_map(|t| {
+            let r = t.reconciliation.as_ref()?;
+            cmp.iter()
+                .find(|c| {
+                    c.row.program == t.program && c.row.layout == Layout::Threads && c.row.k == 1
+                })
+                .map(|c| relative_error(r.untraced_s, c.row.median))
+        })
+        .collect();
+    if !drift.is_empty() {
+        let reconciled = p
+            .traces
+            .iter()
+            .filter(|t| t.reconciliation.as_ref().is_some_and(|r| r.applied))
+            .count();
+        let _ = writeln!(
+            s,
+            "Each trace was reconciled with untraced runs of its program made just before tracing \
+({reconciled} of {} could be: the Python time rescaled so that the trace's total is theirs; the \
+table \"What the tracer saw\"). Those untraced runs, a different sitting from the timed batches, \
+are off the timed single copy by a median of {:.1}% (signed median {}): the host's speed between \
+the sittings and the runs' spread, which no trace can be closer than.\n",
+            p.traces.len(),
+            100.0 * median_abs_error(&drift),
+            pct(signed_median(&drift)),
+        );
+    }
     let _ = writeln!(
         s,
         "Each program ([calibration/programs/programs.py](../calibration/programs/programs.py)) is a \
@@ -724,6 +744,12 @@ fn render_misses(s: &mut String, cmp: &[Compared], dirs: &[DirectionCheck], trac
                 100.0 * t.totals_s[3] / t.traced_s()
             );
         }
+        if let Some(t) = traces.iter().find(|t| t.program == prog) {
+            let one = cmp.iter().find(|c| {
+                c.row.program == prog && c.row.layout == Layout::Threads && c.row.k == 1
+            });
+            let _ = write!(s, "{}", reconciliation_sentence(t, one.map(|c| c.row.median)));
+        }
         if let Some((_, note)) = NOTES.iter().find(|(p, _)| *p == prog) {
             let _ = write!(s, " {note}");
         }
@@ -737,6 +763,37 @@ fn render_misses(s: &mut String, cmp: &[Compared], dirs: &[DirectionCheck], trac
         );
     }
     let _ = writeln!(s);
+}
+
+/// What the reconciliation did to a program's trace, and what that leaves
+/// of its gap to the timed copy (`one`: one copy in a thread, seconds).
+pub fn reconciliation_sentence(t: &TraceFacts, one: Option<f64>) -> String {
+    let Some(r) = &t.reconciliation else {
+        return String::new();
+    };
+    let spread = match (r.samples_s.first(), r.samples_s.last()) {
+        (Some(lo), Some(hi)) if r.samples_s.len() > 1 => {
+            format!(", {} runs {lo:.3}–{hi:.3} s", r.samples_s.len())
+        }
+        _ => String::new(),
+    };
+    let held_and_waits = t.totals_s[1] + t.totals_s[2] + t.totals_s[3];
+    match (r.applied, one) {
+        (true, Some(m)) => format!(
+            " The trace is reconciled with its untraced runs (median {:.3} s{spread}): its total \
+is theirs, {} off the copy timed in a thread ({m:.3} s, another sitting), and every row inherits \
+that gap.",
+            r.untraced_s,
+            pct(relative_error(r.untraced_s, m)),
+        ),
+        (true, None) => String::new(),
+        (false, _) => format!(
+            " Not reconciled: the traced C and blocked time alone, {held_and_waits:.3} s, exceeds \
+its untraced runs (median {:.3} s{spread}), so the tracer inflated time it counts as C or \
+blocked, which rescaling Python time cannot undo.",
+            r.untraced_s,
+        ),
+    }
 }
 
 /// Items in order of first appearance, once each.

@@ -130,3 +130,63 @@ fn bad_measured_files_are_refused_with_the_key() {
         Err(ProgramsError::Json { .. })
     ));
 }
+
+#[test]
+fn the_reconciliation_sentence_says_what_the_untraced_runs_left() {
+    let facts = |r: Option<Reconciled>| TraceFacts {
+        program: "p".into(),
+        totals_s: [0.5, 0.2, 0.2, 0.1],
+        imports_s: 0.1,
+        traced_wall_s: 2.0,
+        events: 10,
+        python_time_scale: 1.0,
+        releasing_calls: 3,
+        reconciliation: r,
+    };
+    let rec = |applied, samples: &[f64]| {
+        Some(Reconciled {
+            untraced_s: samples[samples.len() / 2],
+            samples_s: samples.to_vec(),
+            python_factor: Some(0.5),
+            applied,
+        })
+    };
+    // (reconciliation, one copy timed in a thread, words the sentence must hold)
+    let table: Vec<(Option<Reconciled>, Option<f64>, &[&str])> = vec![
+        (None, Some(1.0), &[]),
+        (
+            rec(true, &[0.9, 1.1, 1.2]),
+            Some(1.0),
+            &["median 1.100 s, 3 runs 0.900–1.200 s", "+10.0% off", "(1.000 s"],
+        ),
+        (rec(true, &[1.0]), Some(1.25), &["median 1.000 s)", "-20.0% off"]),
+        (rec(true, &[1.0]), None, &[]),
+        (
+            rec(false, &[0.3]),
+            Some(1.0),
+            &["Not reconciled", "alone, 0.500 s", "median 0.300 s)"],
+        ),
+    ];
+    for (r, one, want) in table {
+        let got = reconciliation_sentence(&facts(r.clone()), one);
+        if want.is_empty() {
+            assert_eq!(got, "", "{r:?}");
+        }
+        for w in want {
+            assert!(got.contains(w), "{w:?} not in {got:?}");
+        }
+    }
+}
+
+#[test]
+fn the_signed_median_keeps_the_sign() {
+    let table: &[(&[f64], f64)] = &[
+        (&[], 0.0),
+        (&[-0.2], -0.2),
+        (&[0.1, -0.3, 0.2], 0.1),
+        (&[0.1, -0.3, 0.2, 0.4], 0.15),
+    ];
+    for &(xs, want) in table {
+        assert!((signed_median(xs) - want).abs() < 1e-12, "{xs:?}");
+    }
+}
