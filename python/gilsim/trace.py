@@ -462,6 +462,7 @@ class Tracer:
         self.untraced_how = None
         self.python_factor = 1.0
         self._probe_stats = None
+        self._ru = None
         self.program = {"kind": "block"}
         self._tool = None
         self._t_start = None
@@ -1074,14 +1075,15 @@ class Tracer:
         The tracer inflates the time between events (its per-event dispatch and
         accounting, and on 3.11 bytecode run through the tracing dispatch) -- the
         Python time -- while the C calls and the blocked calls are timed from
-        inside an event to the next, wall-clock, and are barely touched. So the
+        inside an event to the next, wall-clock, and are barely touched (tiny C
+        calls carry some: their excess is then taken from Python time). So the
         main thread's Python time is rescaled to what the untraced run leaves
         after its measured C and blocked times: factor = (untraced wall - c_hold
         - c_release - blocked) / traced Python time. The same factor is applied
         to every thread's Python time (the tracer's cost per event is the same);
         the raw totals stay in each thread's `totals_raw_ns`."""
         if not self.stopped:
-            raise RuntimeError("reconcile() after stop()")
+            raise RuntimeError("reconcile() needs a stopped tracer (call stop() first)")
         samples = sorted(int(x) for x in (untraced_ns if isinstance(untraced_ns, (list, tuple)) else [untraced_ns]))
         if not samples:
             raise ValueError("reconcile() needs at least one untraced time")
@@ -1151,7 +1153,7 @@ class Tracer:
         own += sum(d.total for sites in main.c_sites.values() for s in sites.values()
                    for d in _final_by_cat(s))
         untraced = max(own, 1)
-        if getattr(self, "_ru", None) is None:
+        if self._ru is None:
             self._ru = _rusage()   # at the stop (a later reconcile() keeps it)
         ru = self._ru
         threads = [self._thread_json(i, st) for i, st in enumerate(self.all_states)]

@@ -411,9 +411,7 @@ in those C calls' self times, not only in Python time: the stretch from a C call
 callback's first event and from the callback's return to the C return carries the callback's \
 call and return events, and each 3.7 µs `execute` carries its own two (on the \
 known-composition program, `calibration/programs/diagnose_categories.py`, 20 000 calls of `len` \
-come out 2.3× their untraced time, large C calls within 4%). So the traced C time alone exceeds \
-the untraced run and the reconciliation, which rescales Python time only, cannot apply. \
-Measured, two copies in threads take 3.19 s against 2 × 0.569 s one after another: every release \
+come out 2.3× their untraced time, large C calls within 4%). Measured, two copies in threads take 3.19 s against 2 × 0.569 s one after another: every release \
 hands the GIL to the other copy, and taking it back costs a wake-up, (3.193 − 1.138) s over the \
 2 × 150 343 releases ≈ 6.8 µs each — a convoy. What would fix it: the tracer counting the GIL \
 re-acquisitions inside a releasing call (the Python frames entered from it) and writing them as \
@@ -425,8 +423,8 @@ and in the model, per-release GIL hand-offs at the trace's real release count.",
         "concurrent_imap",
         "The copy is a thread pool: the traced thread spends most of its time blocked on results \
 that the pool's worker threads (10 more traced threads) compute, and the tracer slows those \
-workers many times (their Python calls are its events), so the main thread's traced waits alone \
-exceed the whole untraced run and the reconciliation cannot apply. What the tracer cannot see: \
+workers many times (their Python calls are its events), and the main thread's waits last as \
+long as the slowed workers. What the tracer cannot see: \
 that those waits are on threads of the same program (it records a lock wait, not whom it waited \
 for). `workload()` runs only the traced thread, its waits fixed at their traced length, so the \
 model lets copies overlap in waits. Really every task (`f(x) = x` and the pool's bookkeeping) \
@@ -538,7 +536,7 @@ median of {:.1}%.\n",
 ({reconciled} of {} could be: the Python time rescaled so that the trace's total is theirs; the \
 table \"What the tracer saw\"). Those untraced runs, a different sitting from the timed batches, \
 are off the timed single copy by a median of {:.1}% (signed median {}): the host's speed between \
-the sittings and the runs' spread, which no trace can be closer than.\n",
+the sittings and the runs' spread, which a reconciled trace inherits.\n",
             p.traces.len(),
             100.0 * median_abs_error(&drift),
             pct(signed_median(&drift)),
@@ -657,7 +655,10 @@ run is one sample, the measured copy the median of five batches.\n"
         s,
         "| program | Python s | C holding the GIL s | C releasing it s | blocked s | imports s | traced total s | untraced run s | one copy in a thread, measured s | trace vs measured | tracer slowdown | events | releasing calls | Python time scale | reconciliation |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for t in traces {
         let one = cmp.iter().find(|c| {
             c.row.program == t.program && c.row.layout == Layout::Threads && c.row.k == 1
@@ -745,10 +746,14 @@ fn render_misses(s: &mut String, cmp: &[Compared], dirs: &[DirectionCheck], trac
             );
         }
         if let Some(t) = traces.iter().find(|t| t.program == prog) {
-            let one = cmp.iter().find(|c| {
-                c.row.program == prog && c.row.layout == Layout::Threads && c.row.k == 1
-            });
-            let _ = write!(s, "{}", reconciliation_sentence(t, one.map(|c| c.row.median)));
+            let one = cmp
+                .iter()
+                .find(|c| c.row.program == prog && c.row.layout == Layout::Threads && c.row.k == 1);
+            let _ = write!(
+                s,
+                "{}",
+                reconciliation_sentence(t, one.map(|c| c.row.median))
+            );
         }
         if let Some((_, note)) = NOTES.iter().find(|(p, _)| *p == prog) {
             let _ = write!(s, " {note}");

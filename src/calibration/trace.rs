@@ -509,8 +509,8 @@ mod tests {
         v["threads"][0]["totals_raw_ns"] = raw;
         let t = parse(&v.to_string(), "reconciled.json").expect("reads");
         assert_eq!(t.main_thread().totals.python, SimDuration(python));
-        let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("calibration/traces/programs/nbody.json");
+        let committed =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("calibration/traces/programs/nbody.json");
         let text = std::fs::read_to_string(committed).expect("a committed 1.1 trace");
         let t = parse(&text, "nbody.json").expect("reads");
         let raw: Value = serde_json::from_str(&text).unwrap();

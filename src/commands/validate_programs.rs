@@ -180,7 +180,12 @@ fn reconciled(r: &serde_json::Value) -> Option<Reconciled> {
         untraced_s: r["untraced_wall_ns"].as_u64()? as f64 / 1e9,
         samples_s: r["untraced_samples_ns"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as f64 / 1e9).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_u64())
+                    .map(|x| x as f64 / 1e9)
+                    .collect()
+            })
             .unwrap_or_default(),
         python_factor: r["python_factor"].as_f64(),
         applied: r["applied"].as_bool()?,

@@ -157,9 +157,17 @@ fn the_reconciliation_sentence_says_what_the_untraced_runs_left() {
         (
             rec(true, &[0.9, 1.1, 1.2]),
             Some(1.0),
-            &["median 1.100 s, 3 runs 0.900–1.200 s", "+10.0% off", "(1.000 s"],
+            &[
+                "median 1.100 s, 3 runs 0.900–1.200 s",
+                "+10.0% off",
+                "(1.000 s",
+            ],
         ),
-        (rec(true, &[1.0]), Some(1.25), &["median 1.000 s)", "-20.0% off"]),
+        (
+            rec(true, &[1.0]),
+            Some(1.25),
+            &["median 1.000 s)", "-20.0% off"],
+        ),
         (rec(true, &[1.0]), None, &[]),
         (
             rec(false, &[0.3]),
