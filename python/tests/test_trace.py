@@ -837,6 +837,26 @@ class Api(unittest.TestCase):
             self.assertIsNone(trace["overhead"]["calibration"])
             self.assertEqual(site(main_thread(trace), "time.sleep")["category"], "blocked")
 
+    def test_traced_with_measure_slowdown_runs_untraced_first_and_reconciles(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "f.json"
+            calls = []
+
+            @gtrace.traced(str(path), measure_slowdown=True, probe=False)
+            def work(n):
+                calls.append(n)
+                time.sleep(0.01)
+                return pyloop(n)
+
+            self.assertEqual(work(20_000), pyloop(20_000))
+            self.assertEqual(calls, [20_000, 20_000])   # untraced, then traced
+            trace = json.loads(path.read_text(encoding="utf-8"))
+            self.assertEqual(validate(trace), [])
+            rec = trace["overhead"]["reconciliation"]
+            self.assertEqual(rec["untraced_run"], "in_process")
+            self.assertGreater(rec["untraced_wall_ns"], 10_000_000)   # at least the sleep
+            self.assertIn("totals_raw_ns", main_thread(trace))
+
     def test_threads_started_while_tracing_are_traced(self):
         import threading
 
