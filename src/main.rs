@@ -119,6 +119,52 @@ enum Command {
     /// Predict a traced program (python -m gilsim.trace) as threads, processes, free-threaded.
     #[command(after_help = WHATIF_EXAMPLES)]
     Whatif(WhatifArgs),
+    /// Predict the traced real programs (issue 17) and write docs/own-programs.md.
+    #[command(name = "validate-programs", after_help = VALIDATE_PROGRAMS_EXAMPLES)]
+    ValidatePrograms(ValidateProgramsArgs),
+}
+
+const VALIDATE_PROGRAMS_EXAMPLES: &str = "\
+Examples:
+  gilsim validate-programs             regenerate docs/own-programs.md and docs/figures/own_programs.*
+
+Predicts each program of calibration/measured/programs.json from its trace
+(calibration/traces/programs/NAME.json) as k = 1, 2, 4 copies in threads and in spawned
+processes, with the calibration profile measured in the same sitting, and compares.
+The measurements come from calibration/measure_programs.py (calibration/README.md).";
+
+#[derive(Args)]
+struct ValidateProgramsArgs {
+    /// The measured copies (written by calibration/measure_programs.py).
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/measured/programs.json"
+    )]
+    measured: PathBuf,
+    /// The calibration profile measured in the same sitting.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/profiles/programs.json"
+    )]
+    profile: PathBuf,
+    /// The folder of the programs' traces (NAME.json each).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "calibration/traces/programs"
+    )]
+    traces: PathBuf,
+    /// The page written.
+    #[arg(long, value_name = "FILE.md", default_value = "docs/own-programs.md")]
+    out: PathBuf,
+    /// The figure written, without extension (.svg and .png).
+    #[arg(long, value_name = "PATH", default_value = "docs/figures/own_programs")]
+    figure: PathBuf,
+    /// Sweep workers [default: all cores]; the page does not depend on it.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    jobs: Option<u64>,
 }
 
 const WHATIF_EXAMPLES: &str = "\
@@ -705,6 +751,20 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn validate_programs(a: ValidateProgramsArgs) -> anyhow::Result<()> {
+    let opts = gilsim::commands::validate_programs::ProgramsOptions {
+        measured: a.measured,
+        profile: a.profile,
+        traces: a.traces,
+        out: a.out,
+        figure: a.figure,
+        jobs: a.jobs.map(|j| j as usize),
+    };
+    let summary = gilsim::commands::validate_programs::validate_programs(&opts)?;
+    outln!("wrote {}: {summary}", opts.out.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -723,6 +783,7 @@ fn main() -> ExitCode {
             Ok(i) => merge(a, i),
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
         },
+        Command::ValidatePrograms(a) => validate_programs(a),
         Command::Whatif(a) => match Interrupt::install() {
             Ok(i) => whatif(a, i),
             Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),

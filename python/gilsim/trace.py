@@ -21,6 +21,14 @@ quarter-octave histogram, quantiles and 16 empirical points); the stretches of
 GIL-held time between two GIL releases; the process's start-up time and peak
 memory; and the tracer's own overhead, calibrated at start-up.
 
+The tracer's cost lies between events, so the calibration cannot remove it
+exactly. The command line therefore first runs the program untraced in a fresh
+interpreter (``--untraced-runs N`` times, their median; ``--no-measure-slowdown``
+skips it) and reconciles the trace with that wall time: the C and blocked calls
+keep their measured times, the Python time is rescaled so that the main
+thread's total is the untraced run's (the raw values and the factor are kept;
+format 1.1, docs/trace-format.md "Reconciliation").
+
 Whether a C call releases the GIL is *measured*: a probe thread, blocked on a
 lock, is woken when a sampled C call starts; it can take the GIL only if the
 caller releases it (C code holding the GIL never checks the eval breaker), so
@@ -50,11 +58,14 @@ import threading
 import time
 import types
 
-__all__ = ["FORMAT", "VERSION", "Dist", "Tracer", "dumps", "main", "measure_startup", "summary",
+__all__ = ["FORMAT", "MINOR_VERSION", "VERSION", "Dist", "Tracer", "dumps", "main", "measure_startup", "summary",
            "traced", "tracing", "write_trace"]
 
 FORMAT = "gilsim-trace"
 VERSION = 1
+# 1.1: the untraced run and the reconciliation (overhead.reconciliation, totals_raw_ns);
+# a reader of 1.0 ignores them (docs/trace-format.md).
+MINOR_VERSION = 1
 
 # Categories of a C call.
 C_HOLD, C_RELEASE, BLOCKED = 0, 1, 2
@@ -71,6 +82,7 @@ BLOCKED_MIN_NS = 20_000     # ... for calls of at least 20 us
 LATE_CPU_NS = 200_000       # a late probe: the caller still computed >= 0.2 ms of the call afterwards
 FORCED_GAP_NS = 300_000     # probe ran < 0.3 ms before the return after a long wait: a forced drop
 BYTECODE_SCALE_MIN = 1.15   # a measured bytecode slowdown below this is taken as noise (no scaling)
+RECONCILE_MIN, RECONCILE_MAX = 0.05, 20.0   # a Python-time factor outside these is not applied
 FOLD_AFTER = 2000           # 3.12+: a C call site with 2000 calls, 99 % of them < 5 us, that never
 FOLD_MAX_NS = 5_000         # released the GIL stops being watched (its time counts as Python time)
 MAX_SITES = 300             # sites written per thread and kind; the rest are summed into "(other)"
@@ -82,6 +94,12 @@ _cpu_now = time.thread_time_ns
 
 # --------------------------------------------------------------------------
 # Distributions: count, sum, min, max and a quarter-octave histogram.
+
+def _bucket_of(d):
+    """The histogram bucket of a duration (as Dist.add computes it)."""
+    b = d.bit_length()
+    return (b << 2) | ((d >> (b - 3)) & 3) if b > 3 else d
+
 
 class Dist:
     """Durations in ns: exact count, total, min, max; a log histogram with 4
@@ -119,6 +137,40 @@ class Dist:
         self.lo = other.lo if self.lo < 0 else min(self.lo, other.lo)
         for k, c in other.buckets.items():
             self.buckets[k] = self.buckets.get(k, 0) + c
+
+    def scaled(self, f):
+        """The distribution of f times each duration: count kept, total, min and
+        max exact up to rounding, each bucket's samples moved to the bucket of
+        its scaled midpoint (the histogram keeps its 25 % resolution)."""
+        out = Dist()
+        if self.n == 0:
+            return out
+        out.n = self.n
+        out.total = int(round(self.total * f))
+        out.lo = int(round(self.lo * f))
+        out.hi = int(round(self.hi * f))
+        k_lo, k_hi = _bucket_of(self.lo), _bucket_of(self.hi)
+        if k_lo == k_hi:
+            # One bucket: the minimum's sample at the scaled minimum, the rest at
+            # the scaled maximum (the two may fall in different buckets now).
+            for d, c in ((out.lo, 1), (out.hi, self.n - 1)):
+                if c:
+                    k2 = _bucket_of(d)
+                    out.buckets[k2] = out.buckets.get(k2, 0) + c
+            return out
+        for k, c in self.buckets.items():
+            # The buckets of the minimum and the maximum hold their scaled values
+            # (so min and max stay in the first and last bucket).
+            if k == k_lo:
+                d = out.lo
+            elif k == k_hi:
+                d = out.hi
+            else:
+                lo, hi = self.bucket_bounds(k)
+                d = min(max(int((lo + hi - 1) / 2 * f), out.lo), out.hi)
+            k2 = _bucket_of(d)
+            out.buckets[k2] = out.buckets.get(k2, 0) + c
+        return out
 
     @staticmethod
     def bucket_bounds(k):
@@ -405,6 +457,12 @@ class Tracer:
         self.active = False
         self.stopped = False
         self.result = None
+        self.untraced_ns = None
+        self.untraced_samples = None
+        self.untraced_how = None
+        self.python_factor = 1.0
+        self._probe_stats = None
+        self._ru = None
         self.program = {"kind": "block"}
         self._tool = None
         self._t_start = None
@@ -1003,8 +1061,47 @@ class Tracer:
         self._release_tool()
         for st in self.all_states:
             _close_schedstat(st)
+        self._probe_stats = probe_stats
+        self._ru = None
         self.result = self._report(probe_stats)
         return self.result
+
+    def reconcile(self, untraced_ns, how="given"):
+        """Reconciles the stopped trace with the wall time of the same work run
+        untraced (`untraced_ns`, or a list of such runs' times: their median is
+        used; `how` says how they were measured: "subprocess", "in_process" or
+        "given"), and returns the new trace.
+
+        The tracer inflates the time between events (its per-event dispatch and
+        accounting, and on 3.11 bytecode run through the tracing dispatch) -- the
+        Python time -- while the C calls and the blocked calls are timed from
+        inside an event to the next, wall-clock, and are barely touched (tiny C
+        calls carry some: their excess is then taken from Python time). So the
+        main thread's Python time is rescaled to what the untraced run leaves
+        after its measured C and blocked times: factor = (untraced wall - c_hold
+        - c_release - blocked) / traced Python time. The same factor is applied
+        to every thread's Python time (the tracer's cost per event is the same);
+        the raw totals stay in each thread's `totals_raw_ns`."""
+        if not self.stopped:
+            raise RuntimeError("reconcile() needs a stopped tracer (call stop() first)")
+        samples = sorted(int(x) for x in (untraced_ns if isinstance(untraced_ns, (list, tuple)) else [untraced_ns]))
+        if not samples:
+            raise ValueError("reconcile() needs at least one untraced time")
+        self.untraced_samples = samples
+        n = len(samples)
+        median = samples[n // 2] if n % 2 else (samples[n // 2 - 1] + samples[n // 2]) // 2
+        self.untraced_ns = max(median, 1)
+        self.untraced_how = how
+        self.result = self._report(self._probe_stats)
+        return self.result
+
+    def _main_raw(self):
+        """The main thread's raw totals: Python, and C + blocked."""
+        main = self._main
+        py = main.root_ns + sum(s.dist.total for s in main.py_sites.values())
+        other = sum(d.total for sites in main.c_sites.values() for s in sites.values()
+                    for d in _final_by_cat(s))
+        return py, other
 
     def __enter__(self):
         return self.start()
@@ -1015,8 +1112,36 @@ class Tracer:
 
     # ---- the report ---------------------------------------------------------
 
+    def _reconciliation(self, wall):
+        """The factor applied to Python time (1.0 without an untraced run) and
+        the `overhead.reconciliation` object (None without one)."""
+        if self.untraced_ns is None:
+            return 1.0, None
+        py, other = self._main_raw()
+        target = self.untraced_ns - other
+        factor = target / py if py > 0 else None
+        applied = factor is not None and RECONCILE_MIN <= factor <= RECONCILE_MAX
+        if not applied:
+            reason = ("no Python time traced" if py <= 0 else
+                      "the measured C and blocked time exceeds the untraced run" if target <= 0 else
+                      "factor outside [%g, %g]" % (RECONCILE_MIN, RECONCILE_MAX))
+        f = factor if applied else 1.0
+        return f, {
+            "untraced_wall_ns": self.untraced_ns,
+            "untraced_samples_ns": self.untraced_samples,
+            "untraced_run": self.untraced_how,
+            "traced_wall_ns": wall,
+            "python_raw_ns": py,
+            "c_and_blocked_ns": other,
+            "python_ns": int(round(py * f)),
+            "python_factor": round(factor, 4) if factor is not None else None,
+            "applied": applied,
+            "not_applied_because": None if applied else reason,
+        }
+
     def _report(self, probe_stats):
         wall = self._t_stop - self._t_start
+        self.python_factor, reconciliation = self._reconciliation(wall)
         events = sum(st.events for st in self.all_states)
         cb = sum(st.cb_ns for st in self.all_states)
         hidden_total = sum(self._hidden_total(st) for st in self.all_states)
@@ -1028,7 +1153,9 @@ class Tracer:
         own += sum(d.total for sites in main.c_sites.values() for s in sites.values()
                    for d in _final_by_cat(s))
         untraced = max(own, 1)
-        ru = _rusage()
+        if self._ru is None:
+            self._ru = _rusage()   # at the stop (a later reconcile() keeps it)
+        ru = self._ru
         threads = [self._thread_json(i, st) for i, st in enumerate(self.all_states)]
         imports = sum(st.imports_ns for st in self.all_states)
         startup = dict(self.startup) if self.startup else {"interpreter_ns": None}
@@ -1036,6 +1163,7 @@ class Tracer:
         return {
             "format": FORMAT,
             "version": VERSION,
+            "minor_version": MINOR_VERSION,
             "units": {"time": "ns", "memory": "bytes"},
             "created": self._wall_start_iso,
             "tracer": {
@@ -1084,6 +1212,11 @@ class Tracer:
                 "estimated_slowdown": round(min(wall / untraced, 1000.0), 4),
                 "overhead_share": round(min(1.0, est / wall), 4) if wall else 0.0,
                 "probe": probe_stats,
+                **({} if reconciliation is None else {
+                    "untraced_wall_ns": self.untraced_ns,
+                    "measured_slowdown": round(wall / self.untraced_ns, 4),
+                    "reconciliation": reconciliation,
+                }),
             },
             "threads": threads,
         }
@@ -1092,17 +1225,20 @@ class Tracer:
         return (st.events - st.c_events) * self.hidden_py_ns + st.c_events * self.hidden_c_ns
 
     def _thread_json(self, index, st):
-        py_total = st.root_ns + sum(s.dist.total for s in st.py_sites.values())
+        f = self.python_factor
+        py_raw = st.root_ns + sum(s.dist.total for s in st.py_sites.values())
+        py_total = int(round(py_raw * f))
         wall = st.t_end - st.t_first
         cpu = (st.cpu_end - st.cpu_first) if (st.cpu_end is not None and st.cpu_first is not None) else None
         tracer = st.cb_ns + self._hidden_total(st)
         py_sites = sorted(st.py_sites.values(), key=lambda s: -s.dist.total)
-        py_json = [_py_site_json(s) for s in py_sites[:MAX_SITES] if s.dist.n]
+        py_json = [_py_site_json(s, f) for s in py_sites[:MAX_SITES] if s.dist.n]
         if len(py_sites) > MAX_SITES:
             other = Dist()
             for s in py_sites[MAX_SITES:]:
                 other.merge(s.dist)
-            py_json.append({"function": "(other)", "file": None, "line": None, "self": other.to_json()})
+            py_json.append({"function": "(other)", "file": None, "line": None,
+                            "self": (other if f == 1.0 else other.scaled(f)).to_json()})
         c_sites = [s for sites in st.c_sites.values() for s in sites.values() if s.n]
         final = {id(s): _final_by_cat(s) for s in c_sites}
         cat_ns = [0, 0, 0]
@@ -1123,19 +1259,27 @@ class Tracer:
                            "calls": sum(d.n for d in other),
                            "by_category": {CATEGORY_NAMES[i]: d.to_json() for i, d in enumerate(other) if d.n},
                            "evidence": None, "wait_kind": None, "folded_after": None})
+        totals = {
+            "python": py_total,
+            "c_hold": cat_ns[C_HOLD],
+            "c_release": cat_ns[C_RELEASE],
+            "blocked": cat_ns[BLOCKED],
+            "tracer": tracer,
+        }
+        bursts = st.bursts
+        if f != 1.0 and bursts.total:
+            # The GIL-held stretches hold the Python time and the c_hold calls:
+            # scaled to the reconciled sum of the two.
+            bursts = bursts.scaled((py_total + cat_ns[C_HOLD]) / max(py_raw + cat_ns[C_HOLD], 1))
+        raw = {} if self.untraced_ns is None else {"totals_raw_ns": dict(totals, python=py_raw)}
         return {
             "index": index,
             "name": st.name,
             "main": st.is_main,
             "wall_ns": wall,
             "cpu_ns": cpu,
-            "totals_ns": {
-                "python": py_total,
-                "c_hold": cat_ns[C_HOLD],
-                "c_release": cat_ns[C_RELEASE],
-                "blocked": cat_ns[BLOCKED],
-                "tracer": tracer,
-            },
+            "totals_ns": totals,
+            **raw,
             "counts": {
                 "python_calls": sum(s.dist.n for s in st.py_sites.values()),
                 "c_hold": cat_n[C_HOLD],
@@ -1143,7 +1287,7 @@ class Tracer:
                 "blocked": cat_n[BLOCKED],
                 "events": st.events,
             },
-            "gil_held_bursts": st.bursts.to_json(),
+            "gil_held_bursts": bursts.to_json(),
             "python_sites": py_json,
             "c_sites": c_json,
         }
@@ -1225,10 +1369,10 @@ def _line_of(code, offset):
         return code.co_firstlineno
 
 
-def _py_site_json(s):
+def _py_site_json(s, f=1.0):
     code = s.code
     return {"function": _code_name(code), "file": code.co_filename, "line": code.co_firstlineno,
-            "self": s.dist.to_json()}
+            "self": (s.dist if f == 1.0 else s.dist.scaled(f)).to_json()}
 
 
 def _final_by_cat(s):
@@ -1339,10 +1483,13 @@ def dumps(obj, level=0, compact_from=4):
 
 class tracing:
     """Context manager: ``with tracing("out.json") as t: ...``; the trace is
-    ``t.result`` (a dict) and, when a path is given, written there."""
+    ``t.result`` (a dict) and, when a path is given, written there.
+    `untraced_ns`: the block's wall time measured untraced (by the caller); the
+    trace is then reconciled with it (``Tracer.reconcile``)."""
 
-    def __init__(self, path=None, **options):
+    def __init__(self, path=None, untraced_ns=None, **options):
         self.path = path
+        self.untraced_ns = untraced_ns
         self.tracer = Tracer(**options)
 
     def __enter__(self):
@@ -1351,25 +1498,93 @@ class tracing:
 
     def __exit__(self, *exc):
         result = self.tracer.stop()
+        if self.untraced_ns is not None:
+            result = self.tracer.reconcile(self.untraced_ns, "given")
         if self.path is not None:
             write_trace(result, self.path)
         return False
 
 
-def traced(path=None, **options):
+def traced(path=None, measure_slowdown=False, **options):
     """Decorator: every call of the function is traced (the last call's
-    trace is written to `path`)."""
+    trace is written to `path`). measure_slowdown: each call first runs the
+    function once untraced, in this process (it must be safe to run twice;
+    its second run finds warm caches and imports), and the trace is
+    reconciled with that run's wall time."""
 
     def wrap(func):
         @functools.wraps(func)
         def inner(*args, **kwargs):
+            untraced = None
+            if measure_slowdown:
+                t0 = _now()
+                func(*args, **kwargs)
+                untraced = _now() - t0
             with tracing(path, **options) as t:
                 t.program = {"kind": "function",
                              "function": getattr(func, "__qualname__", repr(func))}
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+            if untraced is not None:
+                t.reconcile(untraced, "in_process")
+                if path is not None:
+                    write_trace(t.result, path)
+            return result
         return inner
 
     return wrap
+
+
+# The untraced run of the CLI: a fresh interpreter, like the traced one (cold
+# imports, the same sys.argv and sys.path[0]), timing only the program itself.
+_UNTRACED_RUN = r"""
+import os, runpy, sys, time
+out, kind, target = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.argv = sys.argv[3:]
+if kind == "script":
+    sys.path[0] = os.path.dirname(os.path.abspath(target))
+t0 = time.perf_counter_ns()
+try:
+    if kind == "script":
+        runpy.run_path(target, run_name="__main__")
+    else:
+        runpy.run_module(target, run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+finally:
+    dt = time.perf_counter_ns() - t0
+    with open(out, "w") as f:
+        f.write(str(dt))
+"""
+
+
+def measure_untraced(kind, target, args, runs=1):
+    """The wall times (ns) of `runs` untraced runs of a script (kind "script")
+    or a module ("module") with `args`, each in a fresh interpreter; a run
+    that did not say (it crashed before the end) is left out."""
+    out = []
+    for _ in range(runs):
+        t = _untraced_once(kind, target, args)
+        if t is not None:
+            out.append(t)
+    return out
+
+
+def _untraced_once(kind, target, args):
+    import tempfile
+    fd, out = tempfile.mkstemp(prefix="gilsim-untraced-", suffix=".txt")
+    os.close(fd)
+    try:
+        subprocess.run([sys.executable, "-c", _UNTRACED_RUN, out, kind, target] + list(args), check=False)
+        with open(out) as f:
+            text = f.read().strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+    finally:
+        try:
+            os.unlink(out)
+        except OSError:
+            pass
 
 
 def summary(result):
@@ -1381,6 +1596,10 @@ def summary(result):
                       for k in ("python", "c_hold", "c_release", "blocked"))
     o = result["overhead"]
     measured = ("; measured %.2fx" % o["measured_slowdown"]) if "measured_slowdown" in o else ""
+    rec = o.get("reconciliation")
+    if rec is not None:
+        measured += ("; Python time x%.3f to match the untraced run" % rec["python_factor"] if rec["applied"]
+                     else "; not reconciled: %s" % rec["not_applied_because"])
     return "%.3f s traced; %s; estimated tracer slowdown %.2fx%s" % (
         result["process"]["wall_ns"] / 1e9, parts, o["estimated_slowdown"], measured)
 
@@ -1399,9 +1618,15 @@ def main(argv=None):
     ap.add_argument("--no-calibrate", action="store_true", help="do not calibrate the per-event cost")
     ap.add_argument("--backend", choices=["sys.monitoring", "sys.setprofile"], default=None,
                     help="the event source (default: sys.monitoring on 3.12+, else sys.setprofile)")
-    ap.add_argument("--measure-slowdown", action="store_true",
-                    help="run the program once untraced first, and record the measured slowdown "
-                         "(the program runs twice: only for programs that may)")
+    ap.add_argument("--measure-slowdown", dest="measure_slowdown", action="store_true", default=True,
+                    help="(the default) run the program once untraced first, in a fresh interpreter, "
+                         "record its wall time and reconcile the trace's Python time with it "
+                         "(the program runs twice)")
+    ap.add_argument("--no-measure-slowdown", dest="measure_slowdown", action="store_false",
+                    help="run the program once only (traced): for programs that must not run twice; "
+                         "the Python time then rests on the calibration alone")
+    ap.add_argument("--untraced-runs", type=int, default=1, metavar="N",
+                    help="untraced runs before tracing (default 1); the median is the reference")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1419,6 +1644,8 @@ def main(argv=None):
         rest = rest[1:]
     if ns.module is None and not rest:
         ap.error("name a script (after --) or a module (-m)")
+    if ns.untraced_runs < 1:
+        ap.error("--untraced-runs must be at least 1")
     tracer = Tracer(probe=not ns.no_probe, calibrate=not ns.no_calibrate,
                     startup=not ns.no_startup, backend=ns.backend)
     if ns.module is not None:
@@ -1436,14 +1663,11 @@ def main(argv=None):
     status = 0
     untraced_ns = None
     if ns.measure_slowdown:
-        argv0 = sys.argv[:]
-        t0 = _now()
-        try:
-            target()
-        except SystemExit:
-            pass
-        untraced_ns = _now() - t0
-        sys.argv = argv0
+        if ns.module is not None:
+            untraced_ns = measure_untraced("module", ns.module, rest, ns.untraced_runs)
+        else:
+            untraced_ns = measure_untraced("script", rest[0], rest[1:], ns.untraced_runs)
+        untraced_ns = untraced_ns or None
     tracer.start()
     try:
         target()
@@ -1457,11 +1681,11 @@ def main(argv=None):
         tracer.program["exit_status"] = 1
         write_trace(tracer.result, ns.output)
         raise
-    result = tracer.stop()
-    result["program"]["exit_status"] = status
+    tracer.stop()
     if untraced_ns is not None:
-        result["overhead"]["untraced_wall_ns"] = untraced_ns
-        result["overhead"]["measured_slowdown"] = round(result["process"]["wall_ns"] / max(untraced_ns, 1), 4)
+        tracer.reconcile(untraced_ns, "subprocess")
+    result = tracer.result
+    result["program"]["exit_status"] = status
     write_trace(result, ns.output)
     if not ns.quiet:
         print("gilsim.trace: wrote %s: %s" % (ns.output, summary(result)), file=sys.stderr)

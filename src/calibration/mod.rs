@@ -9,10 +9,13 @@
 //!   docs/trace-format.md) read and checked.
 //! - [`validation`]: the measured multi-thread scenarios predicted by the
 //!   model, compared, and rendered as docs/validation.md and its figures.
+//! - [`programs`]: real programs (pyperformance and two stdlib ones) traced,
+//!   predicted and run: the comparison and docs/own-programs.md.
 //! - [`versions`]: the same predictors against CPython 2.7 to 3.13, each
 //!   version with its own profile and GIL.
 
 pub mod profile;
+pub mod programs;
 pub mod trace;
 pub mod validation;
 pub mod versions;

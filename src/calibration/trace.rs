@@ -1,4 +1,6 @@
-//! A program's trace (`gilsim-trace` version 1, docs/trace-format.md), read
+//! A program's trace (`gilsim-trace` version 1, any minor version: 1.1 adds
+//! the reconciliation with an untraced run, whose reconciled totals are the
+//! `totals_ns` read here; docs/trace-format.md), read
 //! and checked: what `python -m gilsim.trace` (python/gilsim/trace.py)
 //! measured of one real run, single-threaded — per thread its time in
 //! Python, in C that holds the GIL, in C that releases it and blocked, the
@@ -489,6 +491,32 @@ mod tests {
                 .sum();
             assert_eq!(SimDuration(sum), want(key), "{key}");
         }
+    }
+
+    /// Format 1.1 (an untraced run): `minor_version`, `overhead.reconciliation`
+    /// and a thread's `totals_raw_ns` are read past; the totals used are the
+    /// reconciled `totals_ns`. A committed 1.1 trace reads too.
+    #[test]
+    fn a_reconciled_trace_reads_with_its_reconciled_totals() {
+        let mut v: Value = serde_json::from_str(&fixture()).unwrap();
+        let python = v["threads"][0]["totals_ns"]["python"].as_u64().unwrap();
+        v["minor_version"] = 1.into();
+        v["overhead"]["reconciliation"] = serde_json::json!({
+            "untraced_wall_ns": 1, "untraced_samples_ns": [1], "untraced_run": "subprocess",
+            "python_factor": 0.5, "applied": true, "not_applied_because": null});
+        let mut raw = v["threads"][0]["totals_ns"].clone();
+        raw["python"] = (2 * python).into();
+        v["threads"][0]["totals_raw_ns"] = raw;
+        let t = parse(&v.to_string(), "reconciled.json").expect("reads");
+        assert_eq!(t.main_thread().totals.python, SimDuration(python));
+        let committed =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("calibration/traces/programs/nbody.json");
+        let text = std::fs::read_to_string(committed).expect("a committed 1.1 trace");
+        let t = parse(&text, "nbody.json").expect("reads");
+        let raw: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(raw["minor_version"], 1);
+        let want = raw["threads"][0]["totals_ns"]["python"].as_u64().unwrap();
+        assert_eq!(t.main_thread().totals.python, SimDuration(want));
     }
 
     /// One table of broken traces: what is changed, and what the error says.

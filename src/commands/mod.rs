@@ -8,15 +8,18 @@
 //! - [`merge`]: `gilsim merge`: shard folders merged into one run's outputs.
 //! - [`report`]: `gilsim report`: every experiment run, and the report page.
 //! - [`validate`]: `gilsim validate`: docs/validation.md and its figures.
+//! - [`validate_programs`]: `gilsim validate-programs`: traced real programs
+//!   predicted and compared, docs/own-programs.md.
 //! - [`bench`](mod@bench): `gilsim bench`: the engine's speed on fixed scenarios.
 //! - [`whatif`]: `gilsim whatif`: a traced program as threads, processes,
 //!   free-threaded, at several switch intervals (a built-in script's run).
 //!
-//! Inside the layer: `merge`, `report` and `whatif` use `run`; the others use none of it.
+//! Inside the layer: `merge`, `report`, `whatif` and `validate_programs` use `run`; the others use none of it.
 
 pub mod bench;
 pub mod merge;
 pub mod report;
 pub mod run;
 pub mod validate;
+pub mod validate_programs;
 pub mod whatif;

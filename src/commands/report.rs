@@ -539,7 +539,7 @@ pub struct Validation {
 
 /// docs/validation.md and its figures, copied beside index.html so the
 /// page's links work wherever the report is written.
-const VALIDATION_PAGE: [(&str, &[u8]); 7] = [
+const VALIDATION_PAGE: [(&str, &[u8]); 9] = [
     ("validation.md", include_bytes!("../../docs/validation.md")),
     (
         "figures/validation.png",
@@ -564,6 +564,14 @@ const VALIDATION_PAGE: [(&str, &[u8]); 7] = [
     (
         "figures/validation_pools_residuals.png",
         include_bytes!("../../docs/figures/validation_pools_residuals.png"),
+    ),
+    (
+        "own-programs.md",
+        include_bytes!("../../docs/own-programs.md"),
+    ),
+    (
+        "figures/own_programs.png",
+        include_bytes!("../../docs/figures/own_programs.png"),
     ),
 ];
 
@@ -760,7 +768,9 @@ and checked against multi-thread outcomes measured on the reference machine ({})
 Each experiment below carries a badge saying which of these rows cover it; \
 <a class=\"figref\" href=\"#fig-validation\">Figure 0</a> shows every row's error. \
 The table, figures and the reasons for the model's known misses, as last written by <code>gilsim validate</code>: \
-<a href=\"validation.md\">validation.md</a> (<code>docs/validation.md</code> in the repository).{}</div>",
+<a href=\"validation.md\">validation.md</a> (<code>docs/validation.md</code> in the repository). \
+Real programs nobody here wrote, traced once and predicted as threads and processes: \
+<a href=\"own-programs.md\">own-programs.md</a> (<code>docs/own-programs.md</code>).{}</div>",
         esc(&v.measured_on),
         v.rows.len(),
         scenarios.len(),

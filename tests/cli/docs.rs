@@ -250,3 +250,33 @@ fn the_readme_states_the_validation_summary() {
         );
     }
 }
+
+/// docs/own-programs.md is what `gilsim validate-programs` makes of the
+/// committed measurements, profile and traces of the real programs.
+#[test]
+fn the_own_programs_page_is_regenerated_from_the_committed_data() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Dir::new();
+    let arg = |p: &str| root.join(p).to_str().unwrap().to_string();
+    dir.gilsim(&[
+        "validate-programs",
+        "--measured",
+        &arg("calibration/measured/programs.json"),
+        "--profile",
+        &arg("calibration/profiles/programs.json"),
+        "--traces",
+        &arg("calibration/traces/programs"),
+        "--out",
+        "own-programs.md",
+        "--figure",
+        "figures/own_programs",
+        "--jobs",
+        "2",
+    ])
+    .ok();
+    assert!(
+        dir.read("own-programs.md")
+            == std::fs::read_to_string(root.join("docs/own-programs.md")).unwrap(),
+        "docs/own-programs.md is stale: run `cargo run --release -- validate-programs`"
+    );
+}
