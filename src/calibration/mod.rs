@@ -11,8 +11,11 @@
 //!   model, compared, and rendered as docs/validation.md and its figures.
 //! - [`versions`]: the same predictors against CPython 2.7 to 3.13, each
 //!   version with its own profile and GIL.
+//! - [`services`]: real Python servers under open-loop load against the
+//!   same servers built as gilsim models.
 
 pub mod profile;
+pub mod services;
 pub mod trace;
 pub mod validation;
 pub mod versions;
