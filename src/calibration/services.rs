@@ -672,7 +672,9 @@ built as a gilsim model (a listener, a Poisson source at the row's rate for the 
 threads, processes, event loop or executor serving it), the generator's CPU per request as a competitor in a \
 process of its own. Nothing is fitted to these rows. Targets (issue 16): throughput and p50 within {:.0}%, p99 \
 within {:.0}%, the knee (the first rate whose p99 is at least {KNEE_FACTOR}× the lightest rate's) within one \
-load step.\n\n",
+load step. The rows and the profile are made by `calibration/measure_services.py --profile \
+calibration/profiles/services.json` after `calibration/measure_profile.py --name services` (calibration/README.md); \
+this section by `cargo run --release -- validate`.\n\n",
         w.py,
         w.zlib,
         w.db,
@@ -805,7 +807,27 @@ of its threads per completed request): not a target, but where the misses come f
 }
 
 /// What the model lacks where it misses the services set.
-const MISSES: &str = "Not analysed yet.";
+const MISSES: &str = "The CPU table shows the mechanism. The model charges every request the same CPU: the \
+sum of its parts timed alone, back to back, plus the handler's cost measured with empty requests served back to \
+back. The real servers spend more, and how much more depends on the load. **At light load** a request arrives at \
+an idle server and runs on a core that idled: on this VM (cpuidle driver `none`, so an idle vCPU halts and leaves \
+to the host) its Python then runs slower than in a hot loop, and the empty requests show the same (their CPU one \
+at a time against back to back, in the first table). So the model's light-load p50 is a little short and its p99 \
+far short: the real tail is the requests that met the coldest core. **At load** one-thread-per-process servers \
+(prefork, asyncio) come close to the sum, and their rows mostly fit up to the knee; servers whose threads share \
+one GIL across both cores (threaded, asyncio_pool) stay above it, as the GIL and the interpreter's state move \
+between cores at every hand-off. Near saturation a few percent more GIL-held CPU per request is a large \
+difference in latency: the real threaded and asyncio_pool servers reach their GIL's capacity at a lower rate \
+than the model, so their p50 and p99 grow earlier (asyncio_pool's knee is still found at the same step, but its \
+p99 past it is an order of magnitude above the model's), and their saturated throughput is lower. A knee the \
+model finds early (asyncio's, if the knee table says so) comes from the same short light-load p99: twice a short \
+p99 is reached at a lower rate. The threaded \
+server has one more difference the model does not copy: `ThreadingMixIn`'s one accepting thread must take the \
+GIL to accept each connection and start its thread, where the model's threads each accept for themselves. \
+What would fix it, both measurable single-threaded and neither in the engine today: CPU work that runs slower \
+on a core that just woke from idle (a request's Python timed after a few milliseconds of idle against back to \
+back), and a cost per GIL hand-off between threads on different cores (two threads taking turns on chunks of \
+Python against one thread doing the same).";
 
 #[cfg(test)]
 mod tests {
@@ -833,15 +855,13 @@ mod tests {
     fn the_knee_is_the_first_step_whose_p99_doubles_the_lightest() {
         let cases: [(&[f64], Option<usize>); 6] = [
             (&[], None),
-            (&[5.0], Some(0).filter(|_| false)),
+            (&[5.0], None),
             (&[5.0, 6.0, 9.9, 10.0, 40.0], Some(3)),
             (&[5.0, 4.0, 12.0, 3.0], Some(2)),
             (&[5.0, 6.0, 7.0], None),
             (&[0.0, 1.0], Some(0)),
         ];
         for (p99, want) in cases {
-            // A single step's p99 is never twice itself unless it is 0.
-            let want = if p99 == [5.0] { None } else { want };
             assert_eq!(knee(p99), want, "{p99:?}");
         }
     }
