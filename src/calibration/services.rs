@@ -513,6 +513,7 @@ pub fn rows_with_cpu(text: &str) -> anyhow::Result<Vec<MeasuredRow>> {
                 unit: "µs".into(),
                 median: r[CPU_METRIC].as_f64()?,
                 quiet: r["quiet"].as_bool().unwrap_or(false),
+                row_speed_ns: None,
             })
         })
         .collect();
