@@ -358,6 +358,21 @@ struct ValidateArgs {
         default_value = "calibration/profiles/versions"
     )]
     versions_profiles: PathBuf,
+    /// The services set (real servers under open-loop load, by
+    /// calibration/measure_services.py); skipped if the file is missing.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/measured/services.json"
+    )]
+    services_measured: PathBuf,
+    /// The profile (with measurements.services) measured with --services-measured.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "calibration/profiles/services.json"
+    )]
+    services_profile: PathBuf,
     /// The Markdown page to write.
     #[arg(long, value_name = "FILE.md", default_value = "docs/validation.md")]
     out: PathBuf,
@@ -709,7 +724,9 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     ) -> anyhow::Result<Option<T>> {
         measured.is_file().then(load).transpose()
     }
-    use gilsim::calibration::{profile::Profile, versions::VersionProfiles};
+    use gilsim::calibration::{
+        profile::Profile, services::ServicesProfile, versions::VersionProfiles,
+    };
     let wake_profile = measured_with(&args.wake_measured, || Profile::load(&args.wake_profile))?;
     let servers_profile = measured_with(&args.servers_measured, || {
         Profile::load(&args.servers_profile)
@@ -717,6 +734,9 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
     let pools_profile = measured_with(&args.pools_measured, || Profile::load(&args.pools_profile))?;
     let version_profiles = measured_with(&args.versions_measured, || {
         VersionProfiles::load(&args.versions_profiles)
+    })?;
+    let services_profile = measured_with(&args.services_measured, || {
+        ServicesProfile::load(&args.services_profile)
     })?;
     let wake = wake_profile
         .as_ref()
@@ -739,6 +759,9 @@ fn validate(args: ValidateArgs) -> anyhow::Result<()> {
             servers,
             pools,
             versions,
+            services: services_profile
+                .as_ref()
+                .map(|p| (p, args.services_measured.as_path())),
         },
         &args.out,
         &args.figure,

@@ -13,9 +13,12 @@
 //!   predicted and run: the comparison and docs/own-programs.md.
 //! - [`versions`]: the same predictors against CPython 2.7 to 3.13, each
 //!   version with its own profile and GIL.
+//! - [`services`]: real Python servers under open-loop load against the
+//!   same servers built as gilsim models.
 
 pub mod profile;
 pub mod programs;
+pub mod services;
 pub mod trace;
 pub mod validation;
 pub mod versions;

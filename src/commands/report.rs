@@ -539,7 +539,7 @@ pub struct Validation {
 
 /// docs/validation.md and its figures, copied beside index.html so the
 /// page's links work wherever the report is written.
-const VALIDATION_PAGE: [(&str, &[u8]); 9] = [
+const VALIDATION_PAGE: [(&str, &[u8]); 11] = [
     ("validation.md", include_bytes!("../../docs/validation.md")),
     (
         "figures/validation.png",
@@ -572,6 +572,14 @@ const VALIDATION_PAGE: [(&str, &[u8]); 9] = [
     (
         "figures/own_programs.png",
         include_bytes!("../../docs/figures/own_programs.png"),
+    ),
+    (
+        "figures/validation_services_latency.png",
+        include_bytes!("../../docs/figures/validation_services_latency.png"),
+    ),
+    (
+        "figures/validation_services_residuals.png",
+        include_bytes!("../../docs/figures/validation_services_residuals.png"),
     ),
 ];
 

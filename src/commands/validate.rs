@@ -4,6 +4,10 @@
 //! module reads the measurement files and writes the results, atomically).
 
 use crate::calibration::profile::Profile;
+use crate::calibration::services::{
+    compare_services, is_cpu, latency_figure, render_services_set, rows_with_cpu, services_bands,
+    ServicesProfile,
+};
 use crate::calibration::validation::{
     bracket_wake_path, compare, directions, figure, main_bands, median_abs_error, parse_measured,
     pools_bands, render_markdown, render_pools_set, render_servers_set, render_wake_set,
@@ -31,6 +35,8 @@ pub struct OtherSets<'a> {
     pub pools: Option<(&'a Profile, &'a std::path::Path)>,
     /// The versions set and a profile per version.
     pub versions: Option<(&'a VersionProfiles, &'a std::path::Path)>,
+    /// The services set and its profile (with `measurements.services`).
+    pub services: Option<(&'a ServicesProfile, &'a std::path::Path)>,
 }
 
 /// Compares `profile`'s predictions with the measurements in `measured` and
@@ -52,6 +58,7 @@ pub fn write_validation(
         servers,
         pools,
         versions,
+        services,
     } = *sets;
     let load = |path: &std::path::Path| -> anyhow::Result<(Vec<MeasuredRow>, String)> {
         let text = std::fs::read_to_string(path)
@@ -140,6 +147,33 @@ pub fn write_validation(
         ));
     }
     page.add_set(pools, &POOLS_SET, &load)?;
+    if let Some((sp, path)) = services {
+        let (_, name) = load(path)?;
+        let text = std::fs::read_to_string(path)?;
+        let all = compare_services(&rows_with_cpu(&text)?, sp);
+        let (cpu, scmp): (Vec<_>, Vec<_>) = all.into_iter().partition(is_cpu);
+        let base = suffixed(page.figure_base, "_services_residuals");
+        let latency = suffixed(page.figure_base, "_services_latency");
+        page.md.push_str(&render_services_set(
+            &scmp,
+            &cpu,
+            sp,
+            &name,
+            &page.link(&base),
+            &page.link(&latency),
+        ));
+        page.figures.push((latency, latency_figure(&scmp)));
+        page.figures.push((
+            base,
+            residual_figure(
+                &scmp,
+                "Error of the predictions of the services set",
+                &services_bands(),
+            ),
+        ));
+        page.summary
+            .push_str(&format!("; services set: {} rows", scmp.len()));
+    }
     let mut files = Vec::new();
     for (base, fig) in &figures {
         files.push((

@@ -166,6 +166,8 @@ fn the_validation_page_is_regenerated_from_the_committed_data() {
     let pools_profile = root.join("calibration/profiles/pools.json");
     let versions = root.join("calibration/measured/versions.json");
     let version_profiles = root.join("calibration/profiles/versions");
+    let services = root.join("calibration/measured/services.json");
+    let services_profile = root.join("calibration/profiles/services.json");
     dir.gilsim(&[
         "validate",
         "--measured",
@@ -188,6 +190,10 @@ fn the_validation_page_is_regenerated_from_the_committed_data() {
         versions.to_str().unwrap(),
         "--versions-profiles",
         version_profiles.to_str().unwrap(),
+        "--services-measured",
+        services.to_str().unwrap(),
+        "--services-profile",
+        services_profile.to_str().unwrap(),
         "--out",
         "validation.md",
         "--figure",
