@@ -551,17 +551,7 @@ fn run(args: RunArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     for name in &outcome.unread_sets {
         errln!("warning: --set {name}=... was never read by the script (it has no param(\"{name}\", ...))");
     }
-    let names: Vec<String> = outcome
-        .files
-        .iter()
-        .chain([&outcome.manifest])
-        .map(|f| {
-            f.strip_prefix(&outcome.out_dir)
-                .unwrap_or(f)
-                .display()
-                .to_string()
-        })
-        .collect();
+    let names = written_names(&outcome);
     let resumed = if outcome.resumed_runs > 0 {
         format!(
             ", {} sweep runs reused from the journal",
@@ -642,17 +632,7 @@ fn whatif(args: WhatifArgs, interrupt: Interrupt) -> anyhow::Result<()> {
     for f in &outcome.findings {
         outln!("{f}");
     }
-    let names: Vec<String> = outcome
-        .files
-        .iter()
-        .chain([&outcome.manifest])
-        .map(|f| {
-            f.strip_prefix(&outcome.out_dir)
-                .unwrap_or(f)
-                .display()
-                .to_string()
-        })
-        .collect();
+    let names = written_names(&outcome);
     outln!(
         "wrote {}: {} ({:.2} s)",
         outcome.out_dir.display(),
@@ -786,6 +766,21 @@ fn validate_programs(a: ValidateProgramsArgs) -> anyhow::Result<()> {
     let summary = gilsim::commands::validate_programs::validate_programs(&opts)?;
     outln!("wrote {}: {summary}", opts.out.display());
     Ok(())
+}
+
+/// The files a run wrote and its manifest, relative to its output folder.
+fn written_names(outcome: &gilsim::RunOutcome) -> Vec<String> {
+    outcome
+        .files
+        .iter()
+        .chain([&outcome.manifest])
+        .map(|f| {
+            f.strip_prefix(&outcome.out_dir)
+                .unwrap_or(f)
+                .display()
+                .to_string()
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {

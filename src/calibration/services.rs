@@ -709,17 +709,7 @@ loop's callbacks); the network is what the model's empty request at light load l
 halved.\n\n",
     );
     let bands = services_bands();
-    let counts: Vec<String> = bands
-        .iter()
-        .map(|b| {
-            let (inside, of) = b.count(cmp);
-            format!(
-                "{} within {:.0}%: **{inside} of {of}**",
-                b.rows,
-                100.0 * b.tolerance
-            )
-        })
-        .collect();
+    let counts = super::validation::band_counts(&bands, cmp);
     let knee_ok = ServerKind::ALL
         .iter()
         .filter(|k| match knees(cmp, **k) {

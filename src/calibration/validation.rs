@@ -1664,17 +1664,7 @@ after a brief idle and {} after 5 ms. Nothing here is fitted to these rows.\n\n"
         sigma(wake.and_then(|w| w.spread)),
     ));
     let bands = wake_bands();
-    let targets: Vec<String> = bands
-        .iter()
-        .map(|b| {
-            let (inside, of) = b.count(cmp);
-            format!(
-                "{} within {:.0}%: **{inside} of {of}**",
-                b.rows,
-                100.0 * b.tolerance
-            )
-        })
-        .collect();
+    let targets = band_counts(&bands, cmp);
     s.push_str(&format!(
         "**Summary.** {} rows; median absolute relative error **{:.1}%** (target ≤ {:.0}%); {}; measured \
 directions predicted right: **{} of {}**.\n\n",
@@ -1736,17 +1726,7 @@ measured one, halved). A pure-Python loop iteration {:.1} ns. Nothing here is fi
         profile.py_loop_ns_per_iter,
     ));
     let bands = main_bands();
-    s.push_str(&format!(
-        "**Summary.** {} rows; median absolute relative error **{:.1}%**; within {:.0}%: **{} of {}**; measured \
-directions predicted right: **{} of {}**.\n\n",
-        cmp.len(),
-        median_abs_error(cmp) * 100.0,
-        100.0 * ROW_TOLERANCE,
-        rows_within(cmp, ROW_TOLERANCE),
-        cmp.len(),
-        dirs.iter().filter(|d| d.ok()).count(),
-        dirs.len(),
-    ));
+    s.push_str(&summary_line(cmp, dirs, ROW_TOLERANCE));
     s.push_str(&residual_markdown(4, cmp, &bands, figure_path));
     push_comparison_table(&mut s, cmp);
     s.push_str("\n### Where the servers set misses, and why\n\n");
@@ -1792,17 +1772,7 @@ one end of a queue message {}; a pure-Python loop iteration {:.1} ns. A tiny tas
         profile.py_loop_ns_per_iter,
         POOLS_TOLERANCE * 100.0,
     ));
-    s.push_str(&format!(
-        "**Summary.** {} rows; median absolute relative error **{:.1}%**; within {:.0}%: **{} of {}**; measured \
-directions predicted right: **{} of {}**.\n\n",
-        cmp.len(),
-        median_abs_error(cmp) * 100.0,
-        100.0 * POOLS_TOLERANCE,
-        rows_within(cmp, POOLS_TOLERANCE),
-        cmp.len(),
-        dirs.iter().filter(|d| d.ok()).count(),
-        dirs.len(),
-    ));
+    s.push_str(&summary_line(cmp, dirs, POOLS_TOLERANCE));
     s.push_str(&residual_markdown(6, cmp, &pools_bands(), figure_path));
     push_comparison_table(&mut s, cmp);
     s.push_str("\n### Where the pools set misses, and why\n\n");
@@ -1810,6 +1780,36 @@ directions predicted right: **{} of {}**.\n\n",
     s.push_str("\n### Directions in the pools set\n\n");
     push_directions_table(&mut s, dirs);
     s
+}
+
+/// A set's summary: rows, median error, rows within `tolerance`, directions right.
+fn summary_line(cmp: &[Comparison], dirs: &[DirectionCheck], tolerance: f64) -> String {
+    format!(
+        "**Summary.** {} rows; median absolute relative error **{:.1}%**; within {:.0}%: **{} of {}**; measured \
+directions predicted right: **{} of {}**.\n\n",
+        cmp.len(),
+        median_abs_error(cmp) * 100.0,
+        100.0 * tolerance,
+        rows_within(cmp, tolerance),
+        cmp.len(),
+        dirs.iter().filter(|d| d.ok()).count(),
+        dirs.len(),
+    )
+}
+
+/// "ROWS within T%: **k of n**" for each band.
+pub(super) fn band_counts(bands: &[Band], cmp: &[Comparison]) -> Vec<String> {
+    bands
+        .iter()
+        .map(|b| {
+            let (inside, of) = b.count(cmp);
+            format!(
+                "{} within {:.0}%: **{inside} of {of}**",
+                b.rows,
+                100.0 * b.tolerance
+            )
+        })
+        .collect()
 }
 
 /// One line per scenario and metric with rows off by more than the row tolerance: which, and why.

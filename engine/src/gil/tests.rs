@@ -52,6 +52,43 @@ fn interval() -> SimDuration {
     SimDuration::ms(5)
 }
 
+/// Thread `i` takes the free GIL and goes on running.
+fn first_take(i: u32) -> (Ask, Vec<Effect>) {
+    (
+        Ask::Request(i),
+        vec![
+            Handoff {
+                from: None,
+                to: t(i),
+            },
+            BackOnCore(t(i)),
+        ],
+    )
+}
+
+/// Old GIL: thread `i` finds it held by `holder` and makes its
+/// `futex_wait` call (the holder's checks now matter).
+fn old_waiter_tries(i: u32, holder: u32) -> (Ask, Vec<Effect>) {
+    (
+        Ask::Request(i),
+        vec![FutexWaitCall(t(i)), ScheduleCheck(t(holder))],
+    )
+}
+
+/// Old GIL: thread `i`'s `futex_wait` finds it still held: it sleeps, no timeout.
+fn old_waiter_sleeps(i: u32, holder: u32) -> (Ask, Vec<Effect>) {
+    (
+        Ask::Request(i),
+        vec![
+            WaitOnCond {
+                thread: t(i),
+                timeout: None,
+            },
+            ScheduleCheck(t(holder)),
+        ],
+    )
+}
+
 fn wait_new(i: u32) -> Effect {
     WaitOnCond {
         thread: t(i),
@@ -72,51 +109,18 @@ fn cases() -> Vec<Case> {
         Case {
             rule: "a free GIL is taken at once; taking it again changes nothing",
             model: new,
-            steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
-                (Request(1), vec![BackOnCore(t(1))]),
-            ],
+            steps: vec![first_take(1), (Request(1), vec![BackOnCore(t(1))])],
         },
         Case {
             rule: "a thread that finds it held waits on the condition for one interval",
             model: new,
-            steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
-                (Request(2), vec![wait_new(2)]),
-            ],
+            steps: vec![first_take(1), (Request(2), vec![wait_new(2)])],
         },
         Case {
             rule: "an interval with no switch asks the holder to drop; a fresh interval follows",
             model: new,
             steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
+                first_take(1),
                 (Request(2), vec![wait_new(2)]),
                 (TimedOut(2), vec![WakeByTimer(t(2))]),
                 (Request(2), vec![ScheduleCheck(t(1)), wait_new(2)]),
@@ -126,16 +130,7 @@ fn cases() -> Vec<Case> {
             rule: "an interval in which the GIL switched asks nothing",
             model: new,
             steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
+                first_take(1),
                 (Request(3), vec![wait_new(3)]),
                 (Request(2), vec![wait_new(2)]),
                 (
@@ -169,16 +164,7 @@ fn cases() -> Vec<Case> {
                    and the taker wakes it with a futex wake",
             model: new,
             steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
+                first_take(1),
                 (Request(2), vec![wait_new(2)]),
                 (TimedOut(2), vec![WakeByTimer(t(2))]),
                 (Request(2), vec![ScheduleCheck(t(1)), wait_new(2)]),
@@ -220,16 +206,7 @@ fn cases() -> Vec<Case> {
                    which then waits again (a failed wake-up)",
             model: new,
             steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
+                first_take(1),
                 (Request(2), vec![wait_new(2)]),
                 (
                     VOLUNTARY(1),
@@ -251,16 +228,7 @@ fn cases() -> Vec<Case> {
             rule: "a timed-out wait is not woken by a release: the next live waiter is",
             model: new,
             steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
+                first_take(1),
                 (Request(2), vec![wait_new(2)]),
                 (Request(3), vec![wait_new(3)]),
                 (TimedOut(2), vec![WakeByTimer(t(2))]),
@@ -281,27 +249,9 @@ fn cases() -> Vec<Case> {
             rule: "old GIL: the wait has no timeout, and a waiter makes the holder's checks matter",
             model: GilModel::old_gil,
             steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
-                (Request(2), vec![FutexWaitCall(t(2)), ScheduleCheck(t(1))]),
-                (
-                    Request(2),
-                    vec![
-                        WaitOnCond {
-                            thread: t(2),
-                            timeout: None,
-                        },
-                        ScheduleCheck(t(1)),
-                    ],
-                ),
+                first_take(1),
+                old_waiter_tries(2, 1),
+                old_waiter_sleeps(2, 1),
                 (
                     Drop {
                         t: 1,
@@ -322,16 +272,7 @@ fn cases() -> Vec<Case> {
             rule: "old GIL: a periodic release nobody waits for keeps the GIL free for the gap",
             model: GilModel::old_gil,
             steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
+                first_take(1),
                 (
                     Drop {
                         t: 1,
@@ -352,27 +293,9 @@ fn cases() -> Vec<Case> {
                    release comes meanwhile (EAGAIN)",
             model: GilModel::old_gil,
             steps: vec![
-                (
-                    Request(1),
-                    vec![
-                        Handoff {
-                            from: None,
-                            to: t(1),
-                        },
-                        BackOnCore(t(1)),
-                    ],
-                ),
-                (Request(2), vec![FutexWaitCall(t(2)), ScheduleCheck(t(1))]),
-                (
-                    Request(2),
-                    vec![
-                        WaitOnCond {
-                            thread: t(2),
-                            timeout: None,
-                        },
-                        ScheduleCheck(t(1)),
-                    ],
-                ),
+                first_take(1),
+                old_waiter_tries(2, 1),
+                old_waiter_sleeps(2, 1),
                 (
                     Drop {
                         t: 1,
