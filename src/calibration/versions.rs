@@ -22,8 +22,28 @@ pub const VERSION_TOLERANCE: f64 = 0.10;
 /// Every old-GIL row's target (issue 13).
 pub const OLD_GIL_TOLERANCE: f64 = 0.20;
 
-/// One profile per interpreter version, by `X.Y`.
-pub struct VersionProfiles(pub BTreeMap<String, Profile>);
+/// An interpreter's `X.Y`, ordered as versions are (3.9 before 3.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Minor(pub u32, pub u32);
+
+impl Minor {
+    /// `X.Y` from `X.Y` or `X.Y.Z…`; `None` when that is not two numbers.
+    pub fn parse(version: &str) -> Option<Minor> {
+        let mut parts = version.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some(Minor(major, minor))
+    }
+}
+
+impl std::fmt::Display for Minor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// One profile per interpreter version.
+pub struct VersionProfiles(pub BTreeMap<Minor, Profile>);
 
 impl VersionProfiles {
     /// Reads every `X.Y.json` of a folder.
@@ -35,8 +55,11 @@ impl VersionProfiles {
         for e in entries {
             let path = e?.path();
             if path.extension().is_some_and(|x| x == "json") {
-                let minor = path.file_stem().unwrap_or_default().to_string_lossy();
-                map.insert(minor.into_owned(), Profile::load(&path)?);
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                let minor = Minor::parse(&stem).with_context(|| {
+                    format!("{}: a version profile is named X.Y.json", path.display())
+                })?;
+                map.insert(minor, Profile::load(&path)?);
             }
         }
         anyhow::ensure!(
@@ -48,10 +71,9 @@ impl VersionProfiles {
     }
 }
 
-/// `X.Y` of a row's `params.python` (`2.7.18` → `2.7`).
-pub fn minor_of(row: &MeasuredRow) -> String {
-    let v = row.params["python"].as_str().unwrap_or("?");
-    v.split('.').take(2).collect::<Vec<_>>().join(".")
+/// `X.Y` of a row's `params.python` (`2.7.18` → `2.7`); `None` without one.
+pub fn minor_of(row: &MeasuredRow) -> Option<Minor> {
+    Minor::parse(row.params["python"].as_str()?)
 }
 
 /// Each row predicted with its version's profile; rows of a version without
@@ -62,7 +84,7 @@ pub fn compare_versions(rows: &[MeasuredRow], profiles: &VersionProfiles) -> Vec
         .iter()
         .flat_map(|(minor, profile)| {
             rows.iter()
-                .filter(move |r| &minor_of(r) == minor)
+                .filter(move |r| minor_of(r) == Some(*minor))
                 .flat_map(move |r| compare(std::slice::from_ref(r), &at_row_speed(profile, r)))
         })
         .collect()
@@ -146,7 +168,7 @@ error ≤ {:.0}%, every old-GIL row within {:.0}%.\n\n",
     for (minor, profile) in &profiles.0 {
         let mine: Vec<Comparison> = cmp
             .iter()
-            .filter(|c| minor_of(&c.row) == *minor)
+            .filter(|c| minor_of(&c.row) == Some(*minor))
             .cloned()
             .collect();
         if mine.is_empty() {
@@ -175,7 +197,7 @@ error ≤ {:.0}%, every old-GIL row within {:.0}%.\n\n",
     for minor in profiles.0.keys() {
         let mine: Vec<Comparison> = cmp
             .iter()
-            .filter(|c| minor_of(&c.row) == *minor)
+            .filter(|c| minor_of(&c.row) == Some(*minor))
             .cloned()
             .collect();
         if !mine.is_empty() {
@@ -286,12 +308,12 @@ mod tests {
     #[test]
     fn rows_take_their_own_versions_profile() {
         let mut map = BTreeMap::new();
-        map.insert("2.7".to_string(), python2());
+        map.insert(Minor(2, 7), python2());
         let slow = Profile {
             py_loop_ns_per_iter: 2.0 * Profile::reference().py_loop_ns_per_iter,
             ..Profile::reference()
         };
-        map.insert("3.11".to_string(), slow);
+        map.insert(Minor(3, 11), slow);
         let profiles = VersionProfiles(map);
         let p = |v: &str| json!({"python": v, "mode": "threads", "workers": 1, "n_per_worker": 1_000_000});
         let rows = vec![
@@ -303,7 +325,7 @@ mod tests {
         assert_eq!(cmp.len(), 2, "3.9 has no profile");
         let by = |v: &str| {
             cmp.iter()
-                .find(|c| minor_of(&c.row) == v)
+                .find(|c| minor_of(&c.row) == Minor::parse(v))
                 .unwrap()
                 .predicted
         };
@@ -313,6 +335,20 @@ mod tests {
             by("3.11"),
             by("2.7")
         );
+    }
+
+    #[test]
+    fn versions_order_as_numbers_not_text() {
+        let mut v: Vec<Minor> = ["3.13", "3.9", "2.7", "3.11.7", "3.12"]
+            .iter()
+            .map(|x| Minor::parse(x).unwrap())
+            .collect();
+        v.sort();
+        let shown: Vec<String> = v.iter().map(Minor::to_string).collect();
+        assert_eq!(shown, ["2.7", "3.9", "3.11", "3.12", "3.13"]);
+        for bad in ["", "3", "3.x", "three.nine"] {
+            assert_eq!(Minor::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
