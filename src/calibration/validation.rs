@@ -214,7 +214,7 @@ fn cpu_split(
             let mut procs = Vec::new();
             for i in 0..workers {
                 let (pid, interp) =
-                    c.add_process(&format!("p{i}"), StartMethod::Fork, GilModel::new_gil());
+                    c.add_process(&format!("p{i}"), StartMethod::Fork, gil.clone());
                 c.add_thread(&format!("w{i}"), interp, vec![Step::py(work)]);
                 procs.push(pid);
             }
