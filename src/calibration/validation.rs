@@ -213,8 +213,7 @@ fn cpu_split(
             let mut main = Vec::new();
             let mut procs = Vec::new();
             for i in 0..workers {
-                let (pid, interp) =
-                    c.add_process(&format!("p{i}"), StartMethod::Fork, gil.clone());
+                let (pid, interp) = c.add_process(&format!("p{i}"), StartMethod::Fork, gil.clone());
                 c.add_thread(&format!("w{i}"), interp, vec![Step::py(work)]);
                 procs.push(pid);
             }
@@ -906,15 +905,52 @@ fn label_of_scenario(row: &MeasuredRow) -> String {
 
 /// Predictions for every measured row the model covers.
 pub fn compare(rows: &[MeasuredRow], profile: &Profile) -> Vec<Comparison> {
-    rows.iter()
-        .filter_map(|row| {
-            predict(row, profile).map(|predicted| Comparison {
+    compare_each(rows, profile).predicted
+}
+
+/// Every row, predicted or said to be not.
+pub struct Compared {
+    /// The rows the model predicts, with their predictions.
+    pub predicted: Vec<Comparison>,
+    /// The rows it does not (a scenario or metric it has no predictor for,
+    /// parameters it cannot read, a run that fails): shown, never dropped.
+    pub unpredicted: Vec<MeasuredRow>,
+}
+
+/// [`compare`], keeping the rows without a prediction.
+pub fn compare_each(rows: &[MeasuredRow], profile: &Profile) -> Compared {
+    let mut out = Compared {
+        predicted: Vec::new(),
+        unpredicted: Vec::new(),
+    };
+    for row in rows {
+        match predict(row, profile) {
+            Some(predicted) => out.predicted.push(Comparison {
                 row: row.clone(),
                 label: label(row),
                 predicted,
-            })
-        })
-        .collect()
+            }),
+            None => out.unpredicted.push(row.clone()),
+        }
+    }
+    out
+}
+
+/// A paragraph naming the rows without a prediction (empty when there are none).
+pub fn render_unpredicted(rows: &[MeasuredRow]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} ({}, {})", r.scenario, label(r), r.metric))
+        .collect();
+    format!(
+        "\n**Not predicted** ({} measured row{} the model has no prediction for, left out of the numbers above): {}.\n",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        names.join("; ")
+    )
 }
 
 /// (b − a) / |a|.
@@ -1886,6 +1922,29 @@ mod tests {
     /// measurement run repeats (the reference VM's own speed noise flips some
     /// ±10% CPU-rate changes between runs) — and its median error stays
     /// within the 15% target.
+    /// A row the model cannot predict is kept and named, never dropped.
+    #[test]
+    fn rows_without_a_prediction_are_named_not_dropped() {
+        let text = include_str!("../../calibration/measured/reference.json");
+        let mut rows = parse_measured(text).unwrap();
+        let mut unknown = rows[0].clone();
+        unknown.scenario = "no_such_scenario".into();
+        rows.push(unknown);
+        let all = compare_each(&rows, &Profile::reference());
+        assert_eq!(all.predicted.len() + all.unpredicted.len(), rows.len());
+        assert!(all
+            .unpredicted
+            .iter()
+            .any(|r| r.scenario == "no_such_scenario"));
+        let text = render_unpredicted(&all.unpredicted);
+        assert!(text.contains("no_such_scenario"), "{text}");
+        assert!(
+            text.contains(&format!("({} measured rows", all.unpredicted.len())),
+            "{text}"
+        );
+        assert_eq!(render_unpredicted(&[]), "");
+    }
+
     #[test]
     fn predicted_directions_match_the_repeated_measured_ones() {
         let (cmp, dirs) = reference();

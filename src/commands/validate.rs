@@ -9,9 +9,10 @@ use crate::calibration::services::{
     ServicesProfile,
 };
 use crate::calibration::validation::{
-    bracket_wake_path, compare, directions, figure, main_bands, median_abs_error, parse_measured,
-    pools_bands, render_markdown, render_pools_set, render_servers_set, render_wake_set,
-    residual_figure, wake_bands, Band, Comparison, DirectionCheck, FigurePaths, MeasuredRow,
+    bracket_wake_path, compare_each, directions, figure, main_bands, median_abs_error,
+    parse_measured, pools_bands, render_markdown, render_pools_set, render_servers_set,
+    render_unpredicted, render_wake_set, residual_figure, wake_bands, Band, Compared, Comparison,
+    DirectionCheck, FigurePaths, MeasuredRow,
 };
 use crate::calibration::versions::{
     compare_versions, render_versions_set, version_bands, VersionProfiles,
@@ -74,7 +75,10 @@ pub fn write_validation(
     };
     let (rows, _) = load(measured)?;
     let other = replicate.map(load).transpose()?;
-    let cmp = compare(&rows, profile);
+    let Compared {
+        predicted: cmp,
+        unpredicted,
+    } = compare_each(&rows, profile);
     anyhow::ensure!(
         !cmp.is_empty(),
         "{} holds no scenario the model covers",
@@ -98,6 +102,7 @@ pub fn write_validation(
             .as_ref()
             .map(|(rows, name)| (name.as_str(), rows.as_slice())),
     );
+    md.push_str(&render_unpredicted(&unpredicted));
     let mut figures = vec![
         (figure_base.to_path_buf(), figure(&cmp)),
         (
@@ -230,12 +235,16 @@ impl Page<'_> {
             return Ok(());
         };
         let (rows, name) = load(path)?;
-        let cmp = compare(&rows, profile);
+        let Compared {
+            predicted: cmp,
+            unpredicted,
+        } = compare_each(&rows, profile);
         let dirs = directions(&cmp);
         let base = suffixed(self.figure_base, kind.figure_suffix);
         let link = self.link(&base);
         self.md
             .push_str(&(kind.render)(&cmp, &dirs, profile, &name, &link));
+        self.md.push_str(&render_unpredicted(&unpredicted));
         self.figures.push((
             base,
             residual_figure(&cmp, kind.figure_title, &(kind.bands)()),
